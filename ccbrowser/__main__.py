@@ -1,0 +1,3 @@
+from ccbrowser.cli import main
+
+raise SystemExit(main())

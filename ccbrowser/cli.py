@@ -1,0 +1,110 @@
+"""Argument parsing and dispatch only.
+
+Each subcommand lives in `ccbrowser.commands.<name>` with `add_arguments(parser)` and
+`run(args) -> int`. Those modules import heavy things (Textual, httpx, uvicorn) inside `run`, so
+that `ccbrowser search` never pays for the TUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ccbrowser import __version__
+from ccbrowser.errors import CCBrowserError
+from ccbrowser.paths import default_db_path
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "tui": ("tui", "open the terminal UI (the default)"),
+    "sync": ("sync", "mirror stored completions from the API into the local database"),
+    "search": ("search", "search the local mirror with the query language"),
+    "show": ("show", "show one completion (--json: exactly as the API returned it)"),
+    "messages": ("messages", "show the stored input messages of a completion"),
+    "args": ("args", "print a tool call's arguments"),
+    "export": ("export", "export matching completions as jsonl, csv or md"),
+    "import": ("importer", "import completions from a JSON Lines file"),
+    "stats": ("stats", "counts by model, finish reason and day; tokens"),
+    "emulator": ("emulator", "serve a local emulator of the stored completions API"),
+    "demo": ("demo", "emulator + sync + TUI on a throw-away database"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that fails with one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"ccbrowser: error: {message}\n")
+        raise SystemExit(2)
+
+
+def add_db_argument(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    # Subcommands use SUPPRESS so that `ccbrowser --db X show ID` keeps the top-level value.
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None if top else argparse.SUPPRESS,
+        help="database file (default: $CCBROWSER_DB or ccbrowser.db in the user data dir)",
+    )
+
+
+def db_path(args: argparse.Namespace) -> Path:
+    """The database chosen by --db, else $CCBROWSER_DB, else the platform default."""
+    value = getattr(args, "db", None)
+    return Path(value).expanduser() if value else default_db_path()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ccbrowser", description="Browse and search your stored OpenAI chat completions.")
+    parser.add_argument("--version", action="version", version=f"ccbrowser {__version__}")
+    add_db_argument(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"ccbrowser.commands.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ccbrowser.commands.{module_name}":
+                raise
+            continue  # command not built yet
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_db_argument(p)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*argv, "tui"]) if "tui" in _available(parser) else args
+        if args.command is None:
+            parser.print_help()
+            return 0
+    try:
+        return int(args._module.run(args) or 0)
+    except CCBrowserError as exc:
+        sys.stderr.write(f"ccbrowser: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("ccbrowser: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `ccbrowser search ... | head`: the reader went away; that is not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return 0
+
+
+def _available(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
