@@ -1,0 +1,1 @@
+"""The stored chat completions API: lenient models and the HTTP client."""

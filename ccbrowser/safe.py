@@ -1,0 +1,35 @@
+"""Making untrusted text safe to show in a terminal.
+
+Text from the API may hold escape sequences (OSC 52 clipboard writes, title changes, screen
+clears). They must never reach the terminal: C0 controls (except tab and newline), DEL and C1
+controls become visible symbols. Copy the raw value, display the safe one.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ␀ ␁ ... ␛ ...
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return f"\\x{code:02x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control character (and lone surrogate) replaced by a visible stand-in."""
+    return _CONTROL.sub(_visible, text)
+
+
+def one_line(text: str, width: int | None = None) -> str:
+    """A single display line: newlines and tabs become spaces, controls visible."""
+    out = visible(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+    return out if width is None or len(out) <= width else out[: max(0, width - 1)] + "…"

@@ -1,0 +1,250 @@
+"""Turning API objects (plain dicts, possibly malformed) into rows.
+
+Plain functions on dicts rather than pydantic models: this runs for every object of a sync or an
+import and must never raise on a field of the wrong shape (the verbatim JSON is kept anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Text that SQLite can store as UTF-8: lone surrogates become U+FFFD.
+
+    The raw JSON keeps them (as `\\ud800` escapes), so this loses nothing.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+
+
+def dumps(obj: Any, *, sort_keys: bool = False) -> str:
+    """Compact JSON; falls back to ASCII escapes when the value holds lone surrogates."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), sort_keys=sort_keys)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def text_of(content: Any) -> tuple[str, bool]:
+    """The searchable text of a message `content` (a string or a list of parts), and whether it has images."""
+    if isinstance(content, str):
+        return content, False
+    parts: list[str] = []
+    images = False
+    for part in _list(content):
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        part = _dict(part)
+        ptype = part.get("type")
+        if ptype in ("image_url", "input_image", "image"):
+            images = True
+        for key in ("text", "refusal"):
+            if isinstance(part.get(key), str):
+                parts.append(part[key])
+        audio = _dict(part.get("input_audio"))
+        if isinstance(audio.get("transcript"), str):
+            parts.append(audio["transcript"])
+        file = _dict(part.get("file"))
+        if isinstance(file.get("filename"), str):
+            parts.append(file["filename"])
+    return "\n".join(parts), images
+
+
+@dataclass(slots=True)
+class ToolCallRow:
+    position: int
+    call_id: str | None
+    type: str | None
+    name: str | None
+    arguments: str | None
+    valid_json: bool
+
+
+def tool_calls_of(message: dict[str, Any]) -> list[ToolCallRow]:
+    rows: list[ToolCallRow] = []
+    for pos, call in enumerate(_list(message.get("tool_calls"))):
+        call = _dict(call)
+        ctype = _str(call.get("type"))
+        fn = _dict(call.get("function")) or _dict(call.get("custom"))
+        name = _str(fn.get("name"))
+        args = fn.get("arguments", fn.get("input"))
+        if args is not None and not isinstance(args, str):
+            args = dumps(args)  # some servers send an object instead of a JSON string
+        rows.append(ToolCallRow(pos, _str(call.get("id")), ctype, name, args, _valid_json(args)))
+    legacy = _dict(message.get("function_call"))
+    if legacy:
+        args = legacy.get("arguments")
+        if args is not None and not isinstance(args, str):
+            args = dumps(args)
+        rows.append(ToolCallRow(len(rows), None, "function_call", _str(legacy.get("name")), args, _valid_json(args)))
+    return rows
+
+
+def _valid_json(text: str | None) -> bool:
+    if text is None:
+        return False
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass(slots=True)
+class Body:
+    """A distinct message body: what the FTS index covers."""
+
+    hash: bytes
+    role: str | None
+    content: str
+    tool: str
+    refusal: str
+    transcript: str
+    raw: str
+    has_images: bool
+
+
+def body_of(message: Any, *, drop_id: bool) -> Body:
+    """`drop_id`: input messages carry `<completion id>-<n>` ids, which would defeat sharing."""
+    msg = _dict(message)
+    if drop_id and "id" in msg:
+        msg = {k: v for k, v in msg.items() if k != "id"}
+    raw = dumps(msg if isinstance(message, dict) else message, sort_keys=True)
+    digest = hashlib.blake2b(raw.encode("utf-8"), digest_size=16).digest()
+    content, images = text_of(msg.get("content"))
+    if not content and msg.get("content_parts") is not None:
+        content, images = text_of(msg.get("content_parts"))
+    elif msg.get("content_parts") is not None:
+        images = images or text_of(msg.get("content_parts"))[1]
+    tool = "\n".join(f"{c.name or ''} {c.arguments or ''}".strip() for c in tool_calls_of(msg))
+    refusal = _str(msg.get("refusal")) or ""
+    transcript = _str(_dict(msg.get("audio")).get("transcript")) or ""
+    return Body(
+        digest,
+        _str(msg.get("role")),
+        clean(content),
+        clean(tool),
+        clean(refusal),
+        clean(transcript),
+        raw,
+        images,
+    )
+
+
+@dataclass(slots=True)
+class CompletionRow:
+    id: str
+    columns: dict[str, Any]
+    outputs: list[Body]  # one per choice, in choice order
+    output_positions: list[int]
+    tool_calls: list[tuple[int, ToolCallRow]]  # (choice index, call)
+    metadata: dict[str, str | None]
+    embedded_inputs: list[Any] | None
+
+
+def completion_row(obj: dict[str, Any]) -> CompletionRow:
+    """Typed columns for the filters, plus the output bodies, tool calls and metadata."""
+    cid = obj.get("id")
+    if not isinstance(cid, str) or not cid:
+        raise ValueError("completion has no string `id`")
+    choices = [_dict(c) for c in _list(obj.get("choices"))]
+    usage = _dict(obj.get("usage"))
+    outputs: list[Body] = []
+    positions: list[int] = []
+    calls: list[tuple[int, ToolCallRow]] = []
+    flags = dict.fromkeys(("tools", "refusal", "audio", "annotations", "logprobs"), False)
+    for n, choice in enumerate(choices):
+        index = _int(choice.get("index"))
+        index = n if index is None or index in positions else index
+        message = _dict(choice.get("message"))
+        outputs.append(body_of(message, drop_id=False))
+        positions.append(index)
+        for call in tool_calls_of(message):
+            calls.append((index, call))
+        flags["refusal"] |= bool(message.get("refusal"))
+        flags["audio"] |= bool(message.get("audio"))
+        flags["annotations"] |= bool(message.get("annotations"))
+        logprobs = _dict(choice.get("logprobs"))
+        flags["logprobs"] |= bool(logprobs.get("content") or logprobs.get("refusal"))
+    flags["tools"] = bool(calls)
+    metadata_raw = _dict(obj.get("metadata"))
+    metadata = {clean(str(k)): (clean(v) if isinstance(v, str) else None if v is None else clean(dumps(v))) for k, v in metadata_raw.items()}
+    first = choices[0] if choices else {}
+    columns: dict[str, Any] = {
+        "created": _int(obj.get("created")),
+        "model": clean(m) if (m := _str(obj.get("model"))) else None,
+        "finish_reason": _str(first.get("finish_reason")),
+        "service_tier": _str(obj.get("service_tier")),
+        "prompt_tokens": _int(usage.get("prompt_tokens")),
+        "completion_tokens": _int(usage.get("completion_tokens")),
+        "total_tokens": _int(usage.get("total_tokens")),
+        "reasoning_tokens": _int(_dict(usage.get("completion_tokens_details")).get("reasoning_tokens")),
+        "cached_tokens": _int(_dict(usage.get("prompt_tokens_details")).get("cached_tokens")),
+        "n_choices": len(choices),
+        "tool_call_count": len(calls),
+        "has_tools": int(flags["tools"]),
+        "has_refusal": int(flags["refusal"]),
+        "has_audio": int(flags["audio"]),
+        "has_annotations": int(flags["annotations"]),
+        "has_logprobs": int(flags["logprobs"]),
+        "metadata": dumps(metadata_raw) if metadata_raw else None,
+    }
+    embedded = obj.get("input_messages")
+    return CompletionRow(
+        clean(cid),
+        columns,
+        outputs,
+        positions,
+        calls,
+        metadata,
+        embedded if isinstance(embedded, list) else None,
+    )
+
+
+def preview_of(inputs: list[Body]) -> str | None:
+    """First line of the last user message: what the list shows."""
+    for body in reversed(inputs):
+        if body.role == "user" and body.content.strip():
+            for line in body.content.splitlines():
+                if line.strip():
+                    return line.strip()[:200]
+    return None

@@ -1,0 +1,207 @@
+"""Read access for the CLI and the TUI: counts, one completion, keyset pages, input messages.
+
+Pages are keyed on (created, pk) newest first, never OFFSET: page 10,000 costs what page 1 does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ccbrowser.errors import NotFound, UsageError
+
+LIST_COLUMNS = (
+    "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
+    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """What one line of the completion list needs."""
+
+    pk: int
+    id: str
+    created: int | None
+    model: str | None
+    preview: str | None
+    finish_reason: str | None
+    total_tokens: int | None
+    tool_call_count: int
+    has_refusal: bool
+    has_audio: bool
+    n_choices: int
+    removed_at: float | None
+    profile: str | None
+    messages_state: str | None
+
+
+def _list_row(r: Sequence[Any]) -> ListRow:
+    return ListRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or 0, bool(r[8]), bool(r[9]), r[10] or 0, r[11], r[12], r[13]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallInfo:
+    choice: int
+    position: int
+    call_id: str | None
+    type: str | None
+    name: str | None
+    arguments: str | None
+    valid_json: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """Everything the detail pane shows of one completion."""
+
+    row: ListRow
+    raw: dict[str, Any]
+    raw_text: str
+    input_messages: list[dict[str, Any]]
+    tool_calls: list[ToolCallInfo]
+
+
+def count(conn: sqlite3.Connection, *, include_removed: bool = True) -> int:
+    where = "" if include_removed else " WHERE removed_at IS NULL"
+    return int(conn.execute(f"SELECT count(*) FROM completions{where}").fetchone()[0])
+
+
+def get_raw(conn: sqlite3.Connection, completion_id: str) -> str | None:
+    row = conn.execute("SELECT raw FROM completions WHERE id = ?", (completion_id,)).fetchone()
+    return row[0] if row else None
+
+
+def get(conn: sqlite3.Connection, completion_id: str) -> dict[str, Any] | None:
+    raw = get_raw(conn, completion_id)
+    return json.loads(raw) if raw is not None else None
+
+
+def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
+    """An exact id, or a unique prefix of one (ids are long; people paste parts)."""
+    if conn.execute("SELECT 1 FROM completions WHERE id = ?", (id_or_prefix,)).fetchone():
+        return id_or_prefix
+    if len(id_or_prefix) >= 4:
+        hi = id_or_prefix + "\U0010ffff"
+        rows = conn.execute(
+            "SELECT id FROM completions WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", (id_or_prefix, hi)
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if len(rows) > 1:
+            raise UsageError(f"id prefix {id_or_prefix!r} matches several completions; give more of it")
+    raise NotFound(f"no completion {id_or_prefix!r} in the local database")
+
+
+def page(
+    conn: sqlite3.Connection, *, before: tuple[int, int] | None = None, limit: int = 100
+) -> list[ListRow]:
+    """Newest first; `before` is the (created, pk) of the last row of the previous page."""
+    if before is None:
+        sql = f"SELECT {LIST_COLUMNS} FROM completions ORDER BY created DESC, pk DESC LIMIT ?"
+        params: tuple[Any, ...] = (limit,)
+    else:
+        sql = (
+            f"SELECT {LIST_COLUMNS} FROM completions WHERE (created, pk) < (?, ?) "
+            "ORDER BY created DESC, pk DESC LIMIT ?"
+        )
+        params = (before[0], before[1], limit)
+    return [_list_row(r) for r in conn.execute(sql, params)]
+
+
+def all_pks(conn: sqlite3.Connection) -> list[int]:
+    """The id snapshot of the whole store, newest first (a virtual list indexes into it)."""
+    return [r[0] for r in conn.execute("SELECT pk FROM completions ORDER BY created DESC, pk DESC")]
+
+
+def rows_by_pk(conn: sqlite3.Connection, pks: Sequence[int]) -> list[ListRow]:
+    """Rows in the order of `pks` (missing ones skipped)."""
+    found: dict[int, ListRow] = {}
+    for start in range(0, len(pks), 900):
+        chunk = list(pks[start : start + 900])
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(f"SELECT {LIST_COLUMNS} FROM completions WHERE pk IN ({marks})", chunk):
+            found[r[0]] = _list_row(r)
+    return [found[pk] for pk in pks if pk in found]
+
+
+def pk_of(conn: sqlite3.Connection, completion_id: str) -> int | None:
+    row = conn.execute("SELECT pk FROM completions WHERE id = ?", (completion_id,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def input_messages(conn: sqlite3.Connection, completion_id: str) -> list[dict[str, Any]]:
+    """The stored input messages in order, each with its API id restored."""
+    rows = conn.execute(
+        "SELECT m.msg_id, b.raw FROM messages m JOIN bodies b ON b.id = m.body "
+        "JOIN completions c ON c.pk = m.completion WHERE c.id = ? AND m.kind = 0 ORDER BY m.position",
+        (completion_id,),
+    ).fetchall()
+    out = []
+    for msg_id, raw in rows:
+        body = json.loads(raw)
+        if msg_id is not None and isinstance(body, dict):
+            body = {"id": msg_id, **body}
+        out.append(body)
+    return out
+
+
+def messages_state(conn: sqlite3.Connection, completion_id: str) -> str | None:
+    row = conn.execute("SELECT messages_state FROM completions WHERE id = ?", (completion_id,)).fetchone()
+    return row[0] if row else None
+
+
+def tool_calls(conn: sqlite3.Connection, completion_id: str) -> list[ToolCallInfo]:
+    rows = conn.execute(
+        "SELECT t.choice, t.position, t.call_id, t.type, t.name, t.arguments, t.valid_json FROM tool_calls t "
+        "JOIN completions c ON c.pk = t.completion WHERE c.id = ? ORDER BY t.choice, t.position",
+        (completion_id,),
+    ).fetchall()
+    return [ToolCallInfo(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+
+def detail(conn: sqlite3.Connection, completion_id: str) -> Detail | None:
+    r = conn.execute(f"SELECT {LIST_COLUMNS}, raw FROM completions WHERE id = ?", (completion_id,)).fetchone()
+    if r is None:
+        return None
+    raw_text = r[-1]
+    return Detail(
+        _list_row(r[:-1]), json.loads(raw_text), raw_text, input_messages(conn, completion_id), tool_calls(conn, completion_id)
+    )
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes when another connection commits: confirms a file-watch event is a real write."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def model_counts(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT model, count(*) FROM completions WHERE model IS NOT NULL GROUP BY model ORDER BY 2 DESC"
+        )
+    ]
+
+
+def metadata_counts(conn: sqlite3.Connection, limit: int = 200) -> list[tuple[str, str | None, int]]:
+    return [
+        (r[0], r[1], r[2])
+        for r in conn.execute(
+            "SELECT key, value, count(*) FROM completion_metadata GROUP BY key, value ORDER BY 3 DESC LIMIT ?",
+            (limit,),
+        )
+    ]
+
+
+def newest_created(conn: sqlite3.Connection, profile: str | None = None) -> int | None:
+    if profile is None:
+        row = conn.execute("SELECT max(created) FROM completions").fetchone()
+    else:
+        row = conn.execute("SELECT max(created) FROM completions WHERE profile = ?", (profile,)).fetchone()
+    return row[0] if row else None

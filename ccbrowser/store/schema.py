@@ -1,0 +1,205 @@
+"""DDL and migrations.
+
+The schema version lives in `PRAGMA user_version`; each migration moves it up by one, inside one
+transaction, so an old database upgrades in place and a crash mid-upgrade leaves the old version.
+
+Layout (why):
+- `completions` holds one row per API object with typed columns for every filter and the verbatim
+  JSON (`raw`): nothing the API sends is lost, including fields that do not exist yet.
+- `bodies` holds each *distinct* message body once (content-addressed by a hash of its canonical
+  JSON): stored completions repeat the whole history and the same system prompt thousands of times.
+  `messages` maps (completion, kind, position) to a body. The FTS index covers bodies only.
+- `tool_calls` and `completion_metadata` serve exact filters (`tool:`, `meta:`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+FTS_COLUMNS = ("content", "tool", "refusal", "transcript")
+
+_V1 = """
+CREATE TABLE completions (
+    pk INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    created INTEGER,
+    model TEXT,
+    finish_reason TEXT,
+    service_tier TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    cached_tokens INTEGER,
+    n_choices INTEGER NOT NULL DEFAULT 0,
+    tool_call_count INTEGER NOT NULL DEFAULT 0,
+    has_tools INTEGER NOT NULL DEFAULT 0,
+    has_refusal INTEGER NOT NULL DEFAULT 0,
+    has_audio INTEGER NOT NULL DEFAULT 0,
+    has_annotations INTEGER NOT NULL DEFAULT 0,
+    has_logprobs INTEGER NOT NULL DEFAULT 0,
+    has_images INTEGER NOT NULL DEFAULT 0,
+    metadata TEXT,
+    profile TEXT,
+    fetched_at REAL,
+    removed_at REAL,
+    messages_state TEXT,
+    input_count INTEGER,
+    raw TEXT NOT NULL
+);
+CREATE INDEX completions_created ON completions(created);
+CREATE INDEX completions_model ON completions(model, created);
+CREATE INDEX completions_finish ON completions(finish_reason, created);
+CREATE INDEX completions_tokens ON completions(total_tokens);
+CREATE INDEX completions_pending ON completions(created) WHERE messages_state IS NULL;
+
+CREATE TABLE bodies (
+    id INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    role TEXT,
+    content TEXT,
+    tool TEXT,
+    refusal TEXT,
+    transcript TEXT,
+    raw TEXT NOT NULL
+);
+
+CREATE TABLE messages (
+    completion INTEGER NOT NULL REFERENCES completions(pk) ON DELETE CASCADE,
+    kind INTEGER NOT NULL,          -- 0 input message, 1 output (choice) message
+    position INTEGER NOT NULL,      -- input: order in the request; output: choice index
+    body INTEGER NOT NULL REFERENCES bodies(id),
+    msg_id TEXT,                    -- the API's message id, when it has one
+    PRIMARY KEY (completion, kind, position)
+) WITHOUT ROWID;
+CREATE INDEX messages_body ON messages(body);
+
+CREATE TABLE tool_calls (
+    completion INTEGER NOT NULL REFERENCES completions(pk) ON DELETE CASCADE,
+    choice INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    call_id TEXT,
+    type TEXT,
+    name TEXT,
+    arguments TEXT,
+    valid_json INTEGER NOT NULL,
+    PRIMARY KEY (completion, choice, position)
+) WITHOUT ROWID;
+CREATE INDEX tool_calls_name ON tool_calls(name);
+
+CREATE TABLE completion_metadata (
+    completion INTEGER NOT NULL REFERENCES completions(pk) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (completion, key)
+) WITHOUT ROWID;
+CREATE INDEX completion_metadata_kv ON completion_metadata(key, value);
+
+CREATE TABLE rejects (
+    id INTEGER PRIMARY KEY,
+    source TEXT,
+    error TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    at REAL NOT NULL
+);
+
+CREATE TABLE sync_state (
+    profile TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated REAL NOT NULL
+);
+
+CREATE VIRTUAL TABLE bodies_fts USING fts5(
+    content, tool, refusal, transcript,
+    content='bodies', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER bodies_ai AFTER INSERT ON bodies BEGIN
+    INSERT INTO bodies_fts(rowid, content, tool, refusal, transcript)
+    VALUES (new.id, new.content, new.tool, new.refusal, new.transcript);
+END;
+CREATE TRIGGER bodies_ad AFTER DELETE ON bodies BEGIN
+    INSERT INTO bodies_fts(bodies_fts, rowid, content, tool, refusal, transcript)
+    VALUES ('delete', old.id, old.content, old.tool, old.refusal, old.transcript);
+END;
+CREATE TRIGGER bodies_au AFTER UPDATE OF content, tool, refusal, transcript ON bodies BEGIN
+    INSERT INTO bodies_fts(bodies_fts, rowid, content, tool, refusal, transcript)
+    VALUES ('delete', old.id, old.content, old.tool, old.refusal, old.transcript);
+    INSERT INTO bodies_fts(rowid, content, tool, refusal, transcript)
+    VALUES (new.id, new.content, new.tool, new.refusal, new.transcript);
+END;
+"""
+
+# v2: the list line shows the last user message; computing it per row at read time would cost a
+# join per visible line, so it is stored (and back-filled for databases made by v1).
+_V2 = """
+ALTER TABLE completions ADD COLUMN preview TEXT;
+UPDATE completions SET preview = (
+    SELECT substr(b.content, 1, 200) FROM messages m JOIN bodies b ON b.id = m.body
+    WHERE m.completion = completions.pk AND m.kind = 0 AND b.role = 'user'
+    ORDER BY m.position DESC LIMIT 1
+);
+CREATE INDEX completions_removed ON completions(removed_at) WHERE removed_at IS NOT NULL;
+"""
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in _split(sql):
+            conn.execute(statement)
+
+    return apply
+
+
+def _split(sql: str) -> list[str]:
+    """Split a script into statements (triggers contain `;` inside BEGIN ... END)."""
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buf.strip():
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2)]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database up to `target`; returns the number of migrations applied."""
+    current = version(conn)
+    if current > SCHEMA_VERSION:
+        from ccbrowser.errors import CCBrowserError
+
+        raise CCBrowserError(
+            f"the database has schema version {current}, newer than this ccbrowser ({SCHEMA_VERSION}): upgrade ccbrowser"
+        )
+    applied = 0
+    while current < target:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = version(conn)
+            if current >= target:
+                conn.execute("COMMIT")
+                break
+            MIGRATIONS[current](conn)
+            current += 1
+            conn.execute(f"PRAGMA user_version = {current}")
+            conn.execute("COMMIT")
+            applied += 1
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

@@ -1,0 +1,364 @@
+"""Idempotent, batched writes.
+
+One call = one transaction: a page of completions, their bodies, tool calls, metadata and
+(optionally) the sync checkpoint commit together, so a process killed at any instant leaves either
+the whole page or none of it. Inserts are multi-row statements (a statement per row with FTS
+triggers is several times slower).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
+
+_COMPLETION_COLS = (
+    "id",
+    "created",
+    "model",
+    "finish_reason",
+    "service_tier",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+    "n_choices",
+    "tool_call_count",
+    "has_tools",
+    "has_refusal",
+    "has_audio",
+    "has_annotations",
+    "has_logprobs",
+    "metadata",
+    "profile",
+    "fetched_at",
+    "raw",
+)
+# On a re-sync the object may have changed (metadata updates); what came from the input messages
+# (preview, messages_state, input_count, has_images) is kept, and the row is live again.
+_UPSERT = ", ".join(f"{c} = excluded.{c}" for c in _COMPLETION_COLS[1:]) + ", removed_at = NULL"
+_BODY_COLS = ("hash", "role", "content", "tool", "refusal", "transcript", "raw")
+_CACHE_SIZE = 50_000
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE`: take the write lock up front instead of failing on upgrade."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _max_vars(conn: sqlite3.Connection) -> int:
+    try:
+        return int(conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # pragma: no cover - Python < 3.11
+        return 999
+
+
+def insert_many(
+    conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = ""
+) -> list[Any]:
+    """`head VALUES (?,..),(?,..) tail` in chunks under the variable limit; returns RETURNING rows."""
+    if not rows:
+        return []
+    width = len(rows[0])
+    per = max(1, min(500, _max_vars(conn) // width))
+    group = "(" + ",".join("?" * width) + ")"
+    out: list[Any] = []
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = f"{head} VALUES {','.join([group] * len(chunk))} {tail}"
+        params = [v for row in chunk for v in row]
+        cur = conn.execute(sql, params)
+        if "RETURNING" in tail:
+            out.extend(cur.fetchall())
+    return out
+
+
+@dataclass
+class WriteResult:
+    completions: int = 0
+    inserted: int = 0  # completions new to the store
+    messages: int = 0  # input + output messages written
+    bodies: int = 0  # distinct bodies new to the store
+    rejected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Record:
+    """A completion as received, and its input messages when known (None: not fetched yet)."""
+
+    completion: Any
+    input_messages: list[Any] | None = None
+
+
+class Writer:
+    """Writes into one connection; remembers body ids to skip look-ups of shared system prompts."""
+
+    def __init__(self, conn: sqlite3.Connection, *, profile: str | None = None, source: str = "sync") -> None:
+        self.conn = conn
+        self.profile = profile
+        self.source = source
+        self._body_ids: OrderedDict[bytes, int] = OrderedDict()
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def write(
+        self,
+        records: Iterable[Record | Mapping[str, Any]],
+        *,
+        checkpoint: tuple[str, Mapping[str, Any]] | None = None,
+        fetched_at: float | None = None,
+    ) -> WriteResult:
+        """Upsert completions (and their inputs when given) in one transaction."""
+        fetched_at = time.time() if fetched_at is None else fetched_at
+        result = WriteResult()
+        parsed: dict[str, tuple[CompletionRow, str, list[Any] | None]] = {}
+        rejects: list[tuple[str, str]] = []
+        for rec in records:
+            if not isinstance(rec, Record):
+                rec = Record(rec)
+            obj = rec.completion
+            try:
+                if not isinstance(obj, dict):
+                    raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+                row = completion_row(obj)
+            except ValueError as exc:
+                rejects.append((str(exc), dumps(obj)))
+                result.rejected.append(str(exc))
+                continue
+            inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
+            parsed[row.id] = (row, dumps(obj), inputs)  # the last copy of an id wins
+        new_cache: dict[bytes, int] = {}
+        with transaction(self.conn):
+            if rejects:
+                insert_many(
+                    self.conn,
+                    "INSERT INTO rejects (source, error, raw, at)",
+                    [(self.source, err, raw, fetched_at) for err, raw in rejects],
+                )
+            if parsed:
+                self._write_parsed(parsed, fetched_at, result, new_cache)
+            if checkpoint is not None:
+                save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
+        self._remember(new_cache)
+        return result
+
+    def write_inputs(
+        self, inputs: Mapping[str, list[Any] | None], *, checkpoint: tuple[str, Mapping[str, Any]] | None = None
+    ) -> WriteResult:
+        """Store input messages fetched after their completion; None marks them missing (a 404)."""
+        result = WriteResult()
+        new_cache: dict[bytes, int] = {}
+        with transaction(self.conn):
+            pks = self._pks(list(inputs))
+            found = {pk: inputs[cid] for cid, pk in pks.items()}
+            missing = [pk for pk, msgs in found.items() if msgs is None]
+            if missing:
+                self.conn.execute(
+                    f"UPDATE completions SET messages_state = 'missing' WHERE pk IN ({','.join('?' * len(missing))})",
+                    missing,
+                )
+            present = {pk: msgs for pk, msgs in found.items() if msgs is not None}
+            self._write_inputs(present, result, new_cache)
+            if checkpoint is not None:
+                save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
+        self._remember(new_cache)
+        return result
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _write_parsed(
+        self,
+        parsed: dict[str, tuple[CompletionRow, str, list[Any] | None]],
+        fetched_at: float,
+        result: WriteResult,
+        new_cache: dict[bytes, int],
+    ) -> None:
+        conn = self.conn
+        ids = list(parsed)
+        before = self._pks(ids)
+        rows = []
+        for cid, (row, raw, _inputs) in parsed.items():
+            cols = row.columns
+            rows.append(
+                (cid, *(cols[c] for c in _COMPLETION_COLS[1:18]), self.profile, fetched_at, raw)
+            )
+        returned = insert_many(
+            conn,
+            f"INSERT INTO completions ({', '.join(_COMPLETION_COLS)})",
+            rows,
+            f"ON CONFLICT(id) DO UPDATE SET {_UPSERT} RETURNING id, pk",
+        )
+        pk_of = {cid: pk for cid, pk in returned}
+        result.completions = len(pk_of)
+        result.inserted = len(pk_of) - len(before)
+        pks = list(pk_of.values())
+        marks = ",".join("?" * len(pks))
+        for chunk in _chunks(pks, 900):
+            marks = ",".join("?" * len(chunk))
+            conn.execute(f"DELETE FROM messages WHERE kind = 1 AND completion IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM tool_calls WHERE completion IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM completion_metadata WHERE completion IN ({marks})", chunk)
+        bodies = [b for row, _, _ in parsed.values() for b in row.outputs]
+        body_ids = self._body_ids_for(bodies, result, new_cache)
+        msg_rows = []
+        call_rows = []
+        meta_rows = []
+        for cid, (row, _raw, _inputs) in parsed.items():
+            pk = pk_of[cid]
+            for pos, body in zip(row.output_positions, row.outputs, strict=True):
+                msg_rows.append((pk, 1, pos, body_ids[body.hash], None))
+            for choice, call in row.tool_calls:
+                call_rows.append(
+                    (pk, choice, call.position, call.call_id, call.type,
+                     clean(call.name) if call.name else call.name,
+                     clean(call.arguments) if call.arguments else call.arguments, int(call.valid_json))
+                )
+            for key, value in row.metadata.items():
+                meta_rows.append((pk, key, value))
+        insert_many(conn, "INSERT OR REPLACE INTO messages (completion, kind, position, body, msg_id)", msg_rows)
+        insert_many(
+            conn,
+            "INSERT OR REPLACE INTO tool_calls (completion, choice, position, call_id, type, name, arguments, valid_json)",
+            call_rows,
+        )
+        insert_many(conn, "INSERT OR REPLACE INTO completion_metadata (completion, key, value)", meta_rows)
+        result.messages += len(msg_rows)
+        inputs = {pk_of[cid]: inp for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
+        self._write_inputs(inputs, result, new_cache)
+
+    def _write_inputs(self, inputs: Mapping[int, list[Any]], result: WriteResult, new_cache: dict[bytes, int]) -> None:
+        if not inputs:
+            return
+        conn = self.conn
+        per_completion: dict[int, list[tuple[Body, str | None]]] = {}
+        for pk, messages in inputs.items():
+            items = []
+            for msg in messages:
+                msg_id = msg.get("id") if isinstance(msg, dict) else None
+                items.append((body_of(msg, drop_id=True), clean(msg_id) if isinstance(msg_id, str) else None))
+            per_completion[pk] = items
+        body_ids = self._body_ids_for([b for items in per_completion.values() for b, _ in items], result, new_cache)
+        for chunk in _chunks(list(per_completion), 900):
+            conn.execute(
+                f"DELETE FROM messages WHERE kind = 0 AND completion IN ({','.join('?' * len(chunk))})", chunk
+            )
+        rows = [
+            (pk, 0, pos, body_ids[body.hash], msg_id)
+            for pk, items in per_completion.items()
+            for pos, (body, msg_id) in enumerate(items)
+        ]
+        insert_many(conn, "INSERT INTO messages (completion, kind, position, body, msg_id)", rows)
+        result.messages += len(rows)
+        updates = [
+            (
+                len(items),
+                preview_of([b for b, _ in items]),
+                int(any(b.has_images for b, _ in items)),
+                pk,
+            )
+            for pk, items in per_completion.items()
+        ]
+        conn.executemany(
+            "UPDATE completions SET messages_state = 'ok', input_count = ?, preview = ?, has_images = ? WHERE pk = ?",
+            updates,
+        )
+
+    def _body_ids_for(self, bodies: list[Body], result: WriteResult, new_cache: dict[bytes, int]) -> dict[bytes, int]:
+        ids: dict[bytes, int] = {}
+        todo: dict[bytes, Body] = {}
+        for body in bodies:
+            h = body.hash
+            if h in ids:
+                continue
+            known = self._body_ids.get(h) or new_cache.get(h)
+            if known is not None:
+                ids[h] = known
+            else:
+                todo[h] = body
+        if todo:
+            hashes = list(todo)
+            for chunk in _chunks(hashes, 900):
+                for bid, h in self.conn.execute(
+                    f"SELECT id, hash FROM bodies WHERE hash IN ({','.join('?' * len(chunk))})", chunk
+                ):
+                    ids[h] = bid
+            fresh = [todo[h] for h in hashes if h not in ids]
+            if fresh:
+                returned = insert_many(
+                    self.conn,
+                    f"INSERT INTO bodies ({', '.join(_BODY_COLS)})",
+                    [(b.hash, b.role, b.content, b.tool, b.refusal, b.transcript, b.raw) for b in fresh],
+                    "RETURNING hash, id",
+                )
+                for h, bid in returned:
+                    ids[h] = bid
+                result.bodies += len(fresh)
+            for h in hashes:
+                new_cache[h] = ids[h]
+        return ids
+
+    def _pks(self, ids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(ids, 900):
+            for cid, pk in self.conn.execute(
+                f"SELECT id, pk FROM completions WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ):
+                out[cid] = pk
+        return out
+
+    def _remember(self, new_cache: Mapping[bytes, int]) -> None:
+        """Only after COMMIT: a rolled-back body id must never be reused."""
+        cache = self._body_ids
+        for h, bid in new_cache.items():
+            cache[h] = bid
+            cache.move_to_end(h)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def save_checkpoint(conn: sqlite3.Connection, profile: str, state: Mapping[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO sync_state (profile, state, updated) VALUES (?, ?, ?) "
+        "ON CONFLICT(profile) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+        (profile, dumps(dict(state)), time.time()),
+    )
+
+
+def load_checkpoint(conn: sqlite3.Connection, profile: str) -> dict[str, Any] | None:
+    import json
+
+    row = conn.execute("SELECT state FROM sync_state WHERE profile = ?", (profile,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def mark_removed(conn: sqlite3.Connection, ids: Sequence[str], at: float | None = None) -> int:
+    """Gone upstream (expired or deleted): flagged, never deleted locally."""
+    at = time.time() if at is None else at
+    n = 0
+    with transaction(conn):
+        for chunk in _chunks(list(ids), 900):
+            cur = conn.execute(
+                f"UPDATE completions SET removed_at = ? WHERE removed_at IS NULL AND id IN ({','.join('?' * len(chunk))})",
+                [at, *chunk],
+            )
+            n += cur.rowcount
+    return n
