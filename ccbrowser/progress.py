@@ -1,0 +1,43 @@
+"""A small progress line for long commands: on a terminal only, quiet when piped."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Rewrites one stderr line at most ~10 times a second; nothing at all when stderr is not a TTY."""
+
+    def __init__(self, label: str, total: int | None = None, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.label = label
+        self.total = total
+        self.start = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def update(self, done: int, extra: str = "", *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        rate = done / max(now - self.start, 1e-9)
+        if self.total:
+            frac = min(1.0, done / self.total)
+            bar = "█" * int(frac * 24) + "░" * (24 - int(frac * 24))
+            text = f"{self.label} {bar} {done:,}/{self.total:,} ({rate:,.0f}/s) {extra}"
+        else:
+            text = f"{self.label} {done:,} ({rate:,.0f}/s) {extra}"
+        self.stream.write("\r\x1b[2K" + text)
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self.enabled and self._shown:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()

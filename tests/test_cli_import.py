@@ -1,0 +1,71 @@
+"""`import`, `show`, `messages` as a user drives them: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccbrowser.cli import main
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ccbrowser", *args], capture_output=True, text=True, input=stdin, timeout=60
+    )
+
+
+def good(i: int) -> str:
+    return json.dumps({"id": f"chatcmpl-{i}", "created": 1_700_000_000 + i, "model": "gpt-4o", "choices": []})
+
+
+def test_malformed_lines_are_reported_by_number_and_the_rest_imported(tmp_path: Path, db_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([good(1), "{not json", good(2), "[1, 2]", "", good(3)]) + "\n", encoding="utf-8")
+    res = run_cli("--db", str(db_path), "import", str(src))
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert f"{src}:2: invalid JSON" in res.stderr
+    assert f"{src}:4: not a completion object" in res.stderr
+    assert "imported 3 completions" in res.stderr
+    for i in (1, 2, 3):
+        assert run_cli("--db", str(db_path), "show", f"chatcmpl-{i}", "--json").returncode == 0
+    import sqlite3
+
+    rejects = sqlite3.connect(db_path).execute("SELECT source, raw FROM rejects ORDER BY id").fetchall()
+    assert any(raw == "{not json" for _, raw in rejects)
+
+
+def test_missing_file_and_missing_id_are_one_line_errors(tmp_path: Path, db_path: Path) -> None:
+    res = run_cli("--db", str(db_path), "import", str(tmp_path / "nope.jsonl"))
+    assert res.returncode == 1 and res.stderr.count("\n") == 1 and "no such file" in res.stderr
+    res = run_cli("--db", str(db_path), "show", "chatcmpl-x")
+    assert res.returncode == 1 and "no database" in res.stderr and "Traceback" not in res.stderr
+    (tmp_path / "one.jsonl").write_text(good(1) + "\n")
+    run_cli("--db", str(db_path), "import", str(tmp_path / "one.jsonl"))
+    res = run_cli("--db", str(db_path), "show", "chatcmpl-404")
+    assert res.returncode == 1 and res.stderr.strip() == "ccbrowser: no completion 'chatcmpl-404' in the local database"
+
+
+def test_usage_errors_exit_2(db_path: Path) -> None:
+    res = run_cli("--db", str(db_path), "show")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    res = run_cli("--no-such-flag")
+    assert res.returncode == 2
+
+
+def test_import_from_stdin_and_unique_prefix(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    res = run_cli("--db", str(db_path), "import", "-", stdin=good(12345) + "\n")
+    assert res.returncode == 0, res.stderr
+    assert main(["--db", str(db_path), "show", "chatcmpl-123", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "chatcmpl-12345"
+
+
+def test_env_var_selects_the_database(db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "one.jsonl").write_text(good(7) + "\n")
+    monkeypatch.setenv("CCBROWSER_DB", str(db_path))
+    assert main(["import", str(tmp_path / "one.jsonl")]) == 0
+    assert db_path.exists()
