@@ -141,16 +141,30 @@ class Body:
     transcript: str
     raw: str
     has_images: bool
+    split: bool  # `content` lives in the content column, not in `raw`
 
 
 def body_of(message: Any, *, drop_id: bool) -> Body:
-    """`drop_id`: input messages carry `<completion id>-<n>` ids, which would defeat sharing."""
+    """`drop_id`: input messages carry `<completion id>-<n>` ids, which would defeat sharing.
+
+    A string `content` is stored once, in the `content` column (which the FTS index reads), and
+    left out of `raw`; `reader` puts it back. That halves the size of the bodies table. Content
+    that SQLite cannot hold exactly (lone surrogates) stays in `raw`.
+    """
     msg = _dict(message)
     if drop_id and "id" in msg:
         msg = {k: v for k, v in msg.items() if k != "id"}
-    raw = dumps(msg if isinstance(message, dict) else message, sort_keys=True)
-    digest = hashlib.blake2b(raw.encode("utf-8"), digest_size=16).digest()
-    content, images = text_of(msg.get("content"))
+    content_value = msg.get("content")
+    split = isinstance(content_value, str) and clean(content_value) is content_value
+    if split:
+        rest = {k: v for k, v in msg.items() if k != "content"}
+        raw = dumps(rest, sort_keys=True)
+        key = f"{raw}\x00{content_value}".encode()
+    else:
+        raw = dumps(msg if isinstance(message, dict) else message, sort_keys=True)
+        key = raw.encode("utf-8")
+    digest = hashlib.blake2b(key, digest_size=16).digest()
+    content, images = text_of(content_value)
     if not content and msg.get("content_parts") is not None:
         content, images = text_of(msg.get("content_parts"))
     elif msg.get("content_parts") is not None:
@@ -167,6 +181,7 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
         clean(transcript),
         raw,
         images,
+        split,
     )
 
 

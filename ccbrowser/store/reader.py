@@ -138,17 +138,22 @@ def pk_of(conn: sqlite3.Connection, completion_id: str) -> int | None:
 def input_messages(conn: sqlite3.Connection, completion_id: str) -> list[dict[str, Any]]:
     """The stored input messages in order, each with its API id restored."""
     rows = conn.execute(
-        "SELECT m.msg_id, b.raw FROM messages m JOIN bodies b ON b.id = m.body "
+        "SELECT m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
         "JOIN completions c ON c.pk = m.completion WHERE c.id = ? AND m.kind = 0 ORDER BY m.position",
         (completion_id,),
     ).fetchall()
-    out = []
-    for msg_id, raw in rows:
-        body = json.loads(raw)
-        if msg_id is not None and isinstance(body, dict):
+    return [body_json(raw, split, content, msg_id) for msg_id, raw, split, content in rows]
+
+
+def body_json(raw: str, split: int, content: str | None, msg_id: str | None = None) -> Any:
+    """A stored message body as the API sent it (see `extract.body_of`)."""
+    body = json.loads(raw)
+    if isinstance(body, dict):
+        if split:
+            body["content"] = content
+        if msg_id is not None:
             body = {"id": msg_id, **body}
-        out.append(body)
-    return out
+    return body
 
 
 def messages_state(conn: sqlite3.Connection, completion_id: str) -> str | None:

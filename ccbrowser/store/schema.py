@@ -62,6 +62,7 @@ CREATE TABLE bodies (
     tool TEXT,
     refusal TEXT,
     transcript TEXT,
+    content_split INTEGER NOT NULL DEFAULT 0,  -- 1: a string `content` was moved out of `raw`
     raw TEXT NOT NULL
 );
 

@@ -44,7 +44,7 @@ _COMPLETION_COLS = (
 # On a re-sync the object may have changed (metadata updates); what came from the input messages
 # (preview, messages_state, input_count, has_images) is kept, and the row is live again.
 _UPSERT = ", ".join(f"{c} = excluded.{c}" for c in _COMPLETION_COLS[1:]) + ", removed_at = NULL"
-_BODY_COLS = ("hash", "role", "content", "tool", "refusal", "transcript", "raw")
+_BODY_COLS = ("hash", "role", "content", "tool", "refusal", "transcript", "content_split", "raw")
 _CACHE_SIZE = 50_000
 
 
@@ -301,7 +301,7 @@ class Writer:
                 returned = insert_many(
                     self.conn,
                     f"INSERT INTO bodies ({', '.join(_BODY_COLS)})",
-                    [(b.hash, b.role, b.content, b.tool, b.refusal, b.transcript, b.raw) for b in fresh],
+                    [(b.hash, b.role, b.content, b.tool, b.refusal, b.transcript, int(b.split), b.raw) for b in fresh],
                     "RETURNING hash, id",
                 )
                 for h, bid in returned:
