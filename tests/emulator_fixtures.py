@@ -49,10 +49,10 @@ def relaxed_spec() -> dict[str, Any]:
 @cache
 def validator(schema_name: str) -> Any:
     from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
-    resource = Resource(contents=relaxed_spec(), specification=DRAFT202012)
+    resource = DRAFT202012.create_resource(relaxed_spec())
     registry = Registry().with_resource("urn:spec", resource)
     return Draft202012Validator({"$ref": f"urn:spec#/components/schemas/{schema_name}"}, registry=registry)
 
@@ -104,7 +104,8 @@ class Capture:
             body = response.text
         self.seen.append((response.request.method, response.request.url.path, response.status_code, body))
 
-    def client(self, **kwargs: Any) -> httpx.Client:
+    def client(self, **kwargs: Any) -> Any:
+        """An ``httpx.Client`` that records every response (typed Any: the SDK's stubs name another httpx)."""
         return httpx.Client(event_hooks={"response": [self.hook]}, **kwargs)
 
     def validate_all(self) -> int:

@@ -201,8 +201,11 @@ def test_errors_look_like_the_real_api(emu: RunningEmulator, capture: Capture) -
     http = capture.client(base_url=emu.base_url)
     assert http.get("/chat/completions").status_code == 401  # no key at all
     authed = capture.client(base_url=emu.base_url, headers={"Authorization": f"Bearer {KEY}"})
-    for params, param in [({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"),
-                          ({"order": "sideways"}, "order"), ({"after": "chatcmpl-nope"}, "after")]:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"),
+        ({"order": "sideways"}, "order"), ({"after": "chatcmpl-nope"}, "after"),
+    ]
+    for params, param in cases:
         r = authed.get("/chat/completions", params=params)
         assert r.status_code == 400 and r.json()["error"]["param"] == param
     with pytest.raises(openai.BadRequestError):

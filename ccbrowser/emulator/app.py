@@ -277,10 +277,10 @@ class EmulatorState:
         """Random upstream changes between syncs (seeded). Returns the ids touched, by change."""
         out: dict[str, list[str]] = {"new": [], "late": [], "deleted": [], "updated": []}
         with self.lock:
+            for _ in range(late):  # late relative to the newest before this batch
+                out["late"].append(self.add_late_arrival(age_s=self._rng.randint(1, late_age_s)))
             for _ in range(new):
                 out["new"].append(self.add_generated())
-            for _ in range(late):
-                out["late"].append(self.add_late_arrival(age_s=self._rng.randint(1, late_age_s)))
             for kind, n in (("deleted", deleted), ("updated", updated)):
                 for _ in range(n):
                     cid = self._random_live_id()
