@@ -210,3 +210,71 @@ def newest_created(conn: sqlite3.Connection, profile: str | None = None) -> int 
     else:
         row = conn.execute("SELECT max(created) FROM completions WHERE profile = ?", (profile,)).fetchone()
     return row[0] if row else None
+
+
+# -- helpers for the TUI (appended) ----------------------------------------------------------------
+
+
+def detail_by_pk(conn: sqlite3.Connection, pk: int) -> Detail | None:
+    """`detail` for a list row: the TUI's snapshot holds primary keys, not API ids."""
+    row = conn.execute("SELECT id FROM completions WHERE pk = ?", (pk,)).fetchone()
+    return detail(conn, row[0]) if row else None
+
+
+def last_sync(conn: sqlite3.Connection) -> float | None:
+    """When any profile's sync last committed a checkpoint (None: never synced)."""
+    row = conn.execute("SELECT max(updated) FROM sync_state").fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def profiles(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """Profiles present in the store with their completion counts."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT profile, count(*) FROM completions WHERE profile IS NOT NULL GROUP BY profile ORDER BY 2 DESC"
+        )
+    ]
+
+
+# -- for the sync engine ---------------------------------------------------------------------------
+
+
+def sync_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str | None, float | None, str | None]]:
+    """id -> (raw, messages_state, removed_at, profile) for the ids already stored.
+
+    The sync compares a listed object with its stored raw JSON to skip rewriting unchanged rows.
+    """
+    out: dict[str, tuple[str, str | None, float | None, str | None]] = {}
+    for start in range(0, len(ids), 900):
+        chunk = list(ids[start : start + 900])
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(
+            f"SELECT id, raw, messages_state, removed_at, profile FROM completions WHERE id IN ({marks})", chunk
+        ):
+            out[r[0]] = (r[1], r[2], r[3], r[4])
+    return out
+
+
+def pending_messages(conn: sqlite3.Connection, profile: str | None) -> list[tuple[str, int | None]]:
+    """(id, created) of the live completions of a profile whose input messages were never fetched."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT id, created FROM completions WHERE messages_state IS NULL AND removed_at IS NULL "
+            "AND profile IS ? ORDER BY created DESC",
+            (profile,),
+        )
+    ]
+
+
+def live_ids(conn: sqlite3.Connection, profile: str | None, *, created_above: int | None = None) -> set[str]:
+    """Ids of a profile not marked removed; with `created_above`, only those created strictly later."""
+    if created_above is None:
+        rows = conn.execute("SELECT id FROM completions WHERE removed_at IS NULL AND profile IS ?", (profile,))
+    else:
+        rows = conn.execute(
+            "SELECT id FROM completions WHERE removed_at IS NULL AND profile IS ? AND created > ?",
+            (profile, created_above),
+        )
+    return {r[0] for r in rows}

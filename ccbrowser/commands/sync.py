@@ -1,0 +1,127 @@
+"""`ccbrowser sync`: mirror stored completions from the API into the local database.
+
+Ctrl-C (or SIGTERM) stops after the transaction in progress and exits 130; a second Ctrl-C
+abandons the in-flight requests at once (still without a torn write: every page is one
+transaction). Progress goes to stderr on a terminal only; the summary line always does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from ccbrowser.errors import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true", help="walk everything: apply metadata changes, mark removed ids")
+    parser.add_argument("--watch", action="store_true", help="keep syncing until interrupted")
+    parser.add_argument("--interval", type=float, default=60.0, metavar="S", help="seconds between syncs with --watch (default 60)")
+    parser.add_argument("--profile", metavar="NAME", default=None, help="profile from the config file (default: env vars)")
+    parser.add_argument("--base-url", metavar="URL", default=None, help="API base URL (default: $OPENAI_BASE_URL or the profile's)")
+    parser.add_argument("--flavor", choices=("openai", "azure", "router", "llama-stack"), default=None, help="API dialect (default: guessed from the URL)")
+    parser.add_argument("--insecure", action="store_true", help="allow plain http to a non-loopback host (sends the key in clear)")
+    parser.add_argument("--concurrency", type=int, default=None, metavar="N", help="most input-message fetches in flight (default 16)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ccbrowser.cli import db_path
+    from ccbrowser.config import is_loopback, resolve
+    from ccbrowser.sync import SyncOptions, run_sync, watch
+
+    if args.interval <= 0:
+        raise UsageError("--interval must be > 0")
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        raise UsageError("--concurrency must be between 1 and 256")
+    settings = resolve(args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None)
+    if not settings.has_key and settings.flavor != "llama-stack" and not is_loopback(settings.base_url):
+        raise UsageError(
+            f"no API key: set {settings.api_key_env} (profile {settings.profile!r}); "
+            "the key is read from the environment, never from a flag"
+        )
+    options = SyncOptions()
+    if args.concurrency:
+        options.concurrency = args.concurrency
+    path = db_path(args)
+    stop = threading.Event()
+    bar = _Bar()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # second Ctrl-C: stop waiting for requests in flight
+        stop.set()
+        bar.note("stopping after the current transaction (Ctrl-C again to abandon requests in flight)")
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if args.watch:
+            def summary(s: Any) -> None:
+                bar.clear()
+                sys.stderr.write(f"ccbrowser: {s.line()}\n")
+
+            def error(exc: Exception) -> None:
+                bar.clear()
+                sys.stderr.write(f"ccbrowser: sync failed: {exc}; retrying in {args.interval:g} s\n")
+
+            asyncio.run(
+                watch(path, settings, interval=args.interval, full=args.full, on_event=bar.event,
+                      on_summary=summary, on_error=error, stop=stop, options=options)
+            )
+            bar.clear()
+            return 130 if stop.is_set() else 0
+        result = asyncio.run(run_sync(path, settings, full=args.full, on_event=bar.event, stop=stop, options=options))
+    finally:
+        bar.clear()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    sys.stderr.write(f"ccbrowser: {result.line()}\n")
+    if result.cancelled:
+        sys.stderr.write("ccbrowser: interrupted; run `ccbrowser sync` again to continue where it stopped\n")
+        return 130
+    return 0
+
+
+class _Bar:
+    """The progress line: pages, completions, messages, retries, waits; only on a terminal."""
+
+    def __init__(self) -> None:
+        from ccbrowser.progress import Progress
+
+        self.progress = Progress("syncing")
+        self.status = ""
+
+    def event(self, ev: Any) -> None:
+        if not self.progress.enabled:
+            return
+        p = ev.progress
+        if ev.kind == "wait":
+            self.status = ev.detail
+        elif ev.kind in ("page", "messages"):
+            self.status = ""
+        total = f"/{p.total:,}" if p.total else ""
+        parts = [
+            p.phase,
+            f"{p.pages:,} pages",
+            f"{p.listed:,}{total} listed ({p.new:,} new)",
+            f"messages {p.messages_done:,}/{p.messages_todo:,}",
+        ]
+        if p.retries:
+            parts.append(f"{p.retries:,} retries")
+        if p.waited >= 0.05:
+            parts.append(f"waited {p.waited:.1f} s")
+        if self.status:
+            parts.append(self.status)
+        self.progress.update(p.listed, " · ".join(parts), force=ev.kind in ("phase", "done", "wait"))
+
+    def note(self, text: str) -> None:
+        self.status = text
+
+    def clear(self) -> None:
+        self.progress.close()
