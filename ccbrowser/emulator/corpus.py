@@ -280,12 +280,13 @@ for _rank in range(len(WORDS)):
 del _acc, _rank
 
 
-def _quantile_table(size: int) -> list[str]:
-    """Word at each of ``size`` equal steps of the Zipf CDF: one table lookup per word drawn."""
-    total = _CUM[-1]
-    table, k = [], 0
+def _quantile_table(size: int, skip: int = 0) -> list[str]:
+    """Word at each of ``size`` equal steps of the Zipf CDF (of ranks >= ``skip``): one lookup per draw."""
+    base = _CUM[skip - 1] if skip else 0.0
+    total = _CUM[-1] - base
+    table, k = [], skip
     for n in range(size):
-        q = (n + 0.5) / size * total
+        q = base + (n + 0.5) / size * total
         while _CUM[k] < q:
             k += 1
         table.append(WORDS[k])
@@ -293,6 +294,7 @@ def _quantile_table(size: int) -> list[str]:
 
 
 _TABLE = _quantile_table(1 << 16)
+_CONTENT_TABLE = _quantile_table(1 << 12, skip=90)  # no function words: for slots in sentence frames
 _BIG_ENDIAN = sys.byteorder == "big"
 
 # --------------------------------------------------------------------------------------------
@@ -461,6 +463,33 @@ class Header:
 # --------------------------------------------------------------------------------------------
 # Text generation for one completion
 
+# Sentence frames read like prose in a screenshot; the {w} slots draw from the Zipf vocabulary so
+# word frequencies keep their long tail.
+_NOUNS = ("order account request server model customer report invoice ticket dashboard query cache index "
+          "deployment release feature budget forecast recipe flight meeting document schedule team project "
+          "database pipeline refund shipment password setting webhook export backup cluster").split()
+_VERBS = ("check update review ship refund deploy restart migrate export import summarise translate compare "
+          "retry cancel confirm rename archive restore enable disable schedule").split()
+_PAST = ("checked updated reviewed shipped refunded deployed restarted migrated exported imported summarised "
+         "translated compared retried cancelled confirmed renamed archived restored enabled disabled").split()
+_ADJS = ("new old slow fast large small critical broken stale pending weekly internal external shared private "
+         "expired duplicate missing default custom").split()
+_PREPS = "for with after before during without from".split()
+_PERIODS = "week month quarter night weekend sprint".split()
+_FRAMES = [
+    "The {adj} {noun} {past} the {noun2} {prep} the {w1} {w2}.",
+    "You can {verb} the {noun} from the {noun2} settings.",
+    "If the {noun} is {adj}, {verb} the {noun2} and try again.",
+    "We {past} {num} {noun}s in {city} last {period}.",
+    "Make sure the {noun} uses the {w1} {noun2}.",
+    "{name} asked whether the {noun} could be {past} before the {w1} {period}.",
+    "This {noun} depends on {w1} and {w2}.",
+    "In short, the {noun} is {adj} because the {noun2} {past} the {w1}.",
+    "Please {verb} the {adj} {noun} {prep} {w1} {w2} {w3}.",
+    "Note that {w1} {w2} is not the same as the {adj} {noun}.",
+    "Our {noun} team {past} {num} {adj} {noun2}s this {period}.",
+]
+
 
 class _Gen:
     """Text helpers bound to one completion's random stream."""
@@ -477,7 +506,15 @@ class _Gen:
         return " ".join(map(_TABLE.__getitem__, draws))
 
     def sentence(self, lo: int = 6, hi: int = 16) -> str:
-        w = self.words(self.rng.randint(lo, hi))
+        rng = self.rng
+        if rng.random() < 0.65:
+            w1, w2, w3 = map(_CONTENT_TABLE.__getitem__, (rng.getrandbits(12) for _ in range(3)))
+            text = rng.choice(_FRAMES).format(
+                adj=rng.choice(_ADJS), noun=rng.choice(_NOUNS), noun2=rng.choice(_NOUNS), verb=rng.choice(_VERBS),
+                past=rng.choice(_PAST), prep=rng.choice(_PREPS), period=rng.choice(_PERIODS),
+                city=rng.choice(CITIES), name=rng.choice(FIRST_NAMES), num=rng.randint(2, 480), w1=w1, w2=w2, w3=w3)
+            return text[0].upper() + text[1:]
+        w = self.words(rng.randint(lo, hi))
         return w[0].upper() + w[1:] + "."
 
     def para(self, lo: int = 2, hi: int = 5) -> str:
