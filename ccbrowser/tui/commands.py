@@ -1,0 +1,92 @@
+"""Command palette (ctrl+p): go to an id, sync now, switch profile, filter by model / metadata.
+
+Model names and metadata come from the data, and Textual's `Matcher.highlight` parses markup,
+so every prompt here is built as `Content` with our own fuzzy highlighting; `help` texts hold
+only our own words and numbers.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+
+from ccbrowser.safe import one_line
+from ccbrowser.store import reader
+
+if TYPE_CHECKING:
+    from ccbrowser.tui.app import CCBrowserApp
+
+
+def _quote(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() or c == '"' for c in value) else value
+
+
+def _display(matcher: Matcher | None, label: str, candidate: str) -> Content:
+    """`label` + the candidate as plain text, fuzzy matches styled, no markup parsed."""
+    shown = one_line(candidate, 120)
+    content = Content(shown)
+    if matcher is not None and matcher.query:
+        _score, offsets = matcher.fuzzy_search.match(matcher.query, label + shown)
+        for offset in offsets:
+            offset -= len(label)
+            if 0 <= offset < len(shown) and not shown[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return Content.assemble(Content.styled(label, "$text-muted"), content)
+
+
+class CCBrowserCommands(Provider):
+    """Everything the palette offers beyond Textual's system commands."""
+
+    async def startup(self) -> None:
+        app: CCBrowserApp = self.app  # type: ignore[assignment]
+        self._models: list[tuple[str, int]] = []
+        self._meta: list[tuple[str, str | None, int]] = []
+        self._profiles: list[str] = []
+        try:
+            self._models = await app.db.read(reader.model_counts)
+            self._meta = await app.db.read(reader.metadata_counts, 200)
+        except Exception:  # a palette without counts is still a palette
+            pass
+        self._profiles = app.profile_names()
+
+    def _entries(self) -> list[tuple[str, str, Any, str]]:
+        """(label, candidate, callback, help) for every static command."""
+        app: CCBrowserApp = self.app  # type: ignore[assignment]
+        out: list[tuple[str, str, Any, str]] = [
+            ("", "Sync now", app.action_sync_now, "Fetch new completions from the API"),
+            ("", "Clear search", partial(app.set_query, ""), "Show every completion"),
+            ("", "Keys and help", app.action_help, "Every key in effect"),
+        ]
+        for name in self._profiles:
+            out.append(("Switch profile: ", name, partial(app.switch_profile, name), "Sync this profile"))
+        for model, n in self._models:
+            out.append(("Filter model: ", model, partial(app.set_query, f"model:{_quote(model)}"), f"{n:,} completions"))
+        for key, value, n in self._meta:
+            term = f"meta:{_quote(key)}" if value is None else f"meta:{_quote(key)}={_quote(value)}"
+            shown = key if value is None else f"{key}={value}"
+            out.append(("Filter metadata: ", shown, partial(app.set_query, term), f"{n:,} completions"))
+        return out
+
+    async def discover(self) -> Hits:
+        for label, candidate, callback, help_text in self._entries()[:40]:
+            yield DiscoveryHit(_display(None, label, candidate), callback, text=label + candidate, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        app: CCBrowserApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        q = query.strip()
+        if q and " " not in q and len(q) >= 4:
+            yield Hit(
+                1.0,
+                _display(None, "Go to id: ", q),
+                partial(app.go_to_id, q),
+                text=f"Go to id: {q}",
+                help="Jump to the completion with this id (or unique prefix)",
+            )
+        for label, candidate, callback, help_text in self._entries():
+            score = matcher.match(label + candidate)
+            if score > 0:
+                yield Hit(score, _display(matcher, label, candidate), callback, text=label + candidate, help=help_text)

@@ -1,0 +1,114 @@
+"""The TUI's access to SQLite: two reader threads, each with its own connection.
+
+The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
+one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
+can be interrupted (`sqlite3.Connection.interrupt`) when the user types on.
+This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ccbrowser.store.db import open_db
+
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """A search that a newer one replaced."""
+
+
+class _Lane:
+    """One thread with one connection, opened lazily in that thread."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path = path
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self.conn: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self.conn is None:
+            self.conn = open_db(self.path, migrate_schema=False)
+        return self.conn
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        return self.pool.submit(lambda: fn(self._conn(), *args))
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+
+        try:
+            self.pool.submit(_close)
+        except RuntimeError:
+            pass
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Database:
+    """Reads for the TUI. Create it on the UI thread; call `close` on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        # Create and migrate once, here, so that the reader threads never write.
+        open_db(self.path).close()
+        self._read = _Lane(self.path, "ccb-read")
+        self._search = _Lane(self.path, "ccb-search")
+        self._generation = 0
+        self._running: int | None = None
+        self._lock = threading.Lock()
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the read thread."""
+        return await asyncio.wrap_future(self._read.submit(fn, *args))
+
+    def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
+        """Blocking variant, for start-up and tests."""
+        return self._read.submit(fn, *args).result(timeout)
+
+    async def search(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the search thread, replacing any search still running.
+
+        Raises `Cancelled` when an even newer search replaced this one.
+        """
+        with self._lock:
+            self._generation += 1
+            gen = self._generation
+            if self._running is not None and self._search.conn is not None:
+                self._search.conn.interrupt()
+
+        def job(conn: sqlite3.Connection) -> T:
+            for _attempt in range(2):
+                with self._lock:
+                    if gen != self._generation:
+                        raise Cancelled
+                    self._running = gen
+                try:
+                    return fn(conn, *args)
+                except sqlite3.OperationalError as exc:
+                    if "interrupt" not in str(exc):
+                        raise
+                    # Interrupted: by a newer search (stop), or by a race with our own start (retry).
+                finally:
+                    with self._lock:
+                        self._running = None
+            raise Cancelled
+
+        return await asyncio.wrap_future(self._search.submit(job))
+
+    def close(self) -> None:
+        with self._lock:
+            self._generation += 1
+            if self._running is not None and self._search.conn is not None:
+                self._search.conn.interrupt()
+        self._read.close()
+        self._search.close()

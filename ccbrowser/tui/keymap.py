@@ -1,0 +1,111 @@
+"""Every key of the TUI in one table, each with a stable id that the config file can remap.
+
+A `[keys]` table in the config TOML maps binding ids to comma-separated keys:
+
+    [keys]
+    "list.down" = "j,down,ctrl+n"
+    "app.quit" = "ctrl+q"
+
+Widgets take their `BINDINGS` from here (`bindings("list")`), and the help screen lists the same
+table with the keys in effect, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    id: str
+    keys: str
+    action: str
+    description: str
+    show: bool = False  # in the footer
+    priority: bool = False
+    short: str = ""  # the footer's label (the help screen shows `description`)
+
+
+KEYS: tuple[KeySpec, ...] = (
+    # the whole app
+    KeySpec("app.quit", "q", "quit", "Quit", show=True, short="Quit"),
+    KeySpec("app.help", "question_mark", "help", "Help: all keys", show=True, short="Help"),
+    KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search"),
+    KeySpec("app.back", "escape", "back", "Back (leave search / detail, clear query)"),
+    KeySpec("app.switch_pane", "tab", "switch_pane", "Switch pane (list / detail)", priority=True),
+    KeySpec("app.prev_tab", "left_square_bracket", "prev_tab", "Previous detail tab"),
+    KeySpec("app.next_tab", "right_square_bracket", "next_tab", "Next detail tab"),
+    KeySpec("app.copy_args", "y", "copy_args", "Copy tool-call arguments", show=True, short="Copy args"),
+    KeySpec("app.copy_menu", "Y", "copy_menu", "Copy menu (id, content, JSON, inputs)", show=True, short="Copy…"),
+    KeySpec("app.next_match", "n", "next_match", "Next match in detail"),
+    KeySpec("app.prev_match", "N", "prev_match", "Previous match in detail"),
+    KeySpec("app.expand", "e", "expand", "Show long content in full"),
+    KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
+    KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
+    # the completion list
+    KeySpec("list.down", "j,down", "cursor_down", "Next completion"),
+    KeySpec("list.up", "k,up", "cursor_up", "Previous completion"),
+    KeySpec("list.top", "g,home", "cursor_top", "First completion"),
+    KeySpec("list.bottom", "G,end", "cursor_bottom", "Last completion"),
+    KeySpec("list.page_down", "ctrl+d,pagedown", "page_down", "Page down"),
+    KeySpec("list.page_up", "ctrl+u,pageup", "page_up", "Page up"),
+    KeySpec("list.open", "enter", "open", "Open in the detail pane", show=True, short="Open"),
+    # the detail pane
+    KeySpec("detail.down", "j,down", "scroll_down", "Scroll down"),
+    KeySpec("detail.up", "k,up", "scroll_up", "Scroll up"),
+    KeySpec("detail.top", "g,home", "scroll_home", "Top"),
+    KeySpec("detail.bottom", "G,end", "scroll_end", "Bottom"),
+    KeySpec("detail.page_down", "ctrl+d,pagedown,space", "page_down", "Page down"),
+    KeySpec("detail.page_up", "ctrl+u,pageup", "page_up", "Page up"),
+)
+
+SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane"}
+
+
+def bindings(scope: str) -> list[Binding]:
+    """The `BINDINGS` of one scope (`app`, `list`, `detail`)."""
+    return [
+        Binding(s.keys, s.action, s.short or s.description, show=s.show, id=s.id, priority=s.priority, tooltip=s.description)
+        for s in KEYS
+        if s.id.split(".", 1)[0] == scope
+    ]
+
+
+class KeymapError(ValueError):
+    pass
+
+
+def load_keymap(path: Path) -> dict[str, str]:
+    """The `[keys]` table of the config file ({} when there is no file or no table).
+
+    Unknown ids are reported rather than ignored: a typo should not silently do nothing.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise KeymapError(f"cannot read {path.name}: {exc}") from None
+    table = data.get("keys", {})
+    if not isinstance(table, dict):
+        raise KeymapError("[keys] must be a table of binding id = \"key,key\"")
+    known = {s.id for s in KEYS}
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise KeymapError(f"unknown binding id {key!r} in [keys] (see ? for the ids)")
+        if isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        if not isinstance(value, str) or not value.strip():
+            raise KeymapError(f"[keys] {key} must be a string such as \"j,down\"")
+        out[key] = value
+    return out
+
+
+def effective_keys(keymap: dict[str, str]) -> dict[str, str]:
+    """Binding id -> keys in effect after the user's remapping."""
+    return {s.id: keymap.get(s.id, s.keys) for s in KEYS}

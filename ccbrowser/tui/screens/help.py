@@ -1,0 +1,89 @@
+"""`?`: every key in effect (after the user's `[keys]` remapping), grouped by where it works."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.keys import format_key
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ccbrowser.tui.keymap import KEYS, SCOPES
+
+QUERY_HELP = (
+    ("word word", "all words, anywhere"),
+    ('"exact phrase"  word*  -word  a OR b', "phrase, prefix, exclude, either"),
+    ("model:gpt-4o  model:gpt-4*", "model equals / starts with"),
+    ("meta:key=value  meta:key", "metadata"),
+    ("tool:name  in:args  in:output", "tool calls; where words match"),
+    ("finish:length  tier:flex  has:tools", "finish reason, tier, flags"),
+    ("since:7d  after:2026-01-31  before:…", "time range"),
+    ("tokens:>1000  id:chatcmpl-ab  is:removed", "tokens, id prefix, removed upstream"),
+)
+
+
+def _keys(keys: str) -> str:
+    return ", ".join(format_key(k.strip()) for k in keys.split(",") if k.strip())
+
+
+def help_content(effective: dict[str, str]) -> Content:
+    lines: list[Content] = []
+    for scope, title in SCOPES.items():
+        lines.append(Content.styled(title, "bold $text-primary"))
+        for spec in KEYS:
+            if spec.id.split(".", 1)[0] != scope:
+                continue
+            keys = _keys(effective.get(spec.id, spec.keys))
+            lines.append(
+                Content.assemble(
+                    Content.styled(f"  {keys:<22}", "bold $text-accent"),
+                    f"{spec.description:<44}",
+                    Content.styled(spec.id, "$text-muted"),
+                )
+            )
+        lines.append(Content(""))
+    lines.append(Content.styled("Search (the query language)", "bold $text-primary"))
+    for syntax, meaning in QUERY_HELP:
+        lines.append(Content.assemble(Content.styled(f"  {syntax:<40}", "$text-accent"), meaning))
+    lines.append(Content(""))
+    lines.append(
+        Content.styled(
+            'Remap keys in the config file: [keys] "list.down" = "j,down,ctrl+n"', "$text-muted italic"
+        )
+    )
+    return Content("\n").join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("j,down", "scroll_down", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll_up", "Up", show=False, id="help.up"),
+    ]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical {
+        width: 96; max-width: 100%; height: 90%; border: round $accent; background: $surface;
+        border-title-color: $text-accent;
+    }
+    HelpScreen VerticalScroll { padding: 0 1; }
+    """
+
+    def __init__(self, effective: dict[str, str]) -> None:
+        super().__init__()
+        self._effective = effective
+
+    def compose(self) -> ComposeResult:
+        box = Vertical()
+        box.border_title = "Keys  (esc to close)"
+        with box:
+            with VerticalScroll(id="help-scroll"):
+                yield Static(help_content(self._effective), id="help-text")
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#help-scroll", VerticalScroll).scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#help-scroll", VerticalScroll).scroll_up()

@@ -1,0 +1,305 @@
+"""The completion list: a virtual list over a snapshot of primary keys (toolong-style Line API).
+
+Nothing here is proportional to the number of completions except one `array` of keys: rows are
+read a page at a time on the data thread, cached (LRU), and only the visible lines are rendered.
+A page that is not loaded yet renders as a dim placeholder for a frame or two.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.segment import Segment
+from textual import events
+from textual.content import Content
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ccbrowser.safe import one_line
+from ccbrowser.store import reader
+from ccbrowser.store.reader import ListRow
+from ccbrowser.tui.data import Database
+from ccbrowser.tui.keymap import bindings
+
+PAGE = 100
+MAX_PAGES = 300
+
+_FINISH = {"stop": "", "length": "length", "tool_calls": "tools", "content_filter": "filter", "function_call": "fn"}
+
+
+def _time(ts: int | None, wide: bool) -> str:
+    if ts is None:
+        return "?".ljust(16 if wide else 11)
+    try:
+        dt = datetime.fromtimestamp(ts)
+    except (OverflowError, OSError, ValueError):
+        return "?".ljust(16 if wide else 11)
+    return dt.strftime("%Y-%m-%d %H:%M" if wide else "%m-%d %H:%M")
+
+
+def _tokens(n: int | None) -> str:
+    if n is None:
+        return "—"
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def format_row(row: ListRow, width: int) -> Content:
+    """One line of the list, fitted to `width` cells. Data goes through `one_line`."""
+    wide = width >= 100
+    model_w = 20 if wide else (14 if width >= 64 else 12 if width >= 50 else 10)
+    show_finish = width >= 70
+    show_tokens = width >= 50
+    head = _time(row.created, wide)
+    marks = ""
+    marks += "⚙" if row.tool_call_count else " "
+    marks += "⊘" if row.has_refusal else ("♪" if row.has_audio else " ")
+    tail_parts: list[Content] = []
+    if show_finish:
+        fin = _FINISH.get(row.finish_reason or "", one_line(row.finish_reason or "?", 6))
+        style = "$text-warning" if fin in ("length", "filter") else "$text-muted"
+        tail_parts.append(Content.styled(f" {fin[:6]:<6}", style))
+    if show_tokens:
+        tail_parts.append(Content.styled(f"{_tokens(row.total_tokens):>6}", "$text-muted"))
+    tail = Content.assemble(*tail_parts)
+    model = one_line(row.model or "?", model_w).ljust(model_w)
+    fixed = len(head) + 1 + model_w + 1 + 3 + tail.cell_length
+    preview_w = max(0, width - fixed)
+    removed = row.removed_at is not None
+    preview = one_line(row.preview or "", None)
+    if removed:
+        preview = "✗ " + preview
+    prev = Content(preview, strip_control_codes=False).truncate(preview_w, ellipsis=True, pad=True)
+    line = Content.assemble(
+        Content.styled(head, "$text-muted"),
+        " ",
+        Content.styled(model, "$text-accent"),
+        " ",
+        prev.stylize("$text-muted strike") if removed else prev,
+        Content.styled(f" {marks}", "$text-warning"),
+        tail,
+    )
+    return line
+
+
+class CompletionList(ScrollView, can_focus=True):
+    """Keys: see `keymap` (`list.*`). Posts `Highlighted` when the cursor lands on a completion."""
+
+    BINDINGS = bindings("list")
+    DEFAULT_CSS = """
+    CompletionList { background: $surface; overflow-x: hidden; scrollbar-gutter: stable; }
+    """
+    COMPONENT_CLASSES = {"completion-list--cursor", "completion-list--cursor-blur"}
+
+    class Highlighted(Message):
+        def __init__(self, pk: int | None, index: int) -> None:
+            super().__init__()
+            self.pk = pk
+            self.index = index
+
+    class Opened(Message):
+        pass
+
+    def __init__(self, db: Database, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.db = db
+        self.pks: array[int] = array("q")
+        self.cursor = 0
+        self._pages: OrderedDict[int, list[ListRow]] = OrderedDict()
+        self._loading: set[int] = set()
+        self._generation = 0
+        self._strips: dict[tuple[int, int, int], Strip] = {}
+
+    # -- snapshot -----------------------------------------------------------------------------
+
+    def set_snapshot(self, pks: Iterable[int], *, keep_pk: int | None = None, rows_changed: bool = True) -> None:
+        """Replace the id snapshot; the cursor stays on `keep_pk` when it is still there."""
+        self.pks = pks if isinstance(pks, array) else array("q", pks)
+        self._generation += 1
+        if rows_changed:
+            self._pages.clear()
+            self._loading.clear()
+        self._strips.clear()
+        index = 0
+        screen_row = self.cursor - round(self.scroll_y)
+        if keep_pk is not None:
+            try:
+                index = self.pks.index(keep_pk)
+            except ValueError:
+                index = min(max(self.cursor, 0), max(0, len(self.pks) - 1))
+        self.virtual_size = Size(self.size.width, len(self.pks))
+        self.cursor = -1
+        if keep_pk is not None and 0 <= screen_row < self.scrollable_content_region.height:
+            # Same completion, same place on the screen: new rows above it do not make it jump.
+            self.scroll_to(y=max(0, index - screen_row), animate=False, immediate=True)
+        elif keep_pk is None:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self.move_to(index)
+
+    @property
+    def current_pk(self) -> int | None:
+        return self.pks[self.cursor] if 0 <= self.cursor < len(self.pks) else None
+
+    def row_at(self, index: int) -> ListRow | None:
+        page = self._pages.get(index // PAGE)
+        if page is None:
+            return None
+        offset = index % PAGE
+        return page[offset] if offset < len(page) else None
+
+    # -- page loading -------------------------------------------------------------------------
+
+    def _want(self, first: int, last: int) -> None:
+        """Load every page that rows first..last touch, plus one page either side."""
+        if not self.pks:
+            return
+        lo = max(0, first // PAGE - 1)
+        hi = min((len(self.pks) - 1) // PAGE, last // PAGE + 1)
+        for page in range(lo, hi + 1):
+            if page in self._pages:
+                self._pages.move_to_end(page)
+            elif page not in self._loading:
+                self._loading.add(page)
+                self.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
+
+    async def _load(self, page: int, generation: int) -> None:
+        keys = list(self.pks[page * PAGE : (page + 1) * PAGE])
+        try:
+            rows = await self.db.read(reader.rows_by_pk, keys)
+        finally:
+            if generation == self._generation:
+                self._loading.discard(page)
+        if generation != self._generation:
+            return
+        if len(rows) != len(keys):  # a row vanished between snapshot and read: keep positions
+            found = {r.pk: r for r in rows}
+            rows = [found.get(pk) or _missing(pk) for pk in keys]
+        self._pages[page] = rows
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        self._strips.clear()
+        self.refresh()
+
+    def _visible_range(self) -> tuple[int, int]:
+        top = round(self.scroll_y)
+        return top, top + self.scrollable_content_region.height
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def move_to(self, index: int, *, center: bool = False) -> None:
+        if not self.pks:
+            self.cursor = 0
+            self.refresh()
+            self.post_message(self.Highlighted(None, 0))
+            return
+        index = max(0, min(index, len(self.pks) - 1))
+        if index == self.cursor:
+            return
+        self.cursor = index
+        height = max(1, self.scrollable_content_region.height)
+        top = round(self.scroll_y)
+        if center:
+            self.scroll_to(y=max(0, index - height // 2), animate=False, immediate=True)
+        elif index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + height:
+            self.scroll_to(y=index - height + 1, animate=False, immediate=True)
+        self._strips.clear()
+        self.refresh()
+        first, last = self._visible_range()
+        self._want(min(first, index), max(last, index))
+        self.post_message(self.Highlighted(self.pks[index], index))
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_cursor_top(self) -> None:
+        self.move_to(0)
+
+    def action_cursor_bottom(self) -> None:
+        self.move_to(len(self.pks) - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + max(1, self.scrollable_content_region.height - 1))
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - max(1, self.scrollable_content_region.height - 1))
+
+    def action_open(self) -> None:
+        self.post_message(self.Opened())
+
+    async def _on_click(self, event: events.Click) -> None:
+        index = round(self.scroll_y) + event.y
+        if 0 <= index < len(self.pks):
+            self.move_to(index)
+            if event.chain >= 2:
+                self.post_message(self.Opened())
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        first, last = self._visible_range()
+        self._want(first, last)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self.virtual_size = Size(self.size.width, len(self.pks))
+        first, last = self._visible_range()
+        self._want(first, last)
+
+    def on_focus(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        index = round(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if index >= len(self.pks):
+            if index == 0 and not self.pks:
+                return self._text_strip(Content.styled(" No completions here.", "$text-muted italic"), width)
+            return Strip.blank(width, base)
+        selected = index == self.cursor
+        key = (index, width, (2 if self.has_focus else 1) if selected else 0)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        row = self.row_at(index)
+        if row is None:
+            self._want(index, index)
+            return self._text_strip(Content.styled(" …", "$text-muted"), width, selected)
+        strip = self._text_strip(format_row(row, width), width, selected)
+        if len(self._strips) > 500:
+            self._strips.clear()
+        self._strips[key] = strip
+        return strip
+
+    def _text_strip(self, content: Content, width: int, selected: bool = False) -> Strip:
+        visual = self.visual_style
+        if selected:
+            component = "completion-list--cursor" if self.has_focus else "completion-list--cursor-blur"
+            visual = self.get_visual_style(component)
+        segments = [Segment(t, (visual + s).rich_style) for t, s in content.render(visual, end="")]
+        strip = Strip(segments, content.cell_length)
+        return strip.crop_extend(0, width, visual.rich_style)
+
+
+def _missing(pk: int) -> ListRow:
+    return ListRow(pk, "", None, None, "(gone)", None, None, 0, False, False, 0, None, None, None)
+

@@ -1,0 +1,128 @@
+"""A read-only document of `Content` lines, rendered with the Line API.
+
+Lines are wrapped once per width and only the visible ones are turned into strips, so a long
+conversation costs a wrap, not a widget per message. Search matches carry the `document.MATCH`
+style; the rows holding them are what `n` / `N` jump between.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.content import Content
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.style import Style
+
+from ccbrowser.tui.document import MATCH
+from ccbrowser.tui.keymap import bindings
+
+
+class DocView(ScrollView, can_focus=True):
+    """Shows a document; remembers the match rows for `n` / `N`."""
+
+    BINDINGS = bindings("detail")
+    DEFAULT_CSS = """
+    DocView { background: $surface; padding: 0 0 0 1; overflow-x: hidden; scrollbar-gutter: stable; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[Content] = []
+        self._wrapped: list[Content] = []
+        self._width = 0
+        self.match_rows: list[int] = []
+        self.current_match = -1
+        self._strip_cache: dict[int, Strip] = {}
+
+    # -- content ------------------------------------------------------------------------------
+
+    def set_lines(self, lines: list[Content], *, keep_scroll: bool = False) -> None:
+        self._lines = lines
+        self._width = 0
+        self.current_match = -1
+        self._rewrap()
+        if not keep_scroll:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def plain(self) -> str:
+        """The text as displayed (for tests and snapshots of safety)."""
+        return "\n".join(line.plain for line in self._lines)
+
+    def _content_width(self) -> int:
+        # Always leave room for the vertical scrollbar: wrapping must not depend on whether it shows.
+        return max(10, self.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical)
+
+    def _rewrap(self) -> None:
+        width = self._content_width()
+        if width == self._width:
+            return
+        self._width = width
+        wrapped: list[Content] = []
+        rows: list[int] = []
+        for line in self._lines:
+            if line.cell_length <= width and "\t" not in line.plain:
+                parts = [line]
+            else:
+                parts = line.wrap(width) or [Content()]
+            for part in parts:
+                for span in part.spans:
+                    if span.style is MATCH:
+                        rows.append(len(wrapped))
+                wrapped.append(part)
+        self._wrapped = wrapped
+        self.match_rows = rows
+        self._strip_cache.clear()
+        self.virtual_size = Size(width, len(wrapped))
+
+    def on_resize(self) -> None:
+        self._rewrap()
+
+    # -- matches ------------------------------------------------------------------------------
+
+    def jump_match(self, step: int) -> tuple[int, int]:
+        """Move to the next (+1) / previous (-1) match; returns (1-based index, total)."""
+        total = len(self.match_rows)
+        if not total:
+            return 0, 0
+        if self.current_match < 0:
+            top = round(self.scroll_y)
+            after = [i for i, r in enumerate(self.match_rows) if r >= top]
+            self.current_match = (after[0] if after else 0) if step > 0 else ((after[0] - 1) % total if after else total - 1)
+        else:
+            self.current_match = (self.current_match + step) % total
+        row = self.match_rows[self.current_match]
+        self._strip_cache.clear()
+        self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 3), animate=False, immediate=True)
+        self.refresh()
+        return self.current_match + 1, total
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if row >= len(self._wrapped):
+            return Strip.blank(width, base)
+        strip = self._strip_cache.get(row)
+        if strip is None:
+            visual = self.visual_style
+            line = self._wrapped[row]
+            segments = [
+                Segment(t, (visual + s).rich_style) for t, s in line.render(visual, end="")
+            ]
+            strip = Strip(segments, line.cell_length)
+            if self.current_match >= 0 and self.match_rows and self.match_rows[self.current_match] == row:
+                strip = strip.apply_style((visual + Style.parse("on $accent 30%")).rich_style)
+            if len(self._strip_cache) > 2000:
+                self._strip_cache.clear()
+            self._strip_cache[row] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, base).apply_offsets(scroll_x, row)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strip_cache.clear()

@@ -1,0 +1,84 @@
+"""The status bar: matches, profile, last sync, sync progress, offline / no key.
+
+State lives in a small dataclass set by the app; rendering is `Content` only (profile names and
+error messages come from outside and must not be parsed as markup).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from textual.content import Content
+from textual.widgets import Static
+
+from ccbrowser.safe import one_line
+
+
+@dataclass
+class StatusState:
+    matches: int | None = None  # None: no query
+    total: int = 0
+    searching: bool = False
+    profile: str | None = None
+    last_sync: float | None = None
+    sync_text: str | None = None  # progress while a sync runs
+    sync_error: str | None = None
+    connectivity: str | None = None  # "no key", "offline", "sync unavailable" or None
+    match_pos: tuple[int, int] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def ago(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "never"
+    d = max(0, int(now - ts))
+    if d < 60:
+        return "just now" if d < 5 else f"{d}s ago"
+    if d < 3600:
+        return f"{d // 60}m ago"
+    if d < 86400:
+        return f"{d // 3600}h ago"
+    return f"{d // 86400}d ago"
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.state = StatusState()
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        self.set_interval(30, self.update_state)
+
+    def update_state(self) -> None:
+        self.update(self.render_state())
+
+    def render_state(self) -> Content:
+        s = self.state
+        sep = Content.styled("  │  ", "$text-muted 50%")
+        parts: list[Content] = []
+        if s.matches is None:
+            parts.append(Content.styled(f"{s.total:,} completions", "bold $text"))
+        else:
+            parts.append(Content.styled(f"{s.matches:,} matches", "bold $text-accent"))
+            parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
+        if s.searching:
+            parts.append(Content.styled(" …", "$text-muted"))
+        if s.match_pos is not None:
+            parts += [sep, Content.styled(f"match {s.match_pos[0]}/{s.match_pos[1]}", "$text-warning")]
+        if s.profile:
+            parts += [sep, Content("profile "), Content.styled(one_line(s.profile, 30), "bold")]
+        parts += [sep, Content(f"synced {ago(s.last_sync, self.clock())}")]
+        if s.sync_text:
+            parts += [sep, Content.styled("⟳ " + one_line(s.sync_text, 60), "$text-success")]
+        if s.sync_error:
+            parts += [sep, Content.styled("✗ " + one_line(s.sync_error, 120), "bold $text-error")]
+        if s.connectivity:
+            parts += [sep, Content.styled(one_line(s.connectivity, 40), "bold $text-warning")]
+        return Content.assemble(*parts)
