@@ -29,7 +29,7 @@ def make_jsonl(path: Path, count: int, seed: int) -> tuple[int, int]:
     messages = raw_bytes = 0
     with path.open("w", encoding="utf-8") as f:
         for i in range(count):
-            completion, inputs = corpus.record(i)
+            completion, inputs = corpus.pair(i)
             line = json.dumps({"completion": completion, "input_messages": inputs}, ensure_ascii=False)
             f.write(line + "\n")
             messages += len(inputs) + len(completion.get("choices") or [])

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ccbrowser.errors import CCBrowserError
+
+if TYPE_CHECKING:
+    from ccbrowser.store.writer import Prepared, Record
 
 BATCH = 500
 
@@ -45,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.progress import Progress
     from ccbrowser.store import open_db
     from ccbrowser.store.extract import clean
-    from ccbrowser.store.writer import Record, Writer, insert_many, transaction
+    from ccbrowser.store.writer import Record, Writer, insert_many, prepare, transaction
 
     if args.file == "-":
         stream: IO[bytes] = sys.stdin.buffer
@@ -68,21 +73,38 @@ def run(args: argparse.Namespace) -> int:
     bad: list[tuple[int, str, str]] = []  # (line number, error, raw text)
     read = 0
 
-    def flush() -> None:
+    # Two stages: this thread decodes and prepares rows (Python), a writer thread runs SQLite
+    # (which releases the GIL), so the two overlap.
+    pending: queue.Queue[tuple[list[int], list[Record], Prepared] | None] = queue.Queue(maxsize=3)
+    failure: list[BaseException] = []
+
+    def write_loop() -> None:
         nonlocal imported, new, messages
-        if not batch:
-            return
-        result = writer.write(batch)
-        imported += result.completions
-        new += result.inserted
-        messages += result.messages
-        # The writer rejects objects without an id; map its messages back to line numbers.
-        if result.rejected:
-            for number, record in zip(batch_lines, batch, strict=True):
-                if not (isinstance(record.completion, dict) and isinstance(record.completion.get("id"), str)):
-                    bad.append((number, "not a completion object (no string `id`)", ""))
-        batch.clear()
-        batch_lines.clear()
+        while (item := pending.get()) is not None:
+            if failure:
+                continue
+            lines, records, prepared = item
+            try:
+                result = writer.apply(prepared)
+            except BaseException as exc:  # reported by the main thread
+                failure.append(exc)
+                continue
+            imported += result.completions
+            new += result.inserted
+            messages += result.messages
+            if result.rejected:
+                for number, record in zip(lines, records, strict=True):
+                    if not (isinstance(record.completion, dict) and isinstance(record.completion.get("id"), str)):
+                        bad.append((number, "not a completion object (no string `id`)", ""))
+
+    thread = threading.Thread(target=write_loop, name="import-writer", daemon=True)
+    thread.start()
+
+    def flush() -> None:
+        nonlocal batch, batch_lines
+        if batch:
+            pending.put((batch_lines, batch, prepare(batch)))
+            batch, batch_lines = [], []
 
     try:
         for number, line in _lines(stream):
@@ -102,8 +124,14 @@ def run(args: argparse.Namespace) -> int:
             if len(batch) >= BATCH:
                 flush()
                 progress.update(read, f"{imported:,} completions")
+                if failure:
+                    break
         flush()
+        pending.put(None)
+        thread.join()
     except KeyboardInterrupt:
+        pending.put(None)
+        thread.join()
         progress.close()
         sys.stderr.write(f"ccbrowser: interrupted after {imported:,} completions (each batch is committed)\n")
         return 130
@@ -111,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if stream is not sys.stdin.buffer:
             stream.close()
+    if failure:
+        raise CCBrowserError(f"import stopped after {imported:,} completions: {failure[0]}")
     unparsed = [(n, err, raw) for n, err, raw in bad if raw]
     if unparsed:
         # Keep what could not be parsed too: nothing given to import is silently dropped.

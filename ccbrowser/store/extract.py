@@ -29,9 +29,14 @@ def clean(text: str) -> str:
         return _SURROGATES.sub("\ufffd", text)
 
 
+# Encoders built once: `json.dumps` with options builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON; falls back to ASCII escapes when the value holds lone surrogates."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    text = (_ENCODE_SORTED if sort_keys else _ENCODE)(obj)
     if text.isascii():
         return text
     try:
@@ -144,6 +149,23 @@ class Body:
     split: bool  # `content` lives in the content column, not in `raw`
 
 
+def _tool_text(msg: dict[str, Any]) -> str:
+    """Tool names and arguments of a message, for the index (no JSON validation needed here)."""
+    parts: list[str] = []
+    for call in _list(msg.get("tool_calls")):
+        call = _dict(call)
+        fn = _dict(call.get("function")) or _dict(call.get("custom"))
+        args = fn.get("arguments", fn.get("input"))
+        if args is not None and not isinstance(args, str):
+            args = dumps(args)
+        parts.append(f"{_str(fn.get('name')) or ''} {args or ''}".strip())
+    legacy = _dict(msg.get("function_call"))
+    if legacy:
+        args = legacy.get("arguments")
+        parts.append(f"{_str(legacy.get('name')) or ''} {args if isinstance(args, str) else dumps(args) if args is not None else ''}".strip())
+    return "\n".join(parts)
+
+
 def body_of(message: Any, *, drop_id: bool) -> Body:
     """`drop_id`: input messages carry `<completion id>-<n>` ids, which would defeat sharing.
 
@@ -151,38 +173,48 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     left out of `raw`; `reader` puts it back. That halves the size of the bodies table. Content
     that SQLite cannot hold exactly (lone surrogates) stays in `raw`.
     """
-    msg = _dict(message)
-    if drop_id and "id" in msg:
-        msg = {k: v for k, v in msg.items() if k != "id"}
+    if not isinstance(message, dict):
+        raw = dumps(message, sort_keys=True)
+        digest = hashlib.blake2b(raw.encode("utf-8"), digest_size=16).digest()
+        return Body(digest, None, "", "", "", "", raw, False, False)
+    msg = message
     content_value = msg.get("content")
-    split = isinstance(content_value, str) and clean(content_value) is content_value
-    if split:
-        rest = {k: v for k, v in msg.items() if k != "content"}
+    split = False
+    if type(content_value) is str:
+        rest = {k: v for k, v in msg.items() if k != "content" and not (drop_id and k == "id")}
         raw = dumps(rest, sort_keys=True)
-        key = f"{raw}\x00{content_value}".encode()
-    else:
-        raw = dumps(msg if isinstance(message, dict) else message, sort_keys=True)
+        try:
+            key = f"{raw}\x00{content_value}".encode()
+            split = True
+        except UnicodeEncodeError:  # lone surrogates: keep the content inside raw
+            pass
+    if not split:
+        if drop_id and "id" in msg:
+            msg = {k: v for k, v in msg.items() if k != "id"}
+        raw = dumps(msg, sort_keys=True)
         key = raw.encode("utf-8")
     digest = hashlib.blake2b(key, digest_size=16).digest()
-    content, images = text_of(content_value)
-    if not content and msg.get("content_parts") is not None:
-        content, images = text_of(msg.get("content_parts"))
-    elif msg.get("content_parts") is not None:
-        images = images or text_of(msg.get("content_parts"))[1]
-    tool = "\n".join(f"{c.name or ''} {c.arguments or ''}".strip() for c in tool_calls_of(msg))
-    refusal = _str(msg.get("refusal")) or ""
-    transcript = _str(_dict(msg.get("audio")).get("transcript")) or ""
-    return Body(
-        digest,
-        _str(msg.get("role")),
-        clean(content),
-        clean(tool),
-        clean(refusal),
-        clean(transcript),
-        raw,
-        images,
-        split,
-    )
+    images = False
+    content: str
+    if split and isinstance(content_value, str):
+        content = content_value
+    else:
+        content, images = text_of(content_value)
+        content = clean(content)
+    parts = msg.get("content_parts")
+    if parts is not None:
+        part_text, part_images = text_of(parts)
+        images = images or part_images
+        if not content:
+            content = clean(part_text)
+    tool = clean(_tool_text(msg)) if ("tool_calls" in msg or "function_call" in msg) else ""
+    refusal = msg.get("refusal")
+    refusal = clean(refusal) if type(refusal) is str else ""
+    audio = msg.get("audio")
+    transcript = audio.get("transcript") if type(audio) is dict else None
+    transcript = clean(transcript) if type(transcript) is str else ""
+    role = msg.get("role")
+    return Body(digest, role if type(role) is str else None, content, tool, refusal, transcript, raw, images, split)
 
 
 @dataclass(slots=True)

@@ -104,6 +104,42 @@ class Record:
     input_messages: list[Any] | None = None
 
 
+def input_bodies(messages: list[Any]) -> list[tuple[Body, str | None]]:
+    out = []
+    for msg in messages:
+        msg_id = msg.get("id") if isinstance(msg, dict) else None
+        out.append((body_of(msg, drop_id=True), clean(msg_id) if isinstance(msg_id, str) else None))
+    return out
+
+
+@dataclass
+class Prepared:
+    """Records turned into rows: pure Python work, no database."""
+
+    rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]]
+    rejects: list[tuple[str, str]]
+
+
+def prepare(records: Iterable[Record | Mapping[str, Any]]) -> Prepared:
+    rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]] = {}
+    rejects: list[tuple[str, str]] = []
+    for rec in records:
+        if not isinstance(rec, Record):
+            rec = Record(rec)
+        obj = rec.completion
+        try:
+            if not isinstance(obj, dict):
+                raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+            row = completion_row(obj)
+        except ValueError as exc:
+            rejects.append((str(exc), dumps(obj)))
+            continue
+        inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
+        bodies = input_bodies(inputs) if inputs is not None else None
+        rows[row.id] = (row, dumps(obj), bodies)  # the last copy of an id wins
+    return Prepared(rows, rejects)
+
+
 class Writer:
     """Writes into one connection; remembers body ids to skip look-ups of shared system prompts."""
 
@@ -123,34 +159,28 @@ class Writer:
         fetched_at: float | None = None,
     ) -> WriteResult:
         """Upsert completions (and their inputs when given) in one transaction."""
+        return self.apply(prepare(records), checkpoint=checkpoint, fetched_at=fetched_at)
+
+    def apply(
+        self,
+        prepared: Prepared,
+        *,
+        checkpoint: tuple[str, Mapping[str, Any]] | None = None,
+        fetched_at: float | None = None,
+    ) -> WriteResult:
+        """The SQLite half of `write`: `prepare` can run on another thread, overlapping with this."""
         fetched_at = time.time() if fetched_at is None else fetched_at
-        result = WriteResult()
-        parsed: dict[str, tuple[CompletionRow, str, list[Any] | None]] = {}
-        rejects: list[tuple[str, str]] = []
-        for rec in records:
-            if not isinstance(rec, Record):
-                rec = Record(rec)
-            obj = rec.completion
-            try:
-                if not isinstance(obj, dict):
-                    raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
-                row = completion_row(obj)
-            except ValueError as exc:
-                rejects.append((str(exc), dumps(obj)))
-                result.rejected.append(str(exc))
-                continue
-            inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
-            parsed[row.id] = (row, dumps(obj), inputs)  # the last copy of an id wins
+        result = WriteResult(rejected=[err for err, _ in prepared.rejects])
         new_cache: dict[bytes, int] = {}
         with transaction(self.conn):
-            if rejects:
+            if prepared.rejects:
                 insert_many(
                     self.conn,
                     "INSERT INTO rejects (source, error, raw, at)",
-                    [(self.source, err, raw, fetched_at) for err, raw in rejects],
+                    [(self.source, err, raw, fetched_at) for err, raw in prepared.rejects],
                 )
-            if parsed:
-                self._write_parsed(parsed, fetched_at, result, new_cache)
+            if prepared.rows:
+                self._write_parsed(prepared.rows, fetched_at, result, new_cache)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)
@@ -162,16 +192,16 @@ class Writer:
         """Store input messages fetched after their completion; None marks them missing (a 404)."""
         result = WriteResult()
         new_cache: dict[bytes, int] = {}
+        bodies = {cid: input_bodies(msgs) for cid, msgs in inputs.items() if msgs is not None}
         with transaction(self.conn):
             pks = self._pks(list(inputs))
-            found = {pk: inputs[cid] for cid, pk in pks.items()}
-            missing = [pk for pk, msgs in found.items() if msgs is None]
+            missing = [pk for cid, pk in pks.items() if inputs[cid] is None]
             if missing:
                 self.conn.execute(
                     f"UPDATE completions SET messages_state = 'missing' WHERE pk IN ({','.join('?' * len(missing))})",
                     missing,
                 )
-            present = {pk: msgs for pk, msgs in found.items() if msgs is not None}
+            present = {pk: bodies[cid] for cid, pk in pks.items() if cid in bodies}
             self._write_inputs(present, result, new_cache)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
@@ -182,7 +212,7 @@ class Writer:
 
     def _write_parsed(
         self,
-        parsed: dict[str, tuple[CompletionRow, str, list[Any] | None]],
+        parsed: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]],
         fetched_at: float,
         result: WriteResult,
         new_cache: dict[bytes, int],
@@ -206,7 +236,6 @@ class Writer:
         result.completions = len(pk_of)
         result.inserted = len(pk_of) - len(before)
         pks = list(pk_of.values())
-        marks = ",".join("?" * len(pks))
         for chunk in _chunks(pks, 900):
             marks = ",".join("?" * len(chunk))
             conn.execute(f"DELETE FROM messages WHERE kind = 1 AND completion IN ({marks})", chunk)
@@ -240,25 +269,20 @@ class Writer:
         inputs = {pk_of[cid]: inp for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
         self._write_inputs(inputs, result, new_cache)
 
-    def _write_inputs(self, inputs: Mapping[int, list[Any]], result: WriteResult, new_cache: dict[bytes, int]) -> None:
+    def _write_inputs(
+        self, inputs: Mapping[int, list[tuple[Body, str | None]]], result: WriteResult, new_cache: dict[bytes, int]
+    ) -> None:
         if not inputs:
             return
         conn = self.conn
-        per_completion: dict[int, list[tuple[Body, str | None]]] = {}
-        for pk, messages in inputs.items():
-            items = []
-            for msg in messages:
-                msg_id = msg.get("id") if isinstance(msg, dict) else None
-                items.append((body_of(msg, drop_id=True), clean(msg_id) if isinstance(msg_id, str) else None))
-            per_completion[pk] = items
-        body_ids = self._body_ids_for([b for items in per_completion.values() for b, _ in items], result, new_cache)
-        for chunk in _chunks(list(per_completion), 900):
+        body_ids = self._body_ids_for([b for items in inputs.values() for b, _ in items], result, new_cache)
+        for chunk in _chunks(list(inputs), 900):
             conn.execute(
                 f"DELETE FROM messages WHERE kind = 0 AND completion IN ({','.join('?' * len(chunk))})", chunk
             )
         rows = [
             (pk, 0, pos, body_ids[body.hash], msg_id)
-            for pk, items in per_completion.items()
+            for pk, items in inputs.items()
             for pos, (body, msg_id) in enumerate(items)
         ]
         insert_many(conn, "INSERT INTO messages (completion, kind, position, body, msg_id)", rows)
@@ -270,7 +294,7 @@ class Writer:
                 int(any(b.has_images for b, _ in items)),
                 pk,
             )
-            for pk, items in per_completion.items()
+            for pk, items in inputs.items()
         ]
         conn.executemany(
             "UPDATE completions SET messages_state = 'ok', input_count = ?, preview = ?, has_images = ? WHERE pk = ?",
