@@ -174,6 +174,23 @@ class CCBrowserApp(App[int]):
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
 
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Until no page, detail or search read is in flight (tests, screenshots, benchmark)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < 3 and time.monotonic() < deadline:
+            busy = [
+                w
+                for w in self.workers
+                if w.group not in ("watch", "sync", "clipboard") and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            ]
+            if busy:
+                quiet = 0
+                await self.workers.wait_for_complete(busy)
+            else:
+                quiet += 1
+                await asyncio.sleep(0.01)
+
     def on_unmount(self) -> None:
         self._sync_stop.set()
         if self._watch_stop is not None:
@@ -425,7 +442,10 @@ class CCBrowserApp(App[int]):
             error.update(Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(str(exc), 200))))
             error.display = True
             return
-        error.display = False
+        notes = query.hints(parsed)
+        if notes:
+            error.update(Content.styled("ℹ " + one_line("; ".join(notes), 200), "$text-warning"))
+        error.display = bool(notes)
         self.query_text = text
         self.parsed_query = parsed
         self._query_gen += 1

@@ -7,9 +7,7 @@ the matches, in display order) and `matcher` (spans to highlight in the detail p
 
 from __future__ import annotations
 
-import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,38 +46,27 @@ def snapshot(conn: sqlite3.Connection, query: Any | None) -> list[int]:
     return list(_search.matching_pks(conn, query))
 
 
-def _fold(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)).casefold()
-
-
-def _terms(query: Any) -> list[str]:
-    try:
-        terms = _search.highlight_terms(query)
-    except Exception:
-        return []
-    return [t for t in (str(x) for x in terms or ()) if t.strip()]
+def hints(query: Any | None) -> list[str]:
+    """Notes the parser left for the user (unknown `field:` searched as text, ...)."""
+    return [str(h) for h in getattr(query, "hints", ()) or ()]
 
 
 def matcher(query: Any | None) -> Matcher | None:
-    """Spans of the query's words in a displayed line (case-insensitive), or None."""
+    """Spans of the query's words in a displayed line (accent- and case-insensitive), or None."""
     if query is None or _search is None:
         return None
-    finder = getattr(_search, "find_matches", None)
-    if finder is not None:
-
-        def find(text: str) -> Iterable[tuple[int, int]]:
-            try:
-                return [(int(a), int(b)) for a, b in finder(text, query)]
-            except Exception:
-                return []
-
-        return find
-    terms = _terms(query)
-    if not terms:
+    try:
+        terms = _search.highlight_terms(query)
+        compiled = _search.Matcher(terms) if terms else None
+    except Exception:
         return None
-    pattern = re.compile("|".join(re.escape(t.rstrip("*")) for t in sorted(terms, key=len, reverse=True)), re.I)
+    if not compiled:
+        return None
 
-    def find_re(text: str) -> Iterable[tuple[int, int]]:
-        return [m.span() for m in pattern.finditer(text)]
+    def spans(text: str) -> Iterable[tuple[int, int]]:
+        try:
+            return compiled.spans(text)
+        except Exception:
+            return []
 
-    return find_re
+    return spans

@@ -1,0 +1,36 @@
+"""Shared by the TUI tests: a deterministic sample database and an app that waits for its readers."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ccbrowser.tui.app import CCBrowserApp
+from ccbrowser.tui.sample import FROZEN_NOW, build
+
+SAMPLE_COUNT = 400
+_cache: dict[tuple[int, int], Path] = {}
+
+
+def sample_db(dest: Path, cache_dir: Path, count: int = SAMPLE_COUNT, seed: int = 7) -> Path:
+    """A copy of a sample database built once per session."""
+    key = (count, seed)
+    src = _cache.get(key)
+    if src is None or not src.exists():
+        src = build(cache_dir / f"sample-{count}-{seed}.db", count, seed=seed)
+        _cache[key] = src
+    shutil.copy(src, dest)
+    return dest
+
+
+def make_app(db: Path, **kwargs: object) -> CCBrowserApp:
+    options: dict[str, object] = {
+        "sync": False,
+        "watch": False,
+        "system_clipboard": False,
+        "cursor_blink": False,
+        "clock": lambda: float(FROZEN_NOW),
+        "sync_interval": 0,
+    }
+    options.update(kwargs)
+    return CCBrowserApp(db, **options)  # type: ignore[arg-type]
