@@ -149,8 +149,11 @@ def retry_after(headers: httpx.Headers, policy: RetryPolicy) -> float | None:
         try:
             seconds = float(value)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value.strip() else None
-            if parsed is None:
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            if parsed.tzinfo is None:
                 return None
             seconds = parsed.timestamp() - time.time()
         return min(max(seconds, 0.0), policy.max_retry_after)
@@ -209,6 +212,7 @@ class Client:
         self.on_retry = on_retry
         self.stats = ClientStats()
         self.limiter = AdaptiveLimiter(initial_concurrency or max(1, concurrency // 2), concurrency)
+        self._answered = False  # has the server ever answered (with anything)?
         self._resume_at = 0.0  # monotonic time before which no request is sent (after a 429)
         self._params: dict[str, str] = {}
         if settings.flavor == "azure" and settings.api_version and not self.base_url.endswith("/v1"):
@@ -373,11 +377,17 @@ class Client:
                 self.stats.requests += 1
                 try:
                     response = await self._http.request(method, url, params=query, json=json_body)
+                except httpx.ConnectError as exc:
+                    # Nothing ever answered: most likely a wrong base URL, not a blip; fail fast.
+                    if not self._answered and attempt >= min(2, self.retry.max_retries):
+                        raise NetworkError(f"cannot connect to {self.base_url}: {_describe(exc)}") from None
+                    raise _Retry(_describe(exc), final=exc) from None
                 except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError) as exc:
                     raise _Retry(_describe(exc), final=exc) from None
                 except httpx.HTTPError as exc:
                     raise NetworkError(f"cannot reach {self.base_url}: {_describe(exc)}") from None
                 status = response.status_code
+                self._answered = True
                 if status < 300:
                     try:
                         body = json.loads(response.content)
