@@ -33,4 +33,6 @@ def make_app(db: Path, **kwargs: object) -> CCBrowserApp:
         "sync_interval": 0,
     }
     options.update(kwargs)
-    return CCBrowserApp(db, **options)  # type: ignore[arg-type]
+    app = CCBrowserApp(db, **options)  # type: ignore[arg-type]
+    app.animation_level = "none"  # the tab underline animates; tests should not wait for it
+    return app

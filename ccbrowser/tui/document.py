@@ -24,7 +24,7 @@ from ccbrowser.store.reader import Detail, ToolCallInfo
 
 CAP = 20_000
 """Characters shown per message / JSON block before "press e to show all"."""
-RAW_CAP = 200_000
+RAW_CAP = 100_000
 
 Matcher = Callable[[str], Iterable[tuple[int, int]]]
 """Plain text -> (start, end) spans of search matches."""
