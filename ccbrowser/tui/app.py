@@ -158,6 +158,7 @@ class CCBrowserApp(App[int]):
         self.tabs.border_title = "Detail"
         self.query_one("#query-error").display = False
         self.completion_list.focus()
+        self.on_resize()
         state = self.status.state
         state.profile = self.profile or self._default_profile()
         state.connectivity = None
@@ -190,6 +191,9 @@ class CCBrowserApp(App[int]):
             else:
                 quiet += 1
                 await asyncio.sleep(0.01)
+
+    def on_resize(self) -> None:
+        self.screen_stack[0].set_class(self.size.width >= 140, "-wide")
 
     def on_unmount(self) -> None:
         self._sync_stop.set()

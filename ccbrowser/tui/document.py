@@ -327,11 +327,11 @@ def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> l
     return doc.lines
 
 
-def _prob(lp: Any) -> str:
+def _prob(lp: Any, digits: int = 2) -> str:
     if not isinstance(lp, (int, float)) or isinstance(lp, bool):
         return "?"
     try:
-        return f"{math.exp(lp) * 100:6.2f}%"
+        return f"{math.exp(lp) * 100:.{digits}f}%"
     except OverflowError:
         return "?"
 
@@ -355,7 +355,7 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
                 continue
             found = True
             doc.add(label(f"choice {i} · {part} · {len(tokens):,} tokens", "bold $text-primary"))
-            doc.add(label(f"  {'#':>5}  {'token':<22} {'logprob':>9} {'prob':>8}   top alternatives", "bold"))
+            doc.add(label(f"{'#':>4}  {'token':<16} {'logprob':>8} {'prob':>7}  top alternatives", "bold"))
             for n, t in enumerate(tokens[:limit]):
                 if not isinstance(t, dict):
                     continue
@@ -363,17 +363,17 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
                 low = isinstance(p, (int, float)) and p < -1.0
                 tops = t.get("top_logprobs") if isinstance(t.get("top_logprobs"), list) else []
                 alts = [
-                    Content.assemble(text(one_line(_tok(a.get("token")), 24), "$text-accent"), label(f" {_prob(a.get('logprob')).strip()}", DIM))
+                    Content.assemble(text(one_line(_tok(a.get("token")), 16), "$text-accent"), label(f" {_prob(a.get('logprob'), 0).strip()}", DIM))
                     for a in tops
                     if isinstance(a, dict) and a.get("token") != t.get("token")
-                ][:5]
-                lp_s = f"{p:9.4f}" if isinstance(p, (int, float)) and not isinstance(p, bool) else f"{'?':>9}"
+                ][:3]
+                lp_s = f"{p:8.3f}" if isinstance(p, (int, float)) and not isinstance(p, bool) else f"{'?':>8}"
                 doc.add(
                     Content.assemble(
-                        label(f"  {n:>5}  ", DIM),
-                        doc.mark(text(one_line(_tok(t.get("token")), 22).ljust(22), "bold $text-warning" if low else "")),
-                        f" {lp_s} {_prob(p):>8}   ",
-                        Content(" · ").join(alts),
+                        label(f"{n:>4}  ", DIM),
+                        doc.mark(text(one_line(_tok(t.get("token")), 16).ljust(16), "bold $text-warning" if low else "")),
+                        f" {lp_s} {_prob(p).strip():>7}  ",
+                        Content("  ").join(alts),
                     )
                 )
             if limit is not None and len(tokens) > limit:

@@ -38,15 +38,15 @@ def help_content(effective: dict[str, str]) -> Content:
             keys = _keys(effective.get(spec.id, spec.keys))
             lines.append(
                 Content.assemble(
-                    Content.styled(f"  {keys:<22}", "bold $text-accent"),
-                    f"{spec.description:<44}",
+                    Content.styled(f"  {keys:<16}", "bold $text-accent"),
+                    f"{spec.description:<39} ",
                     Content.styled(spec.id, "$text-muted"),
                 )
             )
         lines.append(Content(""))
     lines.append(Content.styled("Search (the query language)", "bold $text-primary"))
     for syntax, meaning in QUERY_HELP:
-        lines.append(Content.assemble(Content.styled(f"  {syntax:<40}", "$text-accent"), meaning))
+        lines.append(Content.assemble(Content.styled(f"  {syntax:<42}", "$text-accent"), meaning))
     lines.append(Content(""))
     lines.append(
         Content.styled(

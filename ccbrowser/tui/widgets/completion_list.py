@@ -59,6 +59,9 @@ def format_row(row: ListRow, width: int) -> Content:
     show_finish = width >= 70
     show_tokens = width >= 50
     head = _time(row.created, wide)
+    if width < 48:  # a narrow pane: day and time, a short model, the rest for the preview
+        head = head[3:]
+        model_w = 9
     marks = ""
     marks += "⚙" if row.tool_call_count else " "
     marks += "⊘" if row.has_refusal else ("♪" if row.has_audio else " ")
