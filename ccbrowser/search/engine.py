@@ -1,0 +1,376 @@
+"""Running a plan: ranked hits, exact snapshots, counts.
+
+Two ways to answer, chosen per query:
+
+- Exact (`_exact_pks`): one SQL statement with every predicate; the matching set, ordered by
+  time. Used for counts, snapshots, `newest`/`oldest` and queries without text.
+- Ranked (`_ranked`): messages that hold every word are ranked by bm25 (weighted columns,
+  system/developer prompts counted half), then walked best first; each message's completions are
+  fetched through the `messages(body)` index (with the filters), deduplicated, so a system prompt
+  shared by 5,000 completions is one ranked item, not 5,000 rows to sort. The cost of common
+  terms is bounded: the matching messages are first counted up to `COUNT_CAP`; when there are
+  more than `RANK_LIMIT`, only the newest `RANK_LIMIT` (by FTS rowid, which is cheap) are ranked,
+  and past `COUNT_CAP` they are taken newest first without bm25 at all. When the walk runs out
+  (words spread over several messages, strict filters), the exact set fills the rest, newest first.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ccbrowser.errors import UsageError
+from ccbrowser.search.plan import BOILERPLATE_FACTOR, WEIGHTS, Plan, build
+from ccbrowser.search.query import Query, highlight_terms, parse
+from ccbrowser.search.text import Matcher, make_snippet, one_line
+
+Sort = Literal["relevance", "newest", "oldest"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
+
+RANK_LIMIT = 1500
+COUNT_CAP = 60_000
+SNIPPET_CHARS = 20_000  # how much of one message is scanned for a snippet
+SNIPPET_WIDTH = 160
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One matching completion.
+
+    `snippet` is one display line, control characters already made visible, with the matches
+    between `MARK_START` and `MARK_END` (see `ccbrowser.search.text.split_marked`). `score` is
+    higher-is-better (the negated, weighted bm25 of the best message), None when the hit was not
+    ranked by text (no text, a time sort, or a term too common to rank). `source` says where the
+    snippet comes from (`output`, `user`, `system`, `tool`, `assistant`, ...).
+    """
+
+    pk: int
+    id: str
+    created: int | None
+    model: str | None
+    snippet: str
+    score: float | None
+    finish_reason: str | None
+    total_tokens: int | None
+    tool_call_count: int
+    has_refusal: bool
+    removed: bool
+    source: str | None
+
+    @property
+    def snippet_text(self) -> str:
+        """The snippet without match marks."""
+        from ccbrowser.search.text import plain
+
+        return plain(self.snippet)
+
+
+def as_query(query_or_text: Query | str, now: float | None = None) -> Query:
+    if isinstance(query_or_text, Query):
+        return query_or_text
+    return parse(query_or_text, now=now)
+
+
+def _check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise UsageError(f"sort must be one of {', '.join(SORTS)} (got {sort!r})")
+
+
+def _order(sort: str) -> str:
+    return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
+
+
+# -- exact ---------------------------------------------------------------------------------------
+
+
+def _exact_pks(
+    conn: sqlite3.Connection,
+    plan: Plan,
+    sort: str,
+    limit: int | None = None,
+    offset: int = 0,
+    exclude: Sequence[int] = (),
+) -> list[int]:
+    where, params = plan.full_where()
+    if exclude:
+        where += " AND c.pk NOT IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(exclude)))
+    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {_order(sort)}"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    elif offset:
+        sql += " LIMIT -1 OFFSET ?"
+        params.append(offset)
+    return [r[0] for r in conn.execute(sql, params)]
+
+
+def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
+    if not plan.preds and len(plan.text_sets) == 1:
+        # One text clause and nothing else: counting distinct completions of the join is several
+        # times cheaper than building the set and scanning the table.
+        sql = (
+            "SELECT count(DISTINCT m.completion) FROM bodies_fts JOIN messages m ON m.body = bodies_fts.rowid "
+            f"WHERE bodies_fts MATCH ?{plan.kind_sql()}"
+        )
+        return int(conn.execute(sql, (plan.text_sets[0],)).fetchone()[0])
+    where, params = plan.full_where()
+    return int(conn.execute(f"SELECT count(*) FROM completions c WHERE {where}", params).fetchone()[0])
+
+
+# -- ranked --------------------------------------------------------------------------------------
+
+
+def _bounded_count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)", (expr, cap + 1)
+    ).fetchone()
+    return int(row[0])
+
+
+def _ranked_bodies(conn: sqlite3.Connection, expr: str) -> tuple[list[tuple[int, float | None]], bool]:
+    """(body id, score) best first, and whether that list holds every matching body."""
+    n = _bounded_count(conn, expr, COUNT_CAP)
+    if n > COUNT_CAP:
+        rows = conn.execute(
+            "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?", (expr, RANK_LIMIT)
+        ).fetchall()
+        return [(r[0], None) for r in rows], False
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    inner = f"SELECT rowid AS id, bm25(bodies_fts, {weights}) AS s FROM bodies_fts WHERE bodies_fts MATCH ?"
+    params: list[Any] = [expr]
+    if n > RANK_LIMIT:
+        inner += " ORDER BY rowid DESC LIMIT ?"
+        params.append(RANK_LIMIT)
+    sql = (
+        f"WITH r AS MATERIALIZED ({inner}) "
+        f"SELECT r.id, r.s * CASE WHEN b.role IN ('system', 'developer') THEN {BOILERPLATE_FACTOR} ELSE 1.0 END AS w "
+        "FROM r JOIN bodies b ON b.id = r.id ORDER BY w, r.id DESC"
+    )
+    rows = conn.execute(sql, params).fetchall()
+    return [(r[0], -r[1] if r[1] is not None else None) for r in rows], n <= RANK_LIMIT
+
+
+def _ranked(
+    conn: sqlite3.Connection, plan: Plan, need: int | None
+) -> tuple[list[tuple[int, float | None, int]], bool]:
+    """[(pk, score, body)] best first, and whether that is every match (no exact fill needed)."""
+    expr = plan.rank_expr
+    assert expr is not None
+    bodies, complete = _ranked_bodies(conn, expr)
+    where, wparams = plan.where("probe")
+    base = (
+        "SELECT c.pk FROM messages m JOIN completions c ON c.pk = m.completion "
+        f"WHERE m.body = ?{plan.kind_sql()} AND {where} ORDER BY m.completion DESC"
+    )
+    out: list[tuple[int, float | None, int]] = []
+    seen: set[int] = set()
+    for body, score in bodies:
+        if need is not None and len(out) >= need:
+            return out, False
+        if need is None:
+            rows = conn.execute(base, [body, *wparams]).fetchall()
+        else:
+            rows = conn.execute(base + " LIMIT ?", [body, *wparams, need - len(out)]).fetchall()
+        for (pk,) in rows:
+            if pk not in seen:
+                seen.add(pk)
+                out.append((pk, score, body))
+                if need is not None and len(out) >= need:
+                    break
+    # Every matching message was walked; with one clause that is every matching completion.
+    return out, complete and len(plan.text_sets) == 1
+
+
+# -- hits and snippets ---------------------------------------------------------------------------
+
+_HIT_COLS = "pk, id, created, model, finish_reason, total_tokens, tool_call_count, has_refusal, removed_at, preview"
+_TEXT_COLS = ("content", "tool", "refusal", "transcript")
+
+
+def _body_texts(conn: sqlite3.Connection, body: int) -> tuple[str | None, list[str]]:
+    row = conn.execute(
+        f"SELECT role, {', '.join(f'substr({c}, 1, {SNIPPET_CHARS})' for c in _TEXT_COLS)} FROM bodies WHERE id = ?",
+        (body,),
+    ).fetchone()
+    if row is None:
+        return None, []
+    return row[0], [t or "" for t in row[1:]]
+
+
+def _columns(plan: Plan) -> list[int]:
+    if plan.columns is None:
+        return [0, 1, 2, 3]
+    names = {"content": 0, "tool": 1, "refusal": 2, "transcript": 3}
+    return [names[c] for c in plan.columns]
+
+
+def _snippet_from(texts: list[str], cols: list[int], matcher: Matcher) -> str | None:
+    for i in cols:
+        text = texts[i] if i < len(texts) else ""
+        if not text:
+            continue
+        spans = matcher.spans(text, limit=50)
+        if spans:
+            return make_snippet(text, spans, SNIPPET_WIDTH)
+    return None
+
+
+def _source(role: str | None, kind: int | None, col: int | None = None) -> str:
+    if kind == 1:
+        return "output"
+    return role or "message"
+
+
+def _find_snippet(
+    conn: sqlite3.Connection, plan: Plan, pk: int, body: int | None, matcher: Matcher
+) -> tuple[str | None, str | None]:
+    cols = _columns(plan)
+    if body is not None:
+        role, texts = _body_texts(conn, body)
+        snip = _snippet_from(texts, cols, matcher)
+        if snip is not None:
+            kind_row = conn.execute(
+                "SELECT kind FROM messages WHERE completion = ? AND body = ? LIMIT 1", (pk, body)
+            ).fetchone()
+            return snip, _source(role, kind_row[0] if kind_row else None)
+    # Output first, then the input from the newest message back; system prompts last.
+    rows = conn.execute(
+        f"SELECT m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
+        f"WHERE m.completion = ?{plan.kind_sql()} "
+        "ORDER BY m.kind DESC, b.role IN ('system', 'developer'), m.position DESC",
+        (pk,),
+    ).fetchall()
+    for kind, bid, _role in rows[:200]:
+        role, texts = _body_texts(conn, bid)
+        snip = _snippet_from(texts, cols, matcher)
+        if snip is not None:
+            return snip, _source(role, kind)
+    return None, None
+
+
+def _hits(
+    conn: sqlite3.Connection,
+    plan: Plan,
+    items: Sequence[tuple[int, float | None, int | None]],
+) -> list[Hit]:
+    if not items:
+        return []
+    pks = [pk for pk, _, _ in items]
+    rows = {
+        r[0]: r
+        for r in conn.execute(
+            f"SELECT {_HIT_COLS} FROM completions WHERE pk IN (SELECT value FROM json_each(?))", (json.dumps(pks),)
+        )
+    }
+    matcher = Matcher(highlight_terms(plan.query))
+    out: list[Hit] = []
+    for pk, score, body in items:
+        r = rows.get(pk)
+        if r is None:
+            continue
+        snippet: str | None = None
+        source: str | None = None
+        if matcher:
+            snippet, source = _find_snippet(conn, plan, pk, body, matcher)
+        if snippet is None:
+            snippet = one_line(r[9] or "")[:SNIPPET_WIDTH]
+            source = "user" if r[9] else None
+        out.append(
+            Hit(
+                pk=pk,
+                id=r[1],
+                created=r[2],
+                model=r[3],
+                snippet=snippet,
+                score=score,
+                finish_reason=r[4],
+                total_tokens=r[5],
+                tool_call_count=r[6] or 0,
+                has_refusal=bool(r[7]),
+                removed=r[8] is not None,
+                source=source,
+            )
+        )
+    return out
+
+
+# -- public --------------------------------------------------------------------------------------
+
+
+def search(
+    conn: sqlite3.Connection,
+    query_or_text: Query | str,
+    *,
+    sort: Sort | str = "relevance",
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Hit]:
+    """A page of hits: best first (relevance with text), else newest (or oldest) first."""
+    _check_sort(sort)
+    query = as_query(query_or_text)
+    plan = build(query, conn)
+    if plan.never or limit <= 0:
+        return []
+    offset = max(0, offset)
+    if sort != "relevance" or not plan.has_text:
+        pks = _exact_pks(conn, plan, sort, limit, offset)
+        return _hits(conn, plan, [(pk, None, None) for pk in pks])
+    need = offset + limit
+    ranked, complete = _ranked(conn, plan, need)
+    items: list[tuple[int, float | None, int | None]] = [(pk, s, b) for pk, s, b in ranked]
+    if len(items) < need and not complete:
+        rest = _exact_pks(conn, plan, "newest", need - len(items), 0, exclude=[pk for pk, _, _ in items])
+        items.extend((pk, None, None) for pk in rest)
+    return _hits(conn, plan, items[offset:need])
+
+
+def matching_pks(
+    conn: sqlite3.Connection,
+    query_or_text: Query | str,
+    *,
+    sort: Sort | str = "relevance",
+    limit: int | None = None,
+) -> list[int]:
+    """The ordered pks of every match (or the first `limit`): the snapshot a virtual list indexes.
+
+    Same order as `search`. Without text this is an index walk (newest first); with text the ranked
+    part comes first, then the remaining matches newest first.
+    """
+    _check_sort(sort)
+    query = as_query(query_or_text)
+    plan = build(query, conn)
+    if plan.never:
+        return []
+    if sort != "relevance" or not plan.has_text:
+        return _exact_pks(conn, plan, sort, limit)
+    ranked, complete = _ranked(conn, plan, limit)
+    pks = [pk for pk, _, _ in ranked]
+    if complete or (limit is not None and len(pks) >= limit):
+        return pks[:limit] if limit is not None else pks
+    rest = _exact_pks(conn, plan, "newest", None if limit is None else limit - len(pks), 0, exclude=pks)
+    return pks + rest
+
+
+def count(conn: sqlite3.Connection, query_or_text: Query | str) -> int:
+    """How many completions match."""
+    query = as_query(query_or_text)
+    plan = build(query, conn)
+    if plan.never:
+        return 0
+    return _exact_count(conn, plan)
+
+
+def hints(conn: sqlite3.Connection, query_or_text: Query | str) -> list[str]:
+    """Notes worth showing under the search box (unknown fields, a model typed as text, ...)."""
+    return build(as_query(query_or_text), conn).hints
+
+
+def hits_for(conn: sqlite3.Connection, query_or_text: Query | str, pks: Iterable[int]) -> list[Hit]:
+    """Hits (with snippets) for given pks, in their order: a virtual list's visible page."""
+    query = as_query(query_or_text)
+    plan = build(query, conn)
+    return _hits(conn, plan, [(pk, None, None) for pk in pks])

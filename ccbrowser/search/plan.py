@@ -1,0 +1,311 @@
+"""Query -> SQL. Filters become predicates on indexed columns; free text goes to FTS5, quoted.
+
+Every free-text term reaches FTS5 as a double-quoted string (any `"` doubled, NUL removed), so
+FTS5 tokenizes it exactly as it tokenized the data and nothing the user types is ever parsed as
+FTS5 syntax: `gpt-4o-mini` becomes the phrase `gpt 4o mini`, `AND`, `NEAR`, `^`, `*` and `:` are
+just characters. Operators (`OR`, `AND`, `NOT`, `*`, `{columns}:`) come only from the parser.
+
+CJK: `unicode61` makes a run of CJK characters one token, so `東京` does not match the token
+`東京の天気は晴れです`. A CJK term is therefore expanded through the FTS vocabulary (a temp
+`fts5vocab` table on the connection, no schema change): every indexed CJK token that contains the
+term as a substring joins an OR. The vocabulary of CJK tokens is small next to the text, so this
+costs well under a millisecond on 100k completions, and it uses the index for the rest.
+
+Matching is per completion: every positive clause must match some message of the completion (the
+system prompt, a user turn, a tool call's arguments, the output...), exclusions must match none.
+`in:input`/`in:output` restrict the messages (`messages.kind`), `in:content|args|refusal|transcript`
+the FTS columns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccbrowser.search.query import Clause, Filter, Query, Term
+from ccbrowser.search.text import CJK_VOCAB_RANGES, fold, has_cjk, tokens
+
+# bm25 column weights: content > tool name + arguments > refusal > audio transcript.
+WEIGHTS = (4.0, 2.0, 1.5, 1.0)
+# System and developer prompts are shared boilerplate: a match there counts half.
+BOILERPLATE_FACTOR = 0.5
+# A CJK term expands to at most this many vocabulary tokens (a hint says when it is cut).
+MAX_CJK_EXPANSION = 512
+_MAX = "\U0010ffff"
+_SCOPE_COLUMNS = {"content": "content", "args": "tool", "refusal": "refusal", "transcript": "transcript"}
+_FLAGS = frozenset({"has_tools", "has_refusal", "has_audio", "has_annotations", "has_logprobs", "has_images"})
+_CMP = {"=": "=", ">=": ">=", "<=": "<=", ">": ">", "<": "<"}
+
+
+@dataclass
+class Pred:
+    """One AND-ed predicate on `completions c`, in two forms with the same meaning.
+
+    `exact` uses `c.pk IN (set)`: SQLite builds the set once per statement (best when one statement
+    answers everything). `probe` uses correlated `EXISTS` lookups (best when the statement runs once
+    per ranked message for a handful of candidates). Filters have one form.
+    """
+
+    exact: str
+    probe: str
+    params: list[Any]
+
+
+@dataclass
+class Plan:
+    """What the executor needs.
+
+    - `preds`: predicates on `completions c` for everything except the positive free-text clauses
+      (filters, exclusions, clauses that mix text and filters).
+    - `text_sets`: one FTS5 expression per positive free-text clause; a completion matches a clause
+      when one of its messages (of `kinds`) matches the expression.
+    - `rank_expr`: all positive clauses ANDed in one expression: the messages that match it alone
+      are ranked by bm25 (a message that holds every word is the best evidence).
+    - `never`: some positive clause can match nothing (an empty result without running SQL).
+    """
+
+    query: Query
+    preds: list[Pred] = field(default_factory=list)
+    text_sets: list[str] = field(default_factory=list)
+    kinds: tuple[int, ...] | None = None
+    columns: tuple[str, ...] | None = None
+    never: bool = False
+    hints: list[str] = field(default_factory=list)
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.text_sets)
+
+    @property
+    def rank_expr(self) -> str | None:
+        if not self.text_sets:
+            return None
+        if len(self.text_sets) == 1:
+            return self.text_sets[0]
+        return " AND ".join(f"({e})" for e in self.text_sets)
+
+    def kind_sql(self, alias: str = "m") -> str:
+        if self.kinds is None:
+            return ""
+        return f" AND {alias}.kind IN ({','.join(str(k) for k in self.kinds)})"
+
+    def set_sql(self) -> str:
+        """Completion pks having a message that matches the FTS expression bound to `?`."""
+        return (
+            "SELECT m.completion FROM bodies_fts JOIN messages m ON m.body = bodies_fts.rowid "
+            f"WHERE bodies_fts MATCH ?{self.kind_sql()}"
+        )
+
+    def probe_sql(self) -> str:
+        """True when completion `c` has a message that matches the FTS expression bound to `?`."""
+        return (
+            "EXISTS (SELECT 1 FROM messages mx JOIN bodies_fts ON bodies_fts.rowid = mx.body "
+            f"WHERE mx.completion = c.pk{self.kind_sql('mx')} AND bodies_fts MATCH ?)"
+        )
+
+    def where(self, form: str = "exact") -> tuple[str, list[Any]]:
+        """The non-text predicates (`exact` or `probe` form)."""
+        if not self.preds:
+            return "1", []
+        parts = [p.exact if form == "exact" else p.probe for p in self.preds]
+        return " AND ".join(parts), [v for p in self.preds for v in p.params]
+
+    def full_where(self) -> tuple[str, list[Any]]:
+        """All predicates, the positive text clauses included (the exact set of matches)."""
+        where, params = self.where("exact")
+        for expr in self.text_sets:
+            where += f" AND c.pk IN ({self.set_sql()})"
+            params.append(expr)
+        return where, params
+
+
+def quote(text: str) -> str:
+    """A string FTS5 reads as one phrase of whatever tokens it holds, never as syntax."""
+    return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
+
+
+class Vocab:
+    """Substring look-ups in the FTS vocabulary, through a temp fts5vocab table (no schema change)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._ready = False
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.ccb_bodies_vocab USING fts5vocab(main, 'bodies_fts', 'row')"
+            )
+            self._ready = True
+
+    def containing(self, needle: str, limit: int = MAX_CJK_EXPANSION + 1) -> list[str]:
+        """Indexed CJK tokens that contain `needle` (already folded)."""
+        self._ensure()
+        out: list[str] = []
+        for lo, hi in CJK_VOCAB_RANGES:
+            rows = self.conn.execute(
+                "SELECT term FROM temp.ccb_bodies_vocab WHERE term >= ? AND term < ? AND instr(term, ?) > 0 LIMIT ?",
+                (lo, hi, needle, limit - len(out)),
+            ).fetchall()
+            out.extend(r[0] for r in rows)
+            if len(out) >= limit:
+                break
+        return out
+
+
+def _term_expr(term: Term, vocab: Vocab | None, hints: list[str]) -> str | None:
+    """The FTS5 expression for one term; None when it can match nothing.
+
+    Raises `_Empty` when the term has nothing searchable (`***`, `'`): it is then left out.
+    """
+    toks = tokens(term.text)
+    if not toks:
+        raise _Empty
+    if not any(has_cjk(t) for t in toks):
+        return quote(term.text) + (" *" if term.prefix else "")
+    parts: list[str] = []
+    for i, tok in enumerate(toks):
+        if not has_cjk(tok):
+            last = i == len(toks) - 1
+            parts.append(quote(tok) + (" *" if term.prefix and last else ""))
+            continue
+        if vocab is None:
+            return None
+        found = vocab.containing(fold(tok))
+        if not found:
+            return None
+        if len(found) > MAX_CJK_EXPANSION:
+            found = found[:MAX_CJK_EXPANSION]
+            hints.append(f"`{tok}` is in very many words; results may be incomplete")
+        parts.append("(" + " OR ".join(quote(t) for t in found) + ")")
+    return " AND ".join(parts) if len(parts) > 1 else parts[0]
+
+
+class _Empty(Exception):
+    pass
+
+
+def _filter_sql(f: Filter) -> tuple[str, list[Any]]:
+    v = f.value
+    if f.field in ("model", "tool"):
+        col = "c.model" if f.field == "model" else "t.name"
+        if f.op == "prefix":
+            pred, params = f"{col} >= ? AND {col} < ?", [v, f"{v}{_MAX}"]
+        else:
+            pred, params = f"{col} = ?", [v]
+        if f.field == "tool":
+            return f"c.pk IN (SELECT t.completion FROM tool_calls t WHERE {pred})", params
+        return pred, params
+    if f.field == "meta":
+        if f.op == "present":
+            return "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ?)", [f.key]
+        if f.op == "prefix":
+            return (
+                "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ? AND value >= ? AND value < ?)",
+                [f.key, v, f"{v}{_MAX}"],
+            )
+        return "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ? AND value = ?)", [f.key, v]
+    if f.field == "finish":
+        return "c.finish_reason = ?", [v]
+    if f.field == "tier":
+        return "c.service_tier = ?", [v]
+    if f.field == "has":
+        assert isinstance(v, str) and v in _FLAGS
+        return f"c.{v} = 1", []
+    if f.field == "is":
+        return "c.removed_at IS NOT NULL", []
+    if f.field == "id":
+        return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
+    if f.field in ("created", "tokens"):
+        col = "c.created" if f.field == "created" else "c.total_tokens"
+        if f.op == "range":
+            assert isinstance(v, tuple)
+            return f"{col} BETWEEN ? AND ?", [v[0], v[1]]
+        return f"{col} {_CMP[f.op]} ?", [v]
+    raise AssertionError(f.field)  # pragma: no cover
+
+
+def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
+    """Plan a query. `conn` is used only to expand CJK terms through the FTS vocabulary."""
+    plan = Plan(query, hints=list(query.hints))
+    vocab = Vocab(conn) if conn is not None else None
+    kinds = sorted({0 if s == "input" else 1 for s in query.scopes if s in ("input", "output")})
+    plan.kinds = tuple(kinds) if kinds and len(kinds) < 2 else None
+    cols = tuple(sorted({_SCOPE_COLUMNS[s] for s in query.scopes if s in _SCOPE_COLUMNS}))
+    plan.columns = cols or None
+
+    def scoped(expr: str) -> str:
+        return f"{{{' '.join(plan.columns)}}} : ({expr})" if plan.columns else expr
+
+    for clause in query.clauses:
+        _plan_clause(plan, clause, vocab, scoped)
+    if conn is not None:
+        _model_hints(plan, conn)
+    return plan
+
+
+def _model_hints(plan: Plan, conn: sqlite3.Connection) -> None:
+    """`gpt-4o-mini` typed as text: model names live in a column, not in the messages."""
+    if any(f.field == "model" for f in plan.query.filters):
+        return
+    for term in plan.query.terms:
+        if term.negated or term.prefix or len(term.text) > 100:
+            continue
+        if conn.execute("SELECT 1 FROM completions WHERE model = ? LIMIT 1", (term.text,)).fetchone():
+            plan.hints.append(f"`{term.text}` is a model: model:{term.text} filters by it")
+
+
+def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -> None:
+    atoms = clause.atoms
+    # A clause of positive words only: one FTS expression (ORs inside FTS5).
+    if all(isinstance(a, Term) and not a.negated for a in atoms):
+        exprs: list[str] = []
+        empty = 0
+        for a in atoms:
+            assert isinstance(a, Term)
+            try:
+                e = _term_expr(a, vocab, plan.hints)
+            except _Empty:
+                empty += 1
+                continue
+            if e is not None:
+                exprs.append(e)
+        if empty == len(atoms):
+            plan.hints.append("nothing searchable in " + " ".join(repr(a.text) for a in atoms if isinstance(a, Term)))
+            return  # nothing searchable at all: no constraint
+        if not exprs:
+            plan.never = True
+            return
+        plan.text_sets.append(scoped(exprs[0] if len(exprs) == 1 else " OR ".join(f"({e})" for e in exprs)))
+        return
+    # Anything else: a predicate per atom, ORed.
+    exact: list[str] = []
+    probe: list[str] = []
+    params: list[Any] = []
+    for a in atoms:
+        if isinstance(a, Filter):
+            sql, p = _filter_sql(a)
+            pred = f"NOT coalesce(({sql}), 0)" if a.negated else f"({sql})"
+            exact.append(pred)
+            probe.append(pred)
+            params.extend(p)
+            continue
+        try:
+            e = _term_expr(a, vocab, plan.hints)
+        except _Empty:
+            continue
+        if e is None:
+            exact.append("1" if a.negated else "0")
+            probe.append("1" if a.negated else "0")
+            continue
+        exact.append(f"c.pk {'NOT IN' if a.negated else 'IN'} ({plan.set_sql()})")
+        probe.append(f"{'NOT ' if a.negated else ''}{plan.probe_sql()}")
+        params.append(scoped(e))
+    if not exact:
+        return
+
+    def join(parts: list[str]) -> str:
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    plan.preds.append(Pred(join(exact), join(probe), params))
