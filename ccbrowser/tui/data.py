@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ccbrowser.store.db import open_db
 
 T = TypeVar("T")
+READER_CACHE_KIB = 16_384
 
 
 class Cancelled(Exception):
@@ -36,6 +37,9 @@ class _Lane:
     def _conn(self) -> sqlite3.Connection:
         if self.conn is None:
             self.conn = open_db(self.path, migrate_schema=False)
+            # open_db sizes its page cache for bulk writes (64 MB); two long-lived readers in a
+            # browser that should stay under 150 MB get a smaller one.
+            self.conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
         return self.conn
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:

@@ -206,7 +206,7 @@ class CompletionList(ScrollView, can_focus=True):
         index = max(0, min(index, len(self.pks) - 1))
         if index == self.cursor:
             return
-        self.cursor = index
+        old, self.cursor = self.cursor, index
         height = max(1, self.scrollable_content_region.height)
         top = round(self.scroll_y)
         if center:
@@ -215,8 +215,12 @@ class CompletionList(ScrollView, can_focus=True):
             self.scroll_to(y=index, animate=False, immediate=True)
         elif index >= top + height:
             self.scroll_to(y=index - height + 1, animate=False, immediate=True)
-        self._strips.clear()
-        self.refresh()
+        if round(self.scroll_y) == top and 0 <= old - top < height:
+            # No scroll: only the two rows that changed are drawn again (strips are cached by row).
+            self.refresh_line(old)
+            self.refresh_line(index)
+        else:
+            self.refresh()
         first, last = self._visible_range()
         self._want(min(first, index), max(last, index))
         self.post_message(self.Highlighted(self.pks[index], index))
@@ -273,7 +277,7 @@ class CompletionList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.visual_style.rich_style
         if index >= len(self.pks):
             if index == 0 and not self.pks:
                 return self._text_strip(Content.styled(" No completions here.", "$text-muted italic"), width)

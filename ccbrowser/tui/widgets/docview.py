@@ -105,7 +105,7 @@ class DocView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         row = scroll_y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self.visual_style.rich_style
         if row >= len(self._wrapped):
             return Strip.blank(width, base)
         strip = self._strip_cache.get(row)

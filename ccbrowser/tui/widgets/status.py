@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ccbrowser.safe import one_line
 
@@ -43,21 +43,30 @@ def ago(ts: float | None, now: float) -> str:
     return f"{d // 86400}d ago"
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """One line, fixed height: redrawn without a layout pass (it changes on every search)."""
+
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     """
 
     def __init__(self, clock: Callable[[], float] = time.time, *, id: str | None = None) -> None:
-        super().__init__("", id=id, markup=False)
+        super().__init__(id=id)
         self.state = StatusState()
         self.clock = clock
+        self._shown: Content | None = None
 
     def on_mount(self) -> None:
         self.set_interval(30, self.update_state)
 
     def update_state(self) -> None:
-        self.update(self.render_state())
+        content = self.render_state()
+        if self._shown is None or not content.is_same(self._shown):
+            self._shown = content
+            self.refresh()
+
+    def render(self) -> Content:
+        return self._shown if self._shown is not None else self.render_state()
 
     def render_state(self) -> Content:
         s = self.state
