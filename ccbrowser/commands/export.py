@@ -1,0 +1,171 @@
+"""`ccbrowser export [QUERY] [--format jsonl|csv|md] [--output FILE]`: the matching completions.
+
+Oldest first (an archive reads in time order). `jsonl` lines are
+`{"completion": <the object exactly as stored>, "input_messages": [...] | null}` (null: never
+fetched), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
+columns for spreadsheets; `md` readable transcripts. A file given with `--output` is created
+0600: it holds prompts and replies. Progress shows on a terminal only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+CHUNK = 500
+CSV_COLUMNS = (
+    "id", "created", "created_local", "model", "finish_reason", "service_tier", "prompt_tokens",
+    "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens", "n_choices", "tool_calls",
+    "has_refusal", "has_audio", "metadata", "profile", "removed", "input_count", "last_user_message", "output",
+)  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)")
+    parser.add_argument("--format", choices=("jsonl", "csv", "md"), default="jsonl")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+
+
+def _inputs(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[Any]]:
+    """Input messages of several completions at once, as `reader.input_messages` returns them."""
+    from ccbrowser.store.reader import body_json
+
+    out: dict[int, list[Any]] = {}
+    rows = conn.execute(
+        "SELECT m.completion, m.msg_id, b.raw, b.content_split, b.content FROM messages m "
+        "JOIN bodies b ON b.id = m.body WHERE m.kind = 0 AND m.completion IN (SELECT value FROM json_each(?)) "
+        "ORDER BY m.completion, m.position",
+        (json.dumps(list(pks)),),
+    )
+    for pk, msg_id, raw, split, content in rows:
+        out.setdefault(pk, []).append(body_json(raw, split, content, msg_id))
+    return out
+
+
+def _rows(conn: sqlite3.Connection, pks: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+    found = {
+        r[0]: r
+        for r in conn.execute(
+            "SELECT pk, id, raw, messages_state, created, model, finish_reason, service_tier, prompt_tokens, "
+            "completion_tokens, total_tokens, reasoning_tokens, cached_tokens, n_choices, has_refusal, has_audio, "
+            "metadata, profile, removed_at, input_count, preview FROM completions "
+            "WHERE pk IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(pks)),),
+        )
+    }
+    for pk in pks:
+        if pk in found:
+            yield found[pk]
+
+
+def _jsonl(raw: str, inputs: list[Any] | None) -> str:
+    # The stored text is spliced in as is: the exported object is byte-for-byte what was stored.
+    msgs = "null" if inputs is None else json.dumps(inputs, ensure_ascii=True, separators=(",", ":"))
+    return '{"completion":' + raw + ',"input_messages":' + msgs + "}\n"
+
+
+def _output_text(raw: dict[str, Any]) -> str:
+    from ccbrowser.render import content_text
+
+    choices = raw.get("choices") if isinstance(raw.get("choices"), list) else []
+    for choice in choices or []:
+        if isinstance(choice, dict) and isinstance(choice.get("message"), dict):
+            msg = choice["message"]
+            return content_text(msg.get("content")) or (msg.get("refusal") or "")
+    return ""
+
+
+def _csv_row(r: tuple[Any, ...], tools: list[str]) -> list[Any]:
+    from ccbrowser.commands.search import _iso
+
+    raw = json.loads(r[2])
+    return [
+        r[1], r[4], _iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], ";".join(tools),
+        int(bool(r[14])), int(bool(r[15])), r[16] or "", r[17] or "", int(r[18] is not None), r[19], r[20] or "",
+        _output_text(raw if isinstance(raw, dict) else {}),
+    ]  # fmt: skip
+
+
+def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
+    from ccbrowser.render import local_time, message_block
+
+    raw = json.loads(r[2])
+    raw = raw if isinstance(raw, dict) else {}
+    lines = [f"## {r[1]}", "", f"- created: {local_time(r[4])}", f"- model: {r[5]}"]
+    lines.append(f"- finish: {r[6]} · tokens: {r[8]} in + {r[9]} out = {r[10]}")
+    if r[16]:
+        lines.append(f"- metadata: `{r[16]}`")
+    if r[18] is not None:
+        lines.append("- removed upstream")
+    lines.append("")
+    blocks = [message_block(m) for m in (inputs or [])]
+    for choice in raw.get("choices") or []:
+        if isinstance(choice, dict):
+            label = f"output #{choice.get('index', 0)} ({choice.get('finish_reason')})"
+            blocks.append(message_block(choice.get("message") or {}, label))
+    lines.append("```text")
+    lines.append("\n\n".join(b.replace("```", "``\u200b`") for b in blocks))
+    lines.append("```")
+    return "\n".join(lines) + "\n\n"
+
+
+def _open_output(path: str | None) -> tuple[TextIO, bool]:
+    if path is None or path == "-":
+        return sys.stdout, False
+    from ccbrowser.errors import CCBrowserError
+
+    try:
+        fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise CCBrowserError(f"cannot write {path}: {exc.strerror}") from None
+    return open(fd, "w", encoding="utf-8", newline=""), True
+
+
+def run(args: argparse.Namespace) -> int:
+    from ccbrowser import search
+    from ccbrowser.cli import db_path
+    from ccbrowser.commands.search import tool_names
+    from ccbrowser.progress import Progress
+    from ccbrowser.store import open_existing
+
+    query = search.parse(" ".join(args.query))
+    conn = open_existing(db_path(args))
+    for hint in search.hints(conn, query):
+        sys.stderr.write(f"ccbrowser: note: {hint}\n")
+    pks = search.matching_pks(conn, query, sort="oldest")
+    out, close = _open_output(args.output)
+    progress = Progress(f"exporting {args.format}", total=len(pks))
+    writer = csv.writer(out) if args.format == "csv" else None
+    try:
+        if writer is not None:
+            writer.writerow(CSV_COLUMNS)
+        for start in range(0, len(pks), CHUNK):
+            chunk = pks[start : start + CHUNK]
+            rows = list(_rows(conn, chunk))
+            inputs = _inputs(conn, chunk) if args.format != "csv" else {}
+            tools = tool_names(conn, chunk) if writer is not None else {}
+            for r in rows:
+                pk = r[0]
+                msgs = inputs.get(pk, []) if r[3] is not None else None
+                if args.format == "jsonl":
+                    out.write(_jsonl(r[2], msgs))
+                elif writer is not None:
+                    writer.writerow(_csv_row(r, tools.get(pk, [])))
+                else:
+                    out.write(_md(r, msgs))
+            progress.update(start + len(chunk))
+        out.flush()
+    finally:
+        progress.close()
+        if close:
+            out.close()
+    if args.output and args.output != "-":
+        sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+    return 0

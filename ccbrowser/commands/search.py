@@ -1,0 +1,121 @@
+"""`ccbrowser search QUERY [--limit N] [--sort relevance|newest|oldest] [--json]`.
+
+Human output: one line per completion (local time, model, id, snippet); matches are bold and
+reversed on a terminal only. `--json`: JSON Lines, one hit per line, plain-text snippet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined); see DESIGN section 6")
+    parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N hits (default 50; 0 = all)")
+    parser.add_argument("--sort", choices=("relevance", "newest", "oldest"), default="relevance")
+    parser.add_argument("--json", action="store_true", help="JSON Lines: one hit per line")
+
+
+def tool_names(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {pk: [] for pk in pks}
+    if not pks:
+        return out
+    rows = conn.execute(
+        "SELECT completion, name FROM tool_calls WHERE completion IN (SELECT value FROM json_each(?)) "
+        "ORDER BY completion, choice, position",
+        (json.dumps(list(pks)),),
+    )
+    for pk, name in rows:
+        out[pk].append(name or "")
+    return out
+
+
+def _iso(ts: int | None) -> str | None:
+    from datetime import datetime
+
+    if ts is None:
+        return None
+    try:
+        return datetime.fromtimestamp(ts).astimezone().isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def hit_json(hit: Any, tools: list[str]) -> dict[str, Any]:
+    return {
+        "id": hit.id,
+        "created": hit.created,
+        "created_local": _iso(hit.created),
+        "model": hit.model,
+        "snippet": hit.snippet_text,
+        "score": None if hit.score is None else round(hit.score, 4),
+        "finish_reason": hit.finish_reason,
+        "total_tokens": hit.total_tokens,
+        "tool_calls": tools,
+        "removed": hit.removed,
+        "matched_in": hit.source,
+    }
+
+
+def render_snippet(snippet: str, color: bool) -> str:
+    from ccbrowser.search import split_marked
+
+    if not color:
+        return "".join(text for text, _ in split_marked(snippet))
+    return "".join(f"\x1b[1;7m{text}\x1b[0m" if hit else text for text, hit in split_marked(snippet))
+
+
+def write_hits(out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool) -> None:
+    from ccbrowser.render import local_time
+    from ccbrowser.safe import one_line
+
+    for hit in hits:
+        if as_json:
+            out.write(json.dumps(hit_json(hit, tools.get(hit.pk, [])), ensure_ascii=True) + "\n")
+            continue
+        when = local_time(hit.created)[:16]
+        model = one_line(hit.model or "?", 18)
+        marks = ""
+        if hit.tool_call_count:
+            marks += " ⚙"
+        if hit.has_refusal:
+            marks += " ⊘"
+        if hit.removed:
+            marks += " ✝"
+        out.write(f"{when}  {model:<18}  {one_line(hit.id)}{marks}  {render_snippet(hit.snippet, color)}\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ccbrowser import search
+    from ccbrowser.cli import db_path
+    from ccbrowser.errors import UsageError
+    from ccbrowser.store import open_existing
+
+    text = " ".join(args.query)
+    if args.limit < 0:
+        raise UsageError("--limit must be 0 (all) or more")
+    query = search.parse(text)  # a bad query is a usage error before the database is opened
+    conn = open_existing(db_path(args))
+    for hint in search.hints(conn, query):
+        sys.stderr.write(f"ccbrowser: note: {hint}\n")
+    out = sys.stdout
+    color = out.isatty() and not args.json
+    if args.limit:
+        hits = search.search(conn, query, sort=args.sort, limit=args.limit)
+        write_hits(out, hits, tool_names(conn, [h.pk for h in hits]) if args.json else {}, as_json=args.json, color=color)
+        total = len(hits)
+    else:
+        pks = search.matching_pks(conn, query, sort=args.sort)
+        total = len(pks)
+        for start in range(0, len(pks), 500):
+            chunk = pks[start : start + 500]
+            hits = search.hits_for(conn, query, chunk)
+            write_hits(out, hits, tool_names(conn, chunk) if args.json else {}, as_json=args.json, color=color)
+    if total == 0 and sys.stderr.isatty():
+        sys.stderr.write("ccbrowser: no matches\n")
+    return 0
