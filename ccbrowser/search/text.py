@@ -12,6 +12,7 @@ other control character in a snippet is already made visible (`ccbrowser.safe.vi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -70,11 +71,23 @@ def tokens(text: str) -> list[str]:
 
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form (what remove_diacritics 2 does, roughly)."""
+    """Case- and accent-insensitive form (what remove_diacritics 2 does, roughly).
+
+    CJK characters are kept as they are: unicode61 does not strip the dakuten of `で`.
+    """
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return "".join(_fold_char(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _fold_char(ch: str) -> str:
+    if ch.isascii():
+        return ch.lower()
+    if is_cjk(ch):
+        return ch
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +132,7 @@ def _fold_map(text: str) -> tuple[str, list[int]]:
             index.extend(range(base, base + len(seg)))
             continue
         for j, ch in enumerate(seg):
-            f = fold(ch)
+            f = _fold_char(ch)
             out.append(f)
             index.extend([base + j] * len(f))
     return "".join(out), index
