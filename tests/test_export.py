@@ -1,0 +1,96 @@
+"""`ccbrowser export`: exactly the matching completions; jsonl round-trips through `import`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hostile import hostile_records
+from test_search_corpus import SHARED_COUNT, build
+
+from ccbrowser.cli import main
+from ccbrowser.store.db import open_db
+from ccbrowser.store.writer import Writer
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "c.db"
+    conn = build(path)
+    try:
+        Writer(conn).write(hostile_records())
+    finally:
+        conn.close()
+    return path
+
+
+def _ids(conn_path: Path) -> list[str]:
+    conn = open_db(conn_path)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM completions ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def _show(db: Path, cid: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["show", "--db", str(db), cid, "--json"]) == 0
+    return capsys.readouterr().out
+
+
+def _messages(db: Path, cid: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["messages", "--db", str(db), cid, "--json"]) == 0
+    return capsys.readouterr().out
+
+
+def test_jsonl_round_trip_through_import(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "all.jsonl"
+    assert main(["export", "--db", str(db), "--format", "jsonl", "--output", str(out)]) == 0
+    capsys.readouterr()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    lines = out.read_text(encoding="utf-8").splitlines()
+    ids = _ids(db)
+    assert len(lines) == len(ids)
+    for line in lines:
+        row = json.loads(line)
+        assert set(row) == {"completion", "input_messages"}
+    new = tmp_path / "new.db"
+    assert main(["import", "--db", str(new), str(out)]) in (0, 1)
+    capsys.readouterr()
+    assert _ids(new) == ids
+    for cid in ids:
+        assert json.loads(_show(new, cid, capsys)) == json.loads(_show(db, cid, capsys)), cid
+        assert _show(new, cid, capsys) == _show(db, cid, capsys), cid
+        assert json.loads(_messages(new, cid, capsys)) == json.loads(_messages(db, cid, capsys)), cid
+
+
+def test_exactly_the_matching_completions(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--db", str(db), "invoices", "--format", "jsonl"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["completion"]["id"] for r in rows] == [f"chatcmpl-shared{i:02d}" for i in range(SHARED_COUNT)]  # oldest first
+    assert rows[0]["input_messages"][0]["role"] == "system"
+    assert main(["export", "--db", str(db), "tokens:nope"]) == 2
+
+
+def test_csv(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--db", str(db), "tool:refund_order OR creme", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["id"] for r in rows] == ["chatcmpl-creme", "chatcmpl-tool"]
+    tool = rows[1]
+    assert tool["tool_calls"] == "refund_order;notify_customer"
+    assert tool["total_tokens"] == "5000" and tool["model"] == "gpt-4.1"
+    assert json.loads(tool["metadata"]) == {"env": "prod", "user": "user_77"}
+    assert rows[0]["output"] == "Voici la recette de la Crème brûlée."
+    assert rows[0]["last_user_message"].startswith("Pouvez-vous")
+
+
+def test_markdown_is_readable_and_safe(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", "--db", str(db), "crimson OR creme", "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert "## chatcmpl-creme" in out and "## chatcmpl-hostile" in out
+    assert "Pouvez-vous me donner" in out and "Voici la recette" in out
+    assert "\x1b" not in out
