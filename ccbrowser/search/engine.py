@@ -30,8 +30,8 @@ from ccbrowser.search.text import Matcher, make_snippet, one_line
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
 
-RANK_LIMIT = 1500
-COUNT_CAP = 60_000
+RANK_LIMIT = 1000
+COUNT_CAP = 20_000
 SNIPPET_CHARS = 20_000  # how much of one message is scanned for a snippet
 SNIPPET_WIDTH = 160
 

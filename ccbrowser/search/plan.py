@@ -186,26 +186,32 @@ class _Empty(Exception):
     pass
 
 
-def _filter_sql(f: Filter) -> tuple[str, list[Any]]:
+def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
+    """SQL for one filter. Filters on the side tables (`tool:`, `meta:`) have two forms: a set
+    (`c.pk IN (...)`, built once per statement) or, with `probe`, a correlated primary-key lookup
+    (cheap when the statement runs once per ranked message)."""
     v = f.value
+
+    def side(table: str, cond: str, params: list[Any]) -> tuple[str, list[Any]]:
+        if probe:
+            return f"EXISTS (SELECT 1 FROM {table} WHERE completion = c.pk AND {cond})", params
+        return f"c.pk IN (SELECT completion FROM {table} WHERE {cond})", params
+
     if f.field in ("model", "tool"):
-        col = "c.model" if f.field == "model" else "t.name"
+        col = "c.model" if f.field == "model" else "name"
         if f.op == "prefix":
             pred, params = f"{col} >= ? AND {col} < ?", [v, f"{v}{_MAX}"]
         else:
             pred, params = f"{col} = ?", [v]
         if f.field == "tool":
-            return f"c.pk IN (SELECT t.completion FROM tool_calls t WHERE {pred})", params
+            return side("tool_calls", pred, params)
         return pred, params
     if f.field == "meta":
         if f.op == "present":
-            return "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ?)", [f.key]
+            return side("completion_metadata", "key = ?", [f.key])
         if f.op == "prefix":
-            return (
-                "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ? AND value >= ? AND value < ?)",
-                [f.key, v, f"{v}{_MAX}"],
-            )
-        return "c.pk IN (SELECT completion FROM completion_metadata WHERE key = ? AND value = ?)", [f.key, v]
+            return side("completion_metadata", "key = ? AND value >= ? AND value < ?", [f.key, v, f"{v}{_MAX}"])
+        return side("completion_metadata", "key = ? AND value = ?", [f.key, v])
     if f.field == "finish":
         return "c.finish_reason = ?", [v]
     if f.field == "tier":
@@ -286,9 +292,9 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
     for a in atoms:
         if isinstance(a, Filter):
             sql, p = _filter_sql(a)
-            pred = f"NOT coalesce(({sql}), 0)" if a.negated else f"({sql})"
-            exact.append(pred)
-            probe.append(pred)
+            sql_probe, _ = _filter_sql(a, probe=True)
+            exact.append(f"NOT coalesce(({sql}), 0)" if a.negated else f"({sql})")
+            probe.append(f"NOT coalesce(({sql_probe}), 0)" if a.negated else f"({sql_probe})")
             params.extend(p)
             continue
         try:
