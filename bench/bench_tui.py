@@ -110,11 +110,14 @@ async def measure(db: Path, size: tuple[int, int], moves: int, jumps: int) -> di
                     if app._query_gen == gen:  # not a valid query yet (e.g. "model:"): message only
                         _paint(app)
                     else:
-                        await _until(lambda: not app.status.state.searching)
+                        # results on screen: the list shows this query's rows (the first
+                        # screenful may come before the full count) and the detail follows
+                        await _until(lambda: lst.query_generation == app._query_gen or not app.status.state.searching)
                         await _until(lambda: not lst.pks or lst.row_at(lst.cursor) is not None)
                         await _until(lambda: not lst.pks or detail_ready())
                         _paint(app)
                 key_ms.append(t() * 1000)
+                await _until(lambda: not app.status.state.searching, timeout=120)  # let the full snapshot land
                 worst = max(worst, key_ms[-1])
             per_query[q] = worst
         out["key_ms"] = key_ms

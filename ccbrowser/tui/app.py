@@ -42,6 +42,7 @@ from ccbrowser.tui.widgets.status import StatusBar
 SEARCH_DEBOUNCE = 0.15
 SYNC_INTERVAL = 300.0
 RELOAD_MIN_INTERVAL = 0.5
+FIRST_RESULTS = 200
 PROGRESS_MIN_INTERVAL = 0.2
 
 
@@ -270,7 +271,7 @@ class CCBrowserApp(App[int]):
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
-    def action_back(self) -> None:
+    def action_back_out(self) -> None:
         focused = self.focused
         search = self.query_one("#search", Input)
         if focused is search or isinstance(focused, DocView) or (focused is not None and focused is not self.completion_list):
@@ -459,9 +460,31 @@ class CCBrowserApp(App[int]):
 
     @work(exclusive=True, group="search", exit_on_error=False)
     async def run_search(self, parsed: Any, gen: int, keep_pk: int | None = None) -> None:
-        """Replace the list's snapshot with the matches; `keep_pk` keeps the cursor (live refresh)."""
+        """Replace the list's snapshot with the matches; `keep_pk` keeps the cursor (live refresh).
+
+        A new query answers in two steps: the first screenful of matches (shown at once), then the
+        complete snapshot (the count, and everything to scroll through). Both are in the same order,
+        so the rows on screen do not move when the rest arrives.
+        """
+        state = self.status.state
         try:
-            pks = await self.db.search(query.snapshot, parsed)
+            if parsed is not None and keep_pk is None:
+                first = await self.db.search(query.snapshot, parsed, FIRST_RESULTS)
+                if gen != self._query_gen:
+                    return
+                if len(first) < FIRST_RESULTS:
+                    pks = first
+                else:
+                    state.match_pos = None
+                    state.matches, state.partial = len(first), True
+                    self.completion_list.query_generation = gen
+                    self.completion_list.set_snapshot(first)
+                    self._built.clear()
+                    self.status.update_state()
+                    keep_pk = self.completion_list.current_pk
+                    pks = await self.db.search(query.snapshot, parsed)
+            else:
+                pks = await self.db.search(query.snapshot, parsed)
         except Cancelled:
             return
         except CCBrowserError as exc:
@@ -472,12 +495,12 @@ class CCBrowserApp(App[int]):
             return
         if gen != self._query_gen:
             return
-        state = self.status.state
-        state.searching = False
+        state.searching = state.partial = False
         state.matches = None if parsed is None else len(pks)
         if parsed is None:
             state.total = len(pks)
         state.match_pos = None
+        self.completion_list.query_generation = gen
         self.completion_list.set_snapshot(pks, keep_pk=keep_pk)
         self._built.clear()
         self.status.update_state()
@@ -486,7 +509,7 @@ class CCBrowserApp(App[int]):
         error = self.query_one("#query-error", Static)
         error.update(Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(message, 200))))
         error.display = True
-        self.status.state.searching = False
+        self.status.state.searching = self.status.state.partial = False
         self.status.update_state()
 
     def go_to_id(self, id_or_prefix: str) -> None:

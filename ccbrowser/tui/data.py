@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from ccbrowser.store.db import open_db
 
 T = TypeVar("T")
-READER_CACHE_KIB = 16_384
+READER_CACHE_KIB = 8_192
 
 
 class Cancelled(Exception):

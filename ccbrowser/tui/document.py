@@ -187,12 +187,12 @@ def _message(doc: Doc, msg: Any, number: int | None) -> None:
                 doc.body(f"[{i}] {json.dumps(ann, ensure_ascii=False)}", indent="    ")
                 continue
             url = str(cite.get("url") or "")
-            title = str(cite.get("title") or url)
+            cite_title = str(cite.get("title") or url)
             link = Style(link=url, underline=True) if _SAFE_URL.fullmatch(url) else Style()
             doc.add(
                 Content.assemble(
                     f"    [{i}] ",
-                    doc.mark(text(one_line(title, 120))),
+                    doc.mark(text(one_line(cite_title, 120))),
                     "  ",
                     text(one_line(url, 200)).stylize(link),
                 )
@@ -293,7 +293,8 @@ def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> l
         _kv(doc, "removed upstream", local_time(row.removed_at))
     doc.add()
     doc.add(label("Usage", "bold $text-primary"))
-    u = raw.get("usage") if isinstance(raw.get("usage"), dict) else {}
+    usage_raw = raw.get("usage")
+    u: dict[str, Any] = usage_raw if isinstance(usage_raw, dict) else {}
     for k in ("prompt_tokens", "completion_tokens", "total_tokens"):
         _kv(doc, k.replace("_", " "), _fmt_int(u.get(k)))
     for group in ("prompt_tokens_details", "completion_tokens_details"):
@@ -361,7 +362,8 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
                     continue
                 p = t.get("logprob")
                 low = isinstance(p, (int, float)) and p < -1.0
-                tops = t.get("top_logprobs") if isinstance(t.get("top_logprobs"), list) else []
+                tops_raw = t.get("top_logprobs")
+                tops: list[Any] = tops_raw if isinstance(tops_raw, list) else []
                 alts = [
                     Content.assemble(text(one_line(_tok(a.get("token")), 16), "$text-accent"), label(f" {_prob(a.get('logprob'), 0).strip()}", DIM))
                     for a in tops

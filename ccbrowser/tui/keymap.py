@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.quit", "q", "quit", "Quit", show=True, short="Quit"),
     KeySpec("app.help", "question_mark", "help", "Help: all keys", show=True, short="Help"),
     KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search"),
-    KeySpec("app.back", "escape", "back", "Back (leave search / detail, clear query)"),
+    KeySpec("app.back", "escape", "back_out", "Back (leave search / detail, clear query)"),
     KeySpec("app.switch_pane", "tab", "switch_pane", "Switch pane (list / detail)", priority=True),
     KeySpec("app.prev_tab", "left_square_bracket", "prev_tab", "Previous detail tab"),
     KeySpec("app.next_tab", "right_square_bracket", "next_tab", "Next detail tab"),
@@ -66,7 +66,7 @@ KEYS: tuple[KeySpec, ...] = (
 SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane"}
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """The `BINDINGS` of one scope (`app`, `list`, `detail`)."""
     return [
         Binding(s.keys, s.action, s.short or s.description, show=s.show, id=s.id, priority=s.priority, tooltip=s.description)

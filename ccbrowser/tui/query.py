@@ -39,11 +39,12 @@ def parse_query(text: str, now: float | None = None) -> Any | None:
         raise UsageError(f"cannot parse this query ({type(exc).__name__})") from None
 
 
-def snapshot(conn: sqlite3.Connection, query: Any | None) -> list[int]:
-    """Primary keys to list: everything newest first, or the matches in the planner's order."""
+def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = None) -> list[int]:
+    """Primary keys to list: everything newest first, or the matches in the planner's order
+    (the first `limit` of them: the same order, so a short answer is a prefix of the full one)."""
     if query is None:
         return reader.all_pks(conn)
-    return list(_search.matching_pks(conn, query))
+    return list(_search.matching_pks(conn, query, limit=limit))
 
 
 def hints(query: Any | None) -> list[str]:

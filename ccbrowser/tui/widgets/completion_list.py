@@ -27,7 +27,7 @@ from ccbrowser.tui.data import Database
 from ccbrowser.tui.keymap import bindings
 
 PAGE = 100
-MAX_PAGES = 300
+MAX_PAGES = 100
 
 _FINISH = {"stop": "", "length": "length", "tool_calls": "tools", "content_filter": "filter", "function_call": "fn"}
 
@@ -120,6 +120,7 @@ class CompletionList(ScrollView, can_focus=True):
         self._loading: set[int] = set()
         self._generation = 0
         self._strips: dict[tuple[int, int, int], Strip] = {}
+        self.query_generation = -1  # which query the snapshot answers (set by the app)
 
     # -- snapshot -----------------------------------------------------------------------------
 

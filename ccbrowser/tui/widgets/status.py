@@ -21,6 +21,7 @@ class StatusState:
     matches: int | None = None  # None: no query
     total: int = 0
     searching: bool = False
+    partial: bool = False  # `matches` is a first screenful; the full count is on its way
     profile: str | None = None
     last_sync: float | None = None
     sync_text: str | None = None  # progress while a sync runs
@@ -75,7 +76,7 @@ class StatusBar(Widget):
         if s.matches is None:
             parts.append(Content.styled(f"{s.total:,} completions", "bold $text"))
         else:
-            parts.append(Content.styled(f"{s.matches:,} matches", "bold $text-accent"))
+            parts.append(Content.styled(f"{s.matches:,}{'+' if s.partial else ''} matches", "bold $text-accent"))
             parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
         if s.searching:
             parts.append(Content.styled(" …", "$text-muted"))
