@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", metavar="URL", default=None, help="API base URL (default: $OPENAI_BASE_URL or the profile's)")
     parser.add_argument("--flavor", choices=("openai", "azure", "router", "llama-stack"), default=None, help="API dialect (default: guessed from the URL)")
     parser.add_argument("--insecure", action="store_true", help="allow plain http to a non-loopback host (sends the key in clear)")
-    parser.add_argument("--concurrency", type=int, default=None, metavar="N", help="most input-message fetches in flight (default 16)")
+    parser.add_argument("--concurrency", type=int, default=None, metavar="N", help="most input-message fetches in flight (default 32)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -278,3 +278,8 @@ def live_ids(conn: sqlite3.Connection, profile: str | None, *, created_above: in
             (profile, created_above),
         )
     return {r[0] for r in rows}
+
+
+def sync_states(conn: sqlite3.Connection) -> dict[str, tuple[float, dict[str, Any]]]:
+    """profile -> (time of the last committed sync step, checkpoint): the TUI's "last sync" line."""
+    return {r[0]: (r[2], json.loads(r[1])) for r in conn.execute("SELECT profile, state, updated FROM sync_state")}
