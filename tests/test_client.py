@@ -121,9 +121,28 @@ async def test_limiter_halves_once_per_burst_and_grows_back_slowly() -> None:
     for _ in range(8):
         lim.success()
     assert 8.9 < lim.limit < 9.1  # about +1 per window of `limit` successes
-    await lim.acquire()
-    assert lim.in_flight == 1
-    await lim.release()
+
+
+async def test_limiter_sizes_in_flight_from_latency_and_hands_over_slots() -> None:
+    near = AdaptiveLimiter(initial=32, maximum=32)
+    near.success(0.0008)  # a server next door: more than a few in flight only queues
+    assert near.ceiling == 4 and near.limit == 4
+    far = AdaptiveLimiter(initial=32, maximum=32)
+    far.success(0.25)  # the real API: latency-bound, keep them all
+    assert far.limit == 32
+    for _ in range(4):
+        await near.acquire()
+    waiting = asyncio.ensure_future(near.acquire())
+    await asyncio.sleep(0)
+    assert not waiting.done() and near.in_flight == 4
+    near.release()
+    await asyncio.sleep(0)
+    assert waiting.done() and near.in_flight == 4
+    cancelled = asyncio.ensure_future(near.acquire())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.sleep(0)
+    assert near.in_flight == 4 and not near._waiters
 
 
 def test_secret_and_settings_never_show_the_key() -> None:

@@ -343,3 +343,21 @@ def test_stop_ends_cleanly_and_the_next_sync_resumes(emulator: RunningEmulator, 
     resumed = sync(db_path, settings_for(emulator))
     assert resumed.mode == "resume" and not resumed.cancelled
     assert_mirrors(db_path, emulator.state)
+
+
+def test_watch_repeats_until_stopped(emulator: RunningEmulator, db_path: Path) -> None:
+    from ccbrowser.sync import watch
+
+    stop = threading.Event()
+    summaries: list[SyncSummary] = []
+
+    def on_summary(summary: SyncSummary) -> None:
+        summaries.append(summary)
+        if len(summaries) == 1:
+            emulator.state.add_generated()
+        if len(summaries) == 3:
+            stop.set()
+
+    asyncio.run(watch(db_path, settings_for(emulator), interval=0.05, on_summary=on_summary, stop=stop, options=FAST))
+    assert [s.mode for s in summaries] == ["first", "incremental", "incremental"]
+    assert [s.progress.new for s in summaries] == [300, 1, 0]

@@ -224,3 +224,31 @@ def test_profile_from_config_file(tmp_path: Path) -> None:
     assert conn.execute("SELECT DISTINCT profile FROM completions").fetchall() == [("az",)]
     assert json.loads(conn.execute("SELECT state FROM sync_state").fetchone()[0])["backfill"]["done"]
     conn.close()
+
+
+def test_sync_never_imports_textual() -> None:
+    code = "import sys, ccbrowser.sync, ccbrowser.commands.sync; print(any(m.startswith('textual') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], env=_env(None), capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    import io
+
+    from ccbrowser.commands.sync import _Bar
+    from ccbrowser.sync import SyncEvent, SyncProgress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    bar = _Bar()
+    bar.progress.stream, bar.progress.enabled = Tty(), True
+    p = SyncProgress(phase="backfill", pages=3, listed=300, new=300, messages_done=120, messages_todo=300, retries=2, waited=1.5)
+    bar.event(SyncEvent("wait", p, "rate limited: waiting 1.5 s"))
+    text = bar.progress.stream.getvalue()
+    assert "300 listed" in text and "messages 120/300" in text and "2 retries" in text and "waiting 1.5 s" in text
+    quiet = _Bar()
+    quiet.progress.stream, quiet.progress.enabled = io.StringIO(), False
+    quiet.event(SyncEvent("page", p))
+    assert quiet.progress.stream.getvalue() == ""

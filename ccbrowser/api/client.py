@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import math
 import random
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -105,29 +107,65 @@ class ClientStats:
 
 
 class AdaptiveLimiter:
-    """At most ``limit`` requests in flight; halve on a 429, grow by ~1 per window of successes."""
+    """How many requests may be in flight: sized from latency, halved on a 429, regrown slowly.
 
-    def __init__(self, initial: int = 8, maximum: int = 16, minimum: int = 1) -> None:
+    - **Ceiling from latency** (Little's law): one client process drives at most ~``RATE``
+      requests/s, so more than ``RATE x rtt_min x 2`` in flight only queues (on a server next door,
+      32 in flight is slower than 4 and costs more CPU on both sides). ``rtt_min`` is the fastest
+      successful response seen, i.e. the latency without queueing.
+    - **AIMD under it**: a 429 halves the limit (once per burst), each success adds 1/limit.
+
+    Single event loop, no lock needed: acquire is a counter unless the limit is reached.
+    """
+
+    RATE = 2000.0
+
+    def __init__(self, initial: int = 8, maximum: int = 16, minimum: int = 1, floor: int = 4) -> None:
         self.minimum = max(1, minimum)
         self.maximum = max(self.minimum, maximum)
+        self.floor = min(max(floor, self.minimum), self.maximum)
         self.limit = float(min(max(initial, self.minimum), self.maximum))
+        self.ceiling = self.maximum
+        self.rtt_min = float("inf")
         self.in_flight = 0
-        self._cond = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self._last_cut = 0.0
 
     async def acquire(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_flight < int(self.limit))
+        if self.in_flight < int(self.limit) and not self._waiters:
             self.in_flight += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut  # the releaser hands its slot over (in_flight already counts us)
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()
+            else:
+                self._waiters.remove(fut)
+            raise
 
-    async def release(self) -> None:
-        async with self._cond:
-            self.in_flight -= 1
-            self._cond.notify_all()
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
 
-    def success(self) -> None:
-        if self.limit < self.maximum:
-            self.limit = min(self.maximum, self.limit + 1.0 / self.limit)
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            fut = self._waiters.popleft()
+            if not fut.done():
+                self.in_flight += 1
+                fut.set_result(None)
+
+    def success(self, rtt: float | None = None) -> None:
+        if rtt is not None and rtt < self.rtt_min:
+            self.rtt_min = rtt
+            self.ceiling = min(self.maximum, max(self.floor, math.ceil(self.RATE * rtt * 2)))
+        if self.limit > self.ceiling:
+            self.limit = float(self.ceiling)
+        elif self.limit < self.ceiling:
+            self.limit = min(self.ceiling, self.limit + 1.0 / self.limit)
+            self._wake()
 
     def throttled(self) -> None:
         # One cut per burst: the requests already in flight will all come back 429 too.
@@ -389,6 +427,7 @@ class Client:
                     busy = self._busy
                     k = busy.index(min(busy))
                     busy[k] += 1
+                    sent = time.monotonic()
                     try:
                         response = await self._pools[k].request(method, url, json=json_body)
                     finally:
@@ -410,7 +449,7 @@ class Client:
                     except ValueError:
                         raise _Retry(f"incomplete or invalid JSON from {method} {path} ({status})") from None
                     if limited:
-                        self.limiter.success()
+                        self.limiter.success(time.monotonic() - sent)
                     return body, len(response.content)
                 if status in RETRY_STATUS and not _quota_exhausted(response):
                     wait = retry_after(response.headers, self.retry)
@@ -436,7 +475,7 @@ class Client:
                     self.on_retry(RetryNotice(retry.reason, attempt, delay, retry.rate_limited))
             finally:
                 if limited:
-                    await self.limiter.release()
+                    self.limiter.release()
             await asyncio.sleep(delay)
 
     def _error(self, response: httpx.Response, method: str, path: str) -> APIError:
