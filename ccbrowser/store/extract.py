@@ -15,18 +15,23 @@ from typing import Any
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+def _utf8_ok(text: str) -> bool:
+    """False when `text` holds lone surrogates, which UTF-8 (and so SQLite TEXT) cannot carry."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def clean(text: str) -> str:
     """Text that SQLite can store as UTF-8: lone surrogates become U+FFFD.
 
     The raw JSON keeps them (as `\\ud800` escapes), so this loses nothing.
     """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATES.sub("\ufffd", text)
+    return text if _utf8_ok(text) else _SURROGATES.sub("\ufffd", text)
 
 
 # Encoders built once: `json.dumps` with options builds a new encoder on every call.
@@ -37,13 +42,9 @@ _ENCODE_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sor
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON; falls back to ASCII escapes when the value holds lone surrogates."""
     text = (_ENCODE_SORTED if sort_keys else _ENCODE)(obj)
-    if text.isascii():
+    if _utf8_ok(text):
         return text
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), sort_keys=sort_keys)
+    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), sort_keys=sort_keys)
 
 
 def _str(value: Any) -> str | None:
