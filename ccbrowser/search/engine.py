@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -84,6 +85,119 @@ def _order(sort: str) -> str:
 
 
 # -- exact ---------------------------------------------------------------------------------------
+#
+# Two ways to get the exact set in time order, chosen per statement from cheap bounded counts:
+#
+# - Sets: `c.pk IN (matches of a clause)`. SQLite builds each set once (cost: its size), then sorts.
+#   Best when some clause is rare. The rarest text clause drives; when it is small, the other
+#   clauses are checked per candidate (`EXISTS` probes) instead of being built as sets too: the
+#   words `weather tok` cost the two completions that hold `tok`, not the 40k that hold `weather`.
+# - Walk: the time index newest first, every predicate a per-row probe, stopped at `limit`. Best for
+#   a first page when every clause is common (`meta:env`, `tool:refund_order A`): the newest rows
+#   match, so it stops after a few hundred rows. A probe of FTS5 costs ~20-150 us, so a walk whose
+#   matches turn out to be sparse is abandoned after WALK_BUDGET seconds for the set plan.
+
+WALK_BUDGET = 0.012
+SMALL_DRIVER = 300  # message rows: at most this many candidates are checked clause by clause
+
+
+def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUNT_CAP) -> int:
+    """Matching bodies for an FTS expression, counted up to `cap + 1` (memoised on the plan)."""
+    key = (expr, cap)
+    n = plan.counts.get(key)
+    if n is None:
+        n = plan.counts[key] = _bounded_count(conn, expr, cap)
+    return n
+
+
+def _message_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int) -> int:
+    """Messages (of the plan's kinds) whose body matches, counted up to `cap + 1`."""
+    row = conn.execute(f"SELECT count(*) FROM ({plan.set_sql()} LIMIT ?)", (expr, cap + 1)).fetchone()
+    return int(row[0])
+
+
+def _rarest_text(conn: sqlite3.Connection, plan: Plan) -> int | None:
+    """Index of the rarest positive text clause when it is rare enough to drive (else None)."""
+    if not plan.text_sets:
+        return None
+    n, i = min((_body_count(conn, plan, e), i) for i, e in enumerate(plan.text_sets))
+    return i if n <= COUNT_CAP else None
+
+
+def _small_driver(conn: sqlite3.Connection, plan: Plan, rarest: int | None) -> tuple[str, int] | None:
+    """The clause with at most SMALL_DRIVER candidates, if any: ("text", i) or ("pred", i)."""
+    best: tuple[int, str, int] | None = None
+    if rarest is not None:
+        n = _message_count(conn, plan, plan.text_sets[rarest], SMALL_DRIVER)
+        if n <= SMALL_DRIVER:
+            best = (n, "text", rarest)
+    for i, p in enumerate(plan.preds):
+        if p.count_sql is None:
+            continue
+        key = (p.count_sql, i)
+        if key not in plan.counts:
+            plan.counts[key] = int(conn.execute(p.count_sql, [*p.params, SMALL_DRIVER + 1]).fetchone()[0])
+        n = plan.counts[key]
+        if n <= SMALL_DRIVER and (best is None or n < best[0]):
+            best = (n, "pred", i)
+    return None if best is None else (best[1], best[2])
+
+
+def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | None) -> tuple[str, list[Any]]:
+    """The exact set as SQL. With a small driver, it alone is a set and the rest is probed per
+    candidate; otherwise every clause is a set."""
+    if driver is None:
+        if len(plan.text_sets) < 2:
+            return plan.full_where()
+        # Several text sets: one INTERSECT, rarest first, is cheaper than an IN list per set.
+        where, pred_params = plan.where("exact")
+        order = sorted(plan.text_sets, key=lambda e: _body_count(conn, plan, e))
+        where += f" AND c.pk IN ({' INTERSECT '.join(plan.set_sql() for _ in order)})"
+        return where, [*pred_params, *order]
+    kind, index = driver
+    parts: list[str] = []
+    params: list[Any] = []
+    if kind == "text":
+        parts.append(f"c.pk IN ({plan.set_sql()})")
+        params.append(plan.text_sets[index])
+    for i, p in enumerate(plan.preds):
+        parts.append(p.exact if (kind, index) == ("pred", i) else p.probe)
+        params.extend(p.params)
+    for j, expr in enumerate(plan.text_sets):
+        if (kind, index) != ("text", j):
+            parts.append(plan.probe_sql())
+            params.append(expr)
+    return " AND ".join(parts) or "1", params
+
+
+def _budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[int] | None:
+    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned)."""
+    deadline = time.perf_counter() + seconds
+    fired = False
+
+    def check() -> int:
+        nonlocal fired
+        if time.perf_counter() > deadline:
+            fired = True
+            return 1
+        return 0
+
+    conn.set_progress_handler(check, 1000)
+    try:
+        return [r[0] for r in conn.execute(sql, params)]
+    except sqlite3.OperationalError as exc:
+        if fired and "interrupt" in str(exc):
+            return None
+        raise  # somebody else interrupted (a newer search in the TUI): not ours to swallow
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _exclude_sql(where: str, params: list[Any], exclude: Sequence[int]) -> str:
+    if exclude:
+        where += " AND c.pk NOT IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(list(exclude)))
+    return where
 
 
 def _exact_pks(
@@ -94,10 +208,17 @@ def _exact_pks(
     offset: int = 0,
     exclude: Sequence[int] = (),
 ) -> list[int]:
-    where, params = plan.full_where()
-    if exclude:
-        where += " AND c.pk NOT IN (SELECT value FROM json_each(?))"
-        params.append(json.dumps(list(exclude)))
+    rarest = _rarest_text(conn, plan)
+    driver = _small_driver(conn, plan, rarest)
+    if limit is not None and rarest is None and driver is None:
+        where, params = plan.probe_where()
+        where = _exclude_sql(where, params, exclude)
+        sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {_order(sort)} LIMIT ?"
+        walked = _budgeted(conn, sql, [*params, limit + offset], WALK_BUDGET)
+        if walked is not None:
+            return walked[offset:]
+    where, params = _set_where(conn, plan, driver)
+    where = _exclude_sql(where, params, exclude)
     sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {_order(sort)}"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -117,7 +238,7 @@ def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
             f"WHERE bodies_fts MATCH ?{plan.kind_sql()}"
         )
         return int(conn.execute(sql, (plan.text_sets[0],)).fetchone()[0])
-    where, params = plan.full_where()
+    where, params = _set_where(conn, plan, _small_driver(conn, plan, _rarest_text(conn, plan)))
     return int(conn.execute(f"SELECT count(*) FROM completions c WHERE {where}", params).fetchone()[0])
 
 
@@ -131,9 +252,9 @@ def _bounded_count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
     return int(row[0])
 
 
-def _ranked_bodies(conn: sqlite3.Connection, expr: str) -> tuple[list[tuple[int, float | None]], bool]:
+def _ranked_bodies(conn: sqlite3.Connection, plan: Plan, expr: str) -> tuple[list[tuple[int, float | None]], bool]:
     """(body id, score) best first, and whether that list holds every matching body."""
-    n = _bounded_count(conn, expr, COUNT_CAP)
+    n = _body_count(conn, plan, expr)
     if n > COUNT_CAP:
         rows = conn.execute(
             "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?", (expr, RANK_LIMIT)
@@ -160,7 +281,7 @@ def _ranked(
     """[(pk, score, body)] best first, and whether that is every match (no exact fill needed)."""
     expr = plan.rank_expr
     assert expr is not None
-    bodies, complete = _ranked_bodies(conn, expr)
+    bodies, complete = _ranked_bodies(conn, plan, expr)
     where, wparams = plan.where("probe")
     base = (
         "SELECT c.pk FROM messages m JOIN completions c ON c.pk = m.completion "

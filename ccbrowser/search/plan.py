@@ -50,6 +50,9 @@ class Pred:
     exact: str
     probe: str
     params: list[Any]
+    # For a lone positive filter with an index: `SELECT count(*) FROM (... LIMIT ?)` (its params
+    # are `params` plus the cap), so the executor can tell a small set (drive by it) from a big one.
+    count_sql: str | None = None
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Plan:
     columns: tuple[str, ...] | None = None
     never: bool = False
     hints: list[str] = field(default_factory=list)
+    # Bounded counts of matching bodies per FTS expression, filled by the executor (one plan is
+    # one call: the database does not change under it in a way that matters for a cost guess).
+    counts: dict[tuple[str, int], int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_text(self) -> bool:
@@ -110,6 +116,15 @@ class Plan:
             return "1", []
         parts = [p.exact if form == "exact" else p.probe for p in self.preds]
         return " AND ".join(parts), [v for p in self.preds for v in p.params]
+
+    def probe_where(self) -> tuple[str, list[Any]]:
+        """All predicates in probe form, the positive text clauses too: a row-at-a-time check,
+        for walking the time index newest first and stopping after a page."""
+        where, params = self.where("probe")
+        for expr in self.text_sets:
+            where += f" AND {self.probe_sql()}"
+            params.append(expr)
+        return where, params
 
     def full_where(self) -> tuple[str, list[Any]]:
         """All predicates, the positive text clauses included (the exact set of matches)."""
@@ -314,4 +329,20 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
     def join(parts: list[str]) -> str:
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
-    plan.preds.append(Pred(join(exact), join(probe), params))
+    count_sql = None
+    if len(atoms) == 1 and isinstance(atoms[0], Filter) and not atoms[0].negated:
+        count_sql = _count_sql(atoms[0])
+    plan.preds.append(Pred(join(exact), join(probe), params, count_sql))
+
+
+def _count_sql(f: Filter) -> str | None:
+    """A bounded count of a filter's matches through an index, or None when that is not cheap."""
+    if f.field in ("tool", "meta"):
+        sql, _ = _filter_sql(f)
+        inner = sql.removeprefix("c.pk IN (").removesuffix(")")
+        return f"SELECT count(*) FROM ({inner} LIMIT ?)"
+    if f.field == "has":
+        # partial indexes on each flag (schema v3)
+        sql, _ = _filter_sql(f)
+        return f"SELECT count(*) FROM (SELECT 1 FROM completions c WHERE {sql} LIMIT ?)"
+    return None

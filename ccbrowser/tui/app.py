@@ -42,7 +42,7 @@ from ccbrowser.tui.widgets.status import StatusBar
 SEARCH_DEBOUNCE = 0.15
 SYNC_INTERVAL = 300.0
 RELOAD_MIN_INTERVAL = 0.5
-FIRST_RESULTS = 200
+FIRST_RESULTS = 100  # a screenful and then some: a walk that stops early stops sooner
 PROGRESS_MIN_INTERVAL = 0.2
 
 
