@@ -8,7 +8,8 @@
 (b) no latency: a bare `httpx` loop fetching the same list and messages pages with the same
     concurrency (no JSON parsing beyond the list cursors, no writes) vs the end-to-end sync rate.
     Target: >= 75%. Also: CPU seconds of parsing + storing the same data offline, as a share of
-    the bare loop's time (target < 1/4).
+    the bare loop's time (target < 1/4). Trials alternate; the best time of each side is compared
+    (the machine may be shared: noise only ever adds time); medians are in the JSON too.
 (c) a sync with nothing new on a database of `--big` completions: 1 request, < 1 s.
 
 Prints a table and writes `bench/results/sync.json`.
@@ -208,7 +209,7 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--big", type=int, default=100_000, help="size of the database for the nothing-new sync")
     ap.add_argument("--concurrency", type=int, default=32, help="ccbrowser's default")
-    ap.add_argument("--trials", type=int, default=3, help="alternating trials for (b); medians reported")
+    ap.add_argument("--trials", type=int, default=5, help="alternating trials for (b); the best of each is compared")
     ap.add_argument("--skip-sdk", action="store_true", help="skip the slow SDK baseline")
     args = ap.parse_args()
     results: dict[str, Any] = {"count": args.count, "latency_ms": args.latency_ms, "concurrency": args.concurrency,
@@ -250,16 +251,17 @@ def main() -> None:
                 n, _ = ccbrowser_sync(url, fresh_db(tmp, f"b-{trial}.db"), args.concurrency)
                 sync_times.append(time.perf_counter() - t0)
                 assert n == args.count
-        best_conc = min(bare_by_conc, key=lambda c: statistics.median(bare_by_conc[c]))
+        # Best of N on both sides: this machine is shared, and noise only ever adds time.
+        best_conc = min(bare_by_conc, key=lambda c: min(bare_by_conc[c]))
         bare_times = bare_by_conc[best_conc]
-        bare, ours = statistics.median(bare_times), statistics.median(sync_times)
+        bare, ours = min(bare_times), min(sync_times)
         cpu = parse_and_store_cpu(args.count, tmp)
         results["b"] = {"bare_httpx_s_by_concurrency": bare_by_conc, "bare_best_concurrency": best_conc,
-                        "bare_httpx_s": bare_times, "ccbrowser_s": sync_times, "bare_median_s": bare,
-                        "ccbrowser_median_s": ours, "ratio": bare / ours, "parse_store_cpu_s": cpu,
+                        "bare_httpx_s": bare_times, "ccbrowser_s": sync_times, "bare_best_s": bare,
+                        "ccbrowser_best_s": ours, "ratio_of_medians": statistics.median(bare_times) / statistics.median(sync_times), "ratio": bare / ours, "parse_store_cpu_s": cpu,
                         "parse_store_share_of_bare": cpu / bare}
         rows.append([f"(b) no latency: bare httpx loop (fetch only, best: {best_conc} in flight)", bare, args.count / bare,
-                     "; ".join(f"{c}: {args.count / statistics.median(t):,.0f}/s" for c, t in sorted(bare_by_conc.items()))])
+                     "; ".join(f"{c}: {args.count / min(t):,.0f}/s" for c, t in sorted(bare_by_conc.items()))])
         rows.append(["(b) no latency: ccbrowser sync (end to end)", ours, args.count / ours,
                      f"{bare / ours:.0%} of bare (target >= 75%)"])
         rows.append(["(b) parse + store the same data, CPU only", cpu, args.count / cpu,
