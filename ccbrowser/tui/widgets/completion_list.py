@@ -25,6 +25,7 @@ from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
 from ccbrowser.tui.data import Database
 from ccbrowser.tui.keymap import bindings
+from ccbrowser.tui.widgets.docview import set_virtual_size
 
 PAGE = 100
 MAX_PAGES = 100
@@ -139,7 +140,7 @@ class CompletionList(ScrollView, can_focus=True):
                 index = self.pks.index(keep_pk)
             except ValueError:
                 index = min(max(self.cursor, 0), max(0, len(self.pks) - 1))
-        self.virtual_size = Size(self.size.width, len(self.pks))
+        set_virtual_size(self, Size(self.size.width, len(self.pks)))
         self.cursor = -1
         if keep_pk is not None and 0 <= screen_row < self.scrollable_content_region.height:
             # Same completion, same place on the screen: new rows above it do not make it jump.
