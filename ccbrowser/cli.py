@@ -77,10 +77,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose positional words form a query: `-word` there is an exclusion, not an option.
+QUERY_COMMANDS = frozenset({"search", "export"})
+_NEG = "\x00neg:"
+
+
+def _protect_negations(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """Hide `-word` query terms from argparse so `ccbrowser search order -refund` just works."""
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if sub is None:
+        return argv
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        i += 2 if argv[i] == "--db" else 1  # top-level options before the command
+    if i >= len(argv) or argv[i] not in QUERY_COMMANDS or argv[i] not in sub.choices:
+        return argv
+    options = sub.choices[argv[i]]._option_string_actions
+    out = argv[: i + 1]
+    rest = argv[i + 1 :]
+    for j, arg in enumerate(rest):
+        if arg == "--":
+            out.extend(rest[j:])
+            break
+        prev = out[-1]
+        value_of_prev = prev in options and options[prev].nargs != 0
+        if arg.startswith("-") and len(arg) > 1 and arg.split("=", 1)[0] not in options and not value_of_prev:
+            out.append(_NEG + arg[1:])
+        else:
+            out.append(arg)
+    return out
+
+
+def _restore_negations(args: argparse.Namespace) -> None:
+    query = getattr(args, "query", None)
+    if isinstance(query, list):
+        args.query = ["-" + q[len(_NEG) :] if q.startswith(_NEG) else q for q in query]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _protect_negations(parser, list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    _restore_negations(args)
     if args.command is None:
         args = parser.parse_args([*argv, "tui"]) if "tui" in _available(parser) else args
         if args.command is None:

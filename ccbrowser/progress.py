@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import TextIO
@@ -33,6 +34,10 @@ class Progress:
             text = f"{self.label} {bar} {done:,}/{self.total:,} ({rate:,.0f}/s) {extra}"
         else:
             text = f"{self.label} {done:,} ({rate:,.0f}/s) {extra}"
+        # Never wider than the terminal: a wrapped line cannot be rewritten and leaves a trail.
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        if len(text) > width:
+            text = text[: max(0, width - 1)] + "…"
         self.stream.write("\r\x1b[2K" + text)
         self.stream.flush()
         self._shown = True

@@ -27,8 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.config import Secret, Settings
     from ccbrowser.emulator.app import EmulatorOptions
     from ccbrowser.emulator.server import run_in_thread
+    from ccbrowser.commands.tui import require_terminal
     from ccbrowser.errors import UsageError
 
+    if not args.no_tui:
+        require_terminal()
     if args.count < 0:
         raise UsageError("--count must be >= 0")
     with tempfile.TemporaryDirectory(prefix="ccbrowser-demo-") as tmp:

@@ -82,26 +82,45 @@ def _output_text(raw: dict[str, Any]) -> str:
     return ""
 
 
-def _csv_row(r: tuple[Any, ...], tools: list[str]) -> list[Any]:
+def _cell(value: Any, tty: bool) -> Any:
+    """A CSV cell: UTF-8-safe, inert in spreadsheets, and free of escapes on a terminal."""
+    if not isinstance(value, str):
+        return value
+    from ccbrowser.safe import visible
+    from ccbrowser.store.extract import clean
+
+    value = clean(value)
+    if value[:1] in ("=", "+", "@", "\t", "\r"):
+        value = "'" + value  # a spreadsheet would run it as a formula
+    return visible(value) if tty else value
+
+
+def _csv_row(r: tuple[Any, ...], tools: list[str], tty: bool = False) -> list[Any]:
     from ccbrowser.commands.search import _iso
 
     raw = json.loads(r[2])
-    return [
+    row = [
         r[1], r[4], _iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], ";".join(tools),
         int(bool(r[14])), int(bool(r[15])), r[16] or "", r[17] or "", int(r[18] is not None), r[19], r[20] or "",
         _output_text(raw if isinstance(raw, dict) else {}),
     ]  # fmt: skip
+    return [_cell(v, tty) for v in row]
 
 
 def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
-    from ccbrowser.render import local_time, message_block
+    from ccbrowser.render import json_for_terminal, local_time, message_block
+    from ccbrowser.safe import one_line
 
     raw = json.loads(r[2])
     raw = raw if isinstance(raw, dict) else {}
-    lines = [f"## {r[1]}", "", f"- created: {local_time(r[4])}", f"- model: {r[5]}"]
-    lines.append(f"- finish: {r[6]} · tokens: {r[8]} in + {r[9]} out = {r[10]}")
+
+    def text(value: Any) -> str:
+        return one_line(str(value))  # ids and models come from the API too: never raw escapes
+
+    lines = [f"## {text(r[1])}", "", f"- created: {local_time(r[4])}", f"- model: {text(r[5])}"]
+    lines.append(f"- finish: {text(r[6])} · tokens: {r[8]} in + {r[9]} out = {r[10]}")
     if r[16]:
-        lines.append(f"- metadata: `{r[16]}`")
+        lines.append(f"- metadata: `{text(json_for_terminal(r[16]))}`")
     if r[18] is not None:
         lines.append("- removed upstream")
     lines.append("")
@@ -133,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.cli import db_path
     from ccbrowser.commands.search import tool_names
     from ccbrowser.progress import Progress
+    from ccbrowser.render import json_for_terminal
     from ccbrowser.store import open_existing
 
     query = search.parse(" ".join(args.query))
@@ -141,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
     out, close = _open_output(args.output)
+    tty = out.isatty()
     progress = Progress(f"exporting {args.format}", total=len(pks))
     writer = csv.writer(out) if args.format == "csv" else None
     try:
@@ -155,9 +176,10 @@ def run(args: argparse.Namespace) -> int:
                 pk = r[0]
                 msgs = inputs.get(pk, []) if r[3] is not None else None
                 if args.format == "jsonl":
-                    out.write(_jsonl(r[2], msgs))
+                    line = _jsonl(r[2], msgs)
+                    out.write(json_for_terminal(line) if tty else line)
                 elif writer is not None:
-                    writer.writerow(_csv_row(r, tools.get(pk, [])))
+                    writer.writerow(_csv_row(r, tools.get(pk, []), tty))
                 else:
                     out.write(_md(r, msgs))
             progress.update(start + len(chunk))

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from ccbrowser.store.writer import Prepared, Record
 
 BATCH = 500
+SNIFF = 10  # this many bad lines before any good one: not a JSON Lines file at all
+
+
+class _NotJsonLines(Exception):
+    pass
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         total_bytes = None
     else:
         path = Path(args.file)
+        if path.is_dir():
+            raise CCBrowserError(f"cannot import {args.file}: it is a directory, not a JSON Lines file")
         if not path.is_file():
             raise CCBrowserError(f"cannot import {args.file}: no such file")
         try:
@@ -117,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
                 continue
             except json.JSONDecodeError as exc:
                 bad.append((number, f"invalid JSON ({exc.msg} at column {exc.colno})", text))
+                if len(bad) >= SNIFF and not batch_lines and not imported and not pending.qsize():
+                    # Nothing so far was JSON: the wrong file (a log, a .env, a database). Keep
+                    # none of it: rejected lines are stored, and this may hold secrets.
+                    raise _NotJsonLines() from None
                 continue
             completion, inputs = parse_line(value)
             batch.append(Record(completion, inputs))
@@ -129,6 +140,14 @@ def run(args: argparse.Namespace) -> int:
         flush()
         pending.put(None)
         thread.join()
+    except _NotJsonLines:
+        pending.put(None)
+        thread.join()
+        progress.close()
+        conn.close()
+        raise CCBrowserError(
+            f"{args.file} does not look like JSON Lines: its first {SNIFF} lines are not JSON; nothing imported"
+        ) from None
     except KeyboardInterrupt:
         pending.put(None)
         thread.join()

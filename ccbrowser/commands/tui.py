@@ -12,7 +12,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", metavar="NAME", help="profile to sync (default: the config's default_profile)")
 
 
+def require_terminal() -> None:
+    """A full-screen app on a pipe pours escape codes into it and never ends: refuse clearly."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("the TUI needs a terminal; in scripts use `ccbrowser search`, `show` or `export`")
+
+
 def run(args: argparse.Namespace) -> int:
+    require_terminal()
     from ccbrowser.cli import db_path
     from ccbrowser.paths import config_path
     from ccbrowser.tui.keymap import KeymapError, load_keymap

@@ -21,11 +21,22 @@ BUSY_TIMEOUT_MS = 10_000
 def _create_private(path: Path) -> None:
     """Create the file 0600 before SQLite does: it holds prompts and replies.
 
-    SQLite gives the -wal and -shm files the database's own permissions.
+    SQLite gives the -wal and -shm files the database's own permissions. Only the default
+    location's folder is created; a mistyped `--db` folder is an error, not a new directory.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-    os.close(fd)
+    from ccbrowser.paths import default_db_path
+
+    try:
+        if not path.parent.is_dir():
+            if path.parent.exists():
+                raise CCBrowserError(f"cannot create database {path}: {path.parent} is not a directory")
+            if path.resolve() != default_db_path().resolve():
+                raise CCBrowserError(f"cannot create database {path}: no directory {path.parent}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise CCBrowserError(f"cannot create database {path}: {exc.strerror or exc}") from None
 
 
 def open_db(path: str | os.PathLike[str], *, readonly: bool = False, migrate_schema: bool = True) -> sqlite3.Connection:
@@ -37,8 +48,12 @@ def open_db(path: str | os.PathLike[str], *, readonly: bool = False, migrate_sch
         uri = f"{p.resolve().as_uri()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
+        if p.is_dir():
+            raise CCBrowserError(f"{p} is a directory, not a database file")
         if not p.exists():
             _create_private(p)
+        elif p.stat().st_size == 0:
+            os.chmod(p, 0o600)  # an empty file someone made: it is about to hold prompts
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as exc:

@@ -1,0 +1,106 @@
+"""What a user can get wrong, and hostile data on the CLI: one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hostile import hostile_records
+
+from ccbrowser.cli import main
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ccbrowser", *args], capture_output=True, text=True, input=stdin, timeout=60
+    )
+
+
+def completion(cid: str, created: int, text: str, tool: str | None = None) -> dict:
+    message: dict = {"role": "assistant", "content": text}
+    if tool:
+        message["tool_calls"] = [{"id": "c", "type": "function", "function": {"name": tool, "arguments": "{}"}}]
+    return {"id": cid, "created": created, "model": "gpt-4o", "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
+
+
+@pytest.fixture
+def small_db(tmp_path: Path, db_path: Path) -> Path:
+    src = tmp_path / "s.jsonl"
+    rows = [
+        completion("c-1", 1_700_000_001, "your order was refunded"),
+        completion("c-2", 1_700_000_002, "your order has shipped", tool="track_order"),
+        completion("c-3", 1_700_000_003, "hello there"),
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert main(["--db", str(db_path), "import", str(src)]) == 0
+    return db_path
+
+
+def ids(out: str) -> list[str]:
+    return sorted(json.loads(line)["id"] for line in out.splitlines() if line.strip())
+
+
+def test_negated_words_are_query_terms_not_options(small_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", str(small_db), "search", "order", "-refunded", "--json"]) == 0
+    assert ids(capsys.readouterr().out) == ["c-2"]
+    assert main(["--db", str(small_db), "search", "-has:tools", "--json", "--sort", "newest"]) == 0
+    assert ids(capsys.readouterr().out) == ["c-1", "c-3"]
+    assert main(["--db", str(small_db), "export", "-has:tools", "--format", "jsonl"]) == 0
+    assert [json.loads(x)["completion"]["id"] for x in capsys.readouterr().out.splitlines()] == ["c-1", "c-3"]
+    # Real options still work next to negations, and a bad option value is still a usage error.
+    assert main(["--db", str(small_db), "search", "--limit", "1", "-hello", "--json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["--db", str(small_db), "search", "x", "--sort", "sideways"])
+    assert exc.value.code == 2
+
+
+def test_exports_survive_hostile_data(tmp_path: Path, db_path: Path) -> None:
+    src = tmp_path / "h.jsonl"
+    with src.open("w") as f:
+        for obj, inputs in hostile_records():
+            if obj["id"] == "chatcmpl-big":
+                continue
+            obj = {**obj, "model": "gpt-4o\x1b]0;pwned\x07"} if obj["id"] == "chatcmpl-markup" else obj
+            f.write(json.dumps({"completion": obj, "input_messages": inputs}, ensure_ascii=True) + "\n")
+    assert run_cli("--db", str(db_path), "import", str(src)).returncode == 0
+    for fmt in ("csv", "md", "jsonl"):
+        res = run_cli("--db", str(db_path), "export", "--format", fmt)
+        assert res.returncode == 0, res.stderr
+        assert "Traceback" not in res.stderr
+        if fmt != "csv":
+            assert "\x1b" not in res.stdout and "\x07" not in res.stdout, fmt
+    out = tmp_path / "out.csv"
+    res = run_cli("--db", str(db_path), "export", "--format", "csv", "--output", str(out))
+    assert res.returncode == 0 and "\ufffd" in out.read_text(encoding="utf-8")
+
+
+def test_database_paths_that_cannot_work(tmp_path: Path) -> None:
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps(completion("c-1", 1, "x")) + "\n")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for db, words in (
+        (afile / "x.db", "is not a directory"),
+        (tmp_path / "missing-dir" / "x.db", "no directory"),
+        (tmp_path, "is a directory"),
+    ):
+        res = run_cli("--db", str(db), "import", str(src))
+        assert res.returncode == 1 and words in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert not (tmp_path / "missing-dir").exists()
+
+
+def test_a_file_that_is_not_json_lines_is_refused_and_not_stored(tmp_path: Path, db_path: Path) -> None:
+    secrets = tmp_path / ".env"
+    secrets.write_text("".join(f"SECRET_{i}=hunter{i}\n" for i in range(30)))
+    res = run_cli("--db", str(db_path), "import", str(secrets))
+    assert res.returncode == 1 and "does not look like JSON Lines" in res.stderr
+    assert b"hunter" not in b"".join(p.read_bytes() for p in tmp_path.glob("ccbrowser.db*"))
+
+
+def test_the_tui_refuses_to_run_without_a_terminal(db_path: Path) -> None:
+    res = run_cli("--db", str(db_path), "tui", stdin="")
+    assert res.returncode == 2 and "needs a terminal" in res.stderr
