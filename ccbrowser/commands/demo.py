@@ -24,10 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ccbrowser.commands.tui import require_terminal
     from ccbrowser.config import Secret, Settings
     from ccbrowser.emulator.app import EmulatorOptions
     from ccbrowser.emulator.server import run_in_thread
-    from ccbrowser.commands.tui import require_terminal
     from ccbrowser.errors import UsageError
 
     if not args.no_tui:
