@@ -15,9 +15,14 @@ from typing import Any, TextIO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined); see DESIGN section 6")
+    parser.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined), e.g. 'tool:refund_order A-8812 since:7d'; -word excludes; see the README's query language")
     parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N hits (default 50; 0 = all)")
-    parser.add_argument("--sort", choices=("relevance", "newest", "oldest"), default="relevance")
+    parser.add_argument(
+        "--sort",
+        choices=("relevance", "newest", "oldest"),
+        default="relevance",
+        help="order of hits (default: relevance when the query has words, else newest)",
+    )
     parser.add_argument("--json", action="store_true", help="JSON Lines: one hit per line")
 
 
