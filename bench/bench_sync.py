@@ -125,11 +125,21 @@ async def bare_httpx(url: str, concurrency: int) -> int:
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         done = 0
 
+        async def get(url: str) -> bytes:
+            # A keep-alive connection the server just closed fails once: ask again (as any client must).
+            for attempt in range(3):
+                try:
+                    return (await client.get(url)).content
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+            raise AssertionError("unreachable")
+
         async def lister() -> None:
             after = None
             while True:
                 q = f"?order=desc&limit=100{'&after=' + after if after else ''}"
-                page = json.loads((await client.get(url + "/chat/completions" + q)).content)  # cursor only
+                page = json.loads(await get(url + "/chat/completions" + q))  # the cursor only
                 for item in page["data"]:
                     queue.put_nowait(item["id"])
                 if not page["has_more"]:
@@ -144,7 +154,7 @@ async def bare_httpx(url: str, concurrency: int) -> int:
                 after = None
                 while True:
                     q = f"?limit=100&order=asc{'&after=' + after if after else ''}"
-                    body = (await client.get(f"{url}/chat/completions/{cid}/messages{q}")).content
+                    body = await get(f"{url}/chat/completions/{cid}/messages{q}")
                     if b'"has_more":true' not in body:
                         break
                     after = json.loads(body)["last_id"]  # only for the rare history > 100 messages
@@ -237,7 +247,7 @@ def main() -> None:
                 rows.append([f"(a) {args.latency_ms:g} ms latency: ccbrowser sync", ours, args.count / ours, ""])
 
         # (b) no latency: bare httpx vs ccbrowser end to end, alternating. The bare loop is also
-        # tried at other concurrencies and its best median is the reference (one httpx pool gets
+        # tried at other concurrencies and its best time is the reference (one httpx pool gets
         # slower with more connections, so the same setting would flatter ccbrowser).
         bare_by_conc: dict[int, list[float]] = {}
         sync_times: list[float] = []
