@@ -115,3 +115,36 @@ async def test_no_data_escape_reaches_the_terminal(db_path: Path) -> None:
     for bad in ("\x1b]0;pwned", "\x1b]52;c;", "\x1b[2J", "\x9b31m", "\x07"):
         assert bad not in output  # ...but never as a live sequence
     assert ESCAPES not in output and MARKUP.split()[0] in output
+
+
+async def test_escapes_never_reach_the_search_box(db_path: Path) -> None:
+    conn = open_db(db_path)
+    evil = {
+        "id": "chatcmpl-evilmodel",
+        "created": 1_700_000_100,
+        "model": "gpt-4o\x1b]0;modeltitle\x07",
+        "metadata": {"k": 'say "hi"\x1b[2J'},
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "x"}}],
+    }
+    Writer(conn).write([Record(evil, [])])
+    conn.close()
+    app = make_app(db_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"modeltitle")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.wait_idle()
+        assert not _CONTROLS.search(app.query_text)
+        assert app.query_text == "model:gpt-4o*"
+        assert app.detail is not None and app.detail.row.id == "chatcmpl-evilmodel"
+        # A pasted escape sequence is shown as visible symbols, not echoed to the terminal.
+        app.set_query("hello \x1b]0;pwned\x07")
+        await pilot.pause(0.3)
+        from textual.widgets import Input
+
+        value = app.query_one("#search", Input).value
+        assert not _CONTROLS.search(value) and "␛]0;pwned␇" in value

@@ -25,7 +25,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from ccbrowser.errors import CCBrowserError, UsageError
-from ccbrowser.safe import one_line
+from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
 from ccbrowser.tui import clipboard, document, query
@@ -436,6 +436,9 @@ class CCBrowserApp(App[int]):
 
     def set_query(self, text: str, *, from_input: bool = False) -> None:
         """Parse on the UI thread (instant feedback on errors), run on the search thread."""
+        safe = visible(text)
+        if safe != text:  # a pasted escape sequence must not be echoed by the search box
+            text, from_input = safe, False
         search = self.query_one("#search", Input)
         if not from_input and search.value != text:
             with search.prevent(Input.Changed):

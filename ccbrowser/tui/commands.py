@@ -13,15 +13,22 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
 
-from ccbrowser.safe import one_line
+from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 
 if TYPE_CHECKING:
     from ccbrowser.tui.app import CCBrowserApp
 
 
-def _quote(value: str) -> str:
-    return f'"{value}"' if any(c.isspace() or c == '"' for c in value) else value
+def _quote(value: str) -> str | None:
+    """A query value for a facet. Values a query cannot spell (control characters, `"`) become
+    a prefix up to the first such character (None when nothing is left): never raw escapes in
+    the search box."""
+    for i, ch in enumerate(value):
+        if ch == '"' or visible(ch) != ch:
+            head = _quote(value[:i]) if value[:i] else None
+            return head + "*" if head else None
+    return f'"{value}"' if any(c.isspace() for c in value) else value
 
 
 def _display(matcher: Matcher | None, label: str, candidate: str) -> Content:
@@ -63,9 +70,14 @@ class CCBrowserCommands(Provider):
         for name in self._profiles:
             out.append(("Switch profile: ", name, partial(app.switch_profile, name), "Sync this profile"))
         for model, n in self._models:
-            out.append(("Filter model: ", model, partial(app.set_query, f"model:{_quote(model)}"), f"{n:,} completions"))
+            if (q := _quote(model)) is None:
+                continue
+            out.append(("Filter model: ", model, partial(app.set_query, f"model:{q}"), f"{n:,} completions"))
         for key, value, n in self._meta:
-            term = f"meta:{_quote(key)}" if value is None else f"meta:{_quote(key)}={_quote(value)}"
+            qk, qv = _quote(key), (None if value is None else _quote(value))
+            if qk is None or qk.endswith("*") or (value is not None and qv is None):
+                continue
+            term = f"meta:{qk}" if value is None else f"meta:{qk}={qv}"
             shown = key if value is None else f"{key}={value}"
             out.append(("Filter metadata: ", shown, partial(app.set_query, term), f"{n:,} completions"))
         return out
