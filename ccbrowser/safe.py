@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 (but tab and newline), DEL, C1, lone surrogates, and the bidi embedding/override/isolate
+# controls, which reorder what is displayed ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -21,6 +23,8 @@ def _visible(match: re.Match[str]) -> str:
         return "\u2421"  # ␡
     if 0xD800 <= code <= 0xDFFF:
         return "\ufffd"
+    if code >= 0x2000:
+        return f"<U+{code:04X}>"
     return f"\\x{code:02x}"
 
 
