@@ -34,6 +34,19 @@ class Progress:
             text = f"{self.label} {bar} {done:,}/{self.total:,} ({rate:,.0f}/s) {extra}"
         else:
             text = f"{self.label} {done:,} ({rate:,.0f}/s) {extra}"
+        self._write(text)
+
+    def show(self, text: str, *, force: bool = False) -> None:
+        """A free-form status line (for work whose rate is not one number, like a sync)."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        self._write(f"{self.label} · {text}")
+
+    def _write(self, text: str) -> None:
         # Never wider than the terminal: a wrapped line cannot be rewritten and leaves a trail.
         width = shutil.get_terminal_size((80, 24)).columns - 1
         if len(text) > width:

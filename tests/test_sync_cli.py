@@ -232,8 +232,10 @@ def test_sync_never_imports_textual() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_progress_bar_only_on_a_terminal() -> None:
+def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
+
+    monkeypatch.setenv("COLUMNS", "300")  # the line is cut to the terminal's width
 
     from ccbrowser.commands.sync import _Bar
     from ccbrowser.sync import SyncEvent, SyncProgress
@@ -252,3 +254,7 @@ def test_progress_bar_only_on_a_terminal() -> None:
     quiet.progress.stream, quiet.progress.enabled = io.StringIO(), False
     quiet.event(SyncEvent("page", p))
     assert quiet.progress.stream.getvalue() == ""
+    monkeypatch.setenv("COLUMNS", "40")
+    bar.event(SyncEvent("wait", p, "rate limited: waiting 1.5 s"))
+    last = bar.progress.stream.getvalue().rsplit("\r\x1b[2K", 1)[1]
+    assert len(last) <= 39 and last.endswith("…")

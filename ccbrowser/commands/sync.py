@@ -118,7 +118,7 @@ class _Bar:
             parts.append(f"waited {p.waited:.1f} s")
         if self.status:
             parts.append(self.status)
-        self.progress.update(p.listed, " · ".join(parts), force=ev.kind in ("phase", "done", "wait"))
+        self.progress.show(" · ".join(parts), force=ev.kind in ("phase", "done", "wait"))
 
     def note(self, text: str) -> None:
         self.status = text
