@@ -18,7 +18,8 @@ The config file (``paths.config_path()``, ``$CCBROWSER_CONFIG`` overrides it) na
     api_version = "2025-02-01-preview"
 
 The profile ``default`` needs no file: it is what the SDK would use (``OPENAI_API_KEY``,
-``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``). A ``[profiles.default]`` table, when
+``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``; or, as ``openai.AzureOpenAI``
+reads them, ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` and ``OPENAI_API_VERSION``). A ``[profiles.default]`` table, when
 present, fills in what the environment leaves unset. The key is read from the environment at
 the last moment and held in a :class:`Secret` whose ``repr``/``str`` never show it: a key must not
 reach a log, an error, a traceback or the database.
@@ -204,7 +205,12 @@ def resolve(
             return from_env
         return table.get(key) or from_env or None
 
-    url = base_url or pick("base_url", "OPENAI_BASE_URL") or OPENAI_BASE_URL
+    url = base_url or pick("base_url", "OPENAI_BASE_URL")
+    if not url and name == DEFAULT_PROFILE and env.get("AZURE_OPENAI_ENDPOINT"):
+        # What `openai.AzureOpenAI()` reads: the resource endpoint, `{endpoint}/openai` is the API.
+        url = env["AZURE_OPENAI_ENDPOINT"].rstrip("/") + "/openai"
+        flavor = flavor or "azure"
+    url = url or OPENAI_BASE_URL
     fl = flavor or table.get("flavor") or infer_flavor(url)
     if fl not in FLAVORS:
         raise UsageError(f"unknown flavor {fl!r} (one of: {', '.join(FLAVORS)})")

@@ -23,6 +23,8 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         "CCBROWSER_DB",
         "CCBROWSER_CONFIG",
         "AZURE_OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT",
+        "OPENAI_API_VERSION",
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("TZ", "UTC")

@@ -84,3 +84,22 @@ def test_flavour_guess() -> None:
     assert infer_flavor("https://x.openai.azure.com/openai/v1") == "azure"
     assert infer_flavor("https://gateway.corp/openai") == "azure"
     assert infer_flavor("https://api.openai.com/v1") == "openai"
+
+
+def test_azure_sdk_variables_sync_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`AZURE_OPENAI_ENDPOINT` + `AZURE_OPENAI_API_KEY` (what `openai.AzureOpenAI()` reads) just work."""
+    from ccbrowser.cli import main
+    from ccbrowser.emulator.app import EmulatorOptions
+    from ccbrowser.emulator.server import run_in_thread
+    from ccbrowser.store import open_db, reader
+
+    key = "azure-key-0123456789"
+    with run_in_thread(EmulatorOptions(count=120, seed=4, flavor="azure", api_key=key)) as emu:
+        monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emu.root_url)
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", key)
+        monkeypatch.setenv("OPENAI_API_VERSION", AZURE_API_VERSION)
+        s = resolve()
+        assert s.flavor == "azure" and s.base_url == emu.root_url.rstrip("/") + "/openai"
+        db = tmp_path / "az.db"
+        assert main(["--db", str(db), "sync"]) == 0
+        assert reader.count(open_db(db)) == 120

@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         if args.watch:
             def summary(s: Any) -> None:
                 bar.clear()
-                sys.stderr.write(f"ccbrowser: {s.line()}\n")
+                p = s.progress
+                if p.new or p.updated or p.removed or p.messages_done or p.messages_failed or p.rejected:
+                    sys.stderr.write(f"ccbrowser: {s.line()}\n")  # quiet while nothing changes
 
             def error(exc: Exception) -> None:
                 bar.clear()
@@ -85,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
     if result.cancelled:
         sys.stderr.write("ccbrowser: interrupted; run `ccbrowser sync` again to continue where it stopped\n")
         return 130
+    failed = result.progress.messages_failed
+    if failed:
+        sys.stderr.write(
+            f"ccbrowser: the input messages of {failed:,} completion{'s' if failed != 1 else ''} could not be "
+            "fetched after retries; run `ccbrowser sync` again to fetch them\n"
+        )
+        return 1
     return 0
 
 

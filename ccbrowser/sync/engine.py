@@ -139,7 +139,7 @@ class SyncSummary:
             parts.append(f"{p.messages_failed:,} messages to retry")
         if p.rejected:
             parts.append(f"{p.rejected:,} malformed (kept in rejects)")
-        extra = f"{p.requests:,} requests"
+        extra = f"{p.requests:,} request{'s' if p.requests != 1 else ''}"
         if p.retries:
             extra += f", {p.retries:,} retries"
         if p.waited >= 0.05:
