@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import queue
 import sys
-import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ccbrowser.errors import CCBrowserError
 
 if TYPE_CHECKING:
-    from ccbrowser.store.writer import Prepared, Record
+    from ccbrowser.store.writer import Prepared
 
-BATCH = 500
+BATCH = 2000
 SNIFF = 10  # this many bad lines before any good one: not a JSON Lines file at all
+AHEAD = 3  # batches being decoded while one is written
 
 
 class _NotJsonLines(Exception):
@@ -50,12 +50,67 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[int, str, str]], int]:
+    """JSON decoding and row preparation: pure Python, so it runs in a worker process while the
+    parent writes the previous batch (threads would only take turns holding the GIL).
+
+    Returns the prepared rows, the bad lines (number, error, raw text) and how many lines parsed.
+    """
+    from ccbrowser.store.writer import Record, prepare
+
+    records: list[Record] = []
+    bad: list[tuple[int, str, str]] = []
+    for number, line in lines:
+        try:
+            text = line.decode("utf-8")
+            value = json.loads(text)
+        except UnicodeDecodeError:
+            bad.append((number, "not valid UTF-8", line.decode("utf-8", "replace")))
+            continue
+        except json.JSONDecodeError as exc:
+            bad.append((number, f"invalid JSON ({exc.msg} at column {exc.colno})", text))
+            continue
+        completion, inputs = parse_line(value)
+        if not (isinstance(completion, dict) and isinstance(completion.get("id"), str) and completion["id"]):
+            bad.append((number, "not a completion object (no string `id`)", ""))  # kept by the writer
+        records.append(Record(completion, inputs))
+    return prepare(records), bad, len(records)
+
+
+def _batches(stream: IO[bytes], size: int) -> Iterator[tuple[list[tuple[int, bytes]], int]]:
+    batch: list[tuple[int, bytes]] = []
+    read = 0
+    for number, line in _lines(stream):
+        read += len(line)
+        batch.append((number, line))
+        if len(batch) >= size:
+            yield batch, read
+            batch = []
+    if batch:
+        yield batch, read
+
+
+def _pool() -> Executor:
+    """One decoding process; in-process when processes are not available here."""
+    try:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (ImportError, OSError, NotImplementedError):
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(max_workers=1)
+
+
 def run(args: argparse.Namespace) -> int:
+    from collections import deque
+
     from ccbrowser.cli import db_path
     from ccbrowser.progress import Progress
     from ccbrowser.store import open_db
     from ccbrowser.store.extract import clean
-    from ccbrowser.store.writer import Record, Writer, insert_many, prepare, transaction
+    from ccbrowser.store.writer import Writer, insert_many, transaction
 
     if args.file == "-":
         stream: IO[bytes] = sys.stdin.buffer
@@ -72,94 +127,58 @@ def run(args: argparse.Namespace) -> int:
             raise CCBrowserError(f"cannot import {args.file}: {exc.strerror}") from None
         total_bytes = path.stat().st_size
     conn = open_db(db_path(args))
+    conn.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints while bulk loading
     writer = Writer(conn, profile=args.profile, source="import")
     progress = Progress("importing", total=total_bytes)
-    batch: list[Record] = []
-    batch_lines: list[int] = []
-    imported = new = messages = 0
-    bad: list[tuple[int, str, str]] = []  # (line number, error, raw text)
-    read = 0
+    imported = new = messages = parsed = 0
+    bad: list[tuple[int, str, str]] = []
+    pending: deque[tuple[Future[tuple[Prepared, list[tuple[int, str, str]], int]], int]] = deque()
 
-    # Two stages: this thread decodes and prepares rows (Python), a writer thread runs SQLite
-    # (which releases the GIL), so the two overlap.
-    pending: queue.Queue[tuple[list[int], list[Record], Prepared] | None] = queue.Queue(maxsize=3)
-    failure: list[BaseException] = []
+    def write_one() -> None:
+        nonlocal imported, new, messages, parsed
+        future, read = pending.popleft()
+        prepared, bad_lines, ok = future.result()
+        bad.extend(bad_lines)
+        parsed += ok
+        if not parsed and len(bad) >= SNIFF:
+            # Nothing so far was JSON: the wrong file (a log, a .env, a database). Keep none of
+            # it: rejected lines are stored, and this may hold secrets.
+            raise _NotJsonLines()
+        result = writer.apply(prepared)
+        imported += result.completions
+        new += result.inserted
+        messages += result.messages
+        progress.update(read, f"{imported:,} completions")
 
-    def write_loop() -> None:
-        nonlocal imported, new, messages
-        while (item := pending.get()) is not None:
-            if failure:
-                continue
-            lines, records, prepared = item
-            try:
-                result = writer.apply(prepared)
-            except BaseException as exc:  # reported by the main thread
-                failure.append(exc)
-                continue
-            imported += result.completions
-            new += result.inserted
-            messages += result.messages
-            if result.rejected:
-                for number, record in zip(lines, records, strict=True):
-                    if not (isinstance(record.completion, dict) and isinstance(record.completion.get("id"), str)):
-                        bad.append((number, "not a completion object (no string `id`)", ""))
-
-    thread = threading.Thread(target=write_loop, name="import-writer", daemon=True)
-    thread.start()
-
-    def flush() -> None:
-        nonlocal batch, batch_lines
-        if batch:
-            pending.put((batch_lines, batch, prepare(batch)))
-            batch, batch_lines = [], []
-
+    pool = _pool()
     try:
-        for number, line in _lines(stream):
-            read += len(line)
-            try:
-                text = line.decode("utf-8")
-                value = json.loads(text)
-            except UnicodeDecodeError:
-                bad.append((number, "not valid UTF-8", line.decode("utf-8", "replace")))
-                continue
-            except json.JSONDecodeError as exc:
-                bad.append((number, f"invalid JSON ({exc.msg} at column {exc.colno})", text))
-                if len(bad) >= SNIFF and not batch_lines and not imported and not pending.qsize():
-                    # Nothing so far was JSON: the wrong file (a log, a .env, a database). Keep
-                    # none of it: rejected lines are stored, and this may hold secrets.
-                    raise _NotJsonLines() from None
-                continue
-            completion, inputs = parse_line(value)
-            batch.append(Record(completion, inputs))
-            batch_lines.append(number)
-            if len(batch) >= BATCH:
-                flush()
-                progress.update(read, f"{imported:,} completions")
-                if failure:
-                    break
-        flush()
-        pending.put(None)
-        thread.join()
+        # A small first batch: the wrong file is refused before much is read.
+        for n, (lines, read) in enumerate(_batches(stream, BATCH)):
+            if n == 0 and len(lines) > SNIFF:
+                pending.append((pool.submit(decode_batch, lines[:SNIFF]), 0))
+                write_one()
+                lines = lines[SNIFF:]
+            pending.append((pool.submit(decode_batch, lines), read))
+            if len(pending) > AHEAD:
+                write_one()
+        while pending:
+            write_one()
     except _NotJsonLines:
-        pending.put(None)
-        thread.join()
-        progress.close()
         conn.close()
         raise CCBrowserError(
             f"{args.file} does not look like JSON Lines: its first {SNIFF} lines are not JSON; nothing imported"
         ) from None
     except KeyboardInterrupt:
-        pending.put(None)
-        thread.join()
         progress.close()
         sys.stderr.write(f"ccbrowser: interrupted after {imported:,} completions (each batch is committed)\n")
         return 130
     finally:
+        for future, _ in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
         if stream is not sys.stdin.buffer:
             stream.close()
-    if failure:
-        raise CCBrowserError(f"import stopped after {imported:,} completions: {failure[0]}")
     unparsed = [(n, err, raw) for n, err, raw in bad if raw]
     if unparsed:
         # Keep what could not be parsed too: nothing given to import is silently dropped.
