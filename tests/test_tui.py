@@ -350,3 +350,14 @@ async def test_empty_database_opens(db_path: Path) -> None:
         await pilot.press("j", "G", "y", "Y", "]", "n")
         await pilot.pause()
         assert "ccbrowser demo" in app.doc("conversation").plain
+
+
+async def test_copying_an_empty_value_says_so_and_keeps_the_clipboard(sample: Path) -> None:
+    app = make_app(sample)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        app.copy("the id", "chatcmpl-x")
+        app.copy("the output content", "")
+        await pilot.pause()
+        assert app.clipboard == "chatcmpl-x"
+        assert any(n.message == "Nothing to copy: the output content is empty" for n in app._notifications)

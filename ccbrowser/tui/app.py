@@ -336,6 +336,9 @@ class CCBrowserApp(App[int]):
 
     def copy(self, what: str, value: str) -> None:
         """Copy the raw value (OSC 52 + system clipboard) and say what and how much."""
+        if not value:
+            self.notify(f"Nothing to copy: {what} is empty", markup=False, severity="warning", timeout=3)
+            return
         value = clipboard.encodable(value)
         self.copy_to_clipboard(value)
         size = clipboard.human_size(len(value.encode("utf-8")))
