@@ -58,7 +58,7 @@ class StatusBar(Widget):
         self._shown: Content | None = None
 
     def on_mount(self) -> None:
-        self.set_interval(30, self.update_state)
+        self.set_interval(5, self.update_state)  # keeps "synced Ns ago" honest
 
     def update_state(self) -> None:
         content = self.render_state()
