@@ -20,13 +20,20 @@ class Progress:
         self._last = 0.0
         self._shown = False
 
-    def update(self, done: int, extra: str = "", *, force: bool = False) -> None:
+    def _due(self, force: bool) -> bool:
+        """At most ~10 redraws a second, none at all when not on a terminal."""
         if not self.enabled:
-            return
+            return False
         now = time.monotonic()
         if not force and now - self._last < 0.1:
-            return
+            return False
         self._last = now
+        return True
+
+    def update(self, done: int, extra: str = "", *, force: bool = False) -> None:
+        if not self._due(force):
+            return
+        now = self._last
         rate = done / max(now - self.start, 1e-9)
         if self.total:
             frac = min(1.0, done / self.total)
@@ -38,13 +45,8 @@ class Progress:
 
     def show(self, text: str, *, force: bool = False) -> None:
         """A free-form status line (for work whose rate is not one number, like a sync)."""
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        self._write(f"{self.label} · {text}")
+        if self._due(force):
+            self._write(f"{self.label} · {text}")
 
     def _write(self, text: str) -> None:
         # Never wider than the terminal: a wrapped line cannot be rewritten and leaves a trail.
