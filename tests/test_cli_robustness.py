@@ -104,3 +104,18 @@ def test_a_file_that_is_not_json_lines_is_refused_and_not_stored(tmp_path: Path,
 def test_the_tui_refuses_to_run_without_a_terminal(db_path: Path) -> None:
     res = run_cli("--db", str(db_path), "tui", stdin="")
     assert res.returncode == 2 and "needs a terminal" in res.stderr
+
+
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["stats", "--days", "0"], "--days: must be >= 1, got 0"),
+        (["stats", "--days", "x"], "--days: not an integer: 'x'"),
+        (["emulator", "--error-rate", "2"], "--error-rate: must be between 0 and 1, got 2"),
+        (["emulator", "--count", "-1"], "--count: must be >= 0, got -1"),
+        (["emulator", "--rate-limit-rps", "0"], "--rate-limit-rps: must be > 0, got 0"),
+    ],
+)
+def test_bad_numbers_are_one_line_usage_errors(args: list[str], words: str) -> None:
+    res = run_cli(*args)
+    assert res.returncode == 2 and words in res.stderr and res.stderr.count("\n") == 1, res.stderr

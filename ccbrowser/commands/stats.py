@@ -11,22 +11,14 @@ import sqlite3
 import sys
 from typing import Any
 
+from ccbrowser.argtypes import number
+
 TOP = 30
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object")
-    parser.add_argument("--days", type=_positive, default=30, metavar="N", help="days listed in the per-day counts (default 30)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("needs at least 1 day")
-    return value
+    parser.add_argument("--days", type=number(int, low=1), default=30, metavar="N", help="days listed in the per-day counts (default 30)")
 
 
 def collect(conn: sqlite3.Connection, days: int = 30) -> dict[str, Any]:

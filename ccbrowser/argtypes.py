@@ -1,0 +1,34 @@
+"""Number types for argparse options: one clear line (exit 2) for a bad value."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def number(
+    cast: Callable[[str], float] = float,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+) -> Callable[[str], float]:
+    """A parser for `cast` values in [low, high] (and > `above`); `1_000` is accepted."""
+    kind = "an integer" if cast is int else "a number"
+
+    def parse(text: str) -> float:
+        try:
+            value = cast(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+        if low is not None and high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        if low is not None and value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low:g}, got {text}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
+        if above is not None and value <= above:
+            raise argparse.ArgumentTypeError(f"must be > {above:g}, got {text}")
+        return value
+
+    return parse
