@@ -63,12 +63,30 @@ def baseline(src: Path, db: Path) -> None:
         for line in f:
             rec = json.loads(line)
             c = rec["completion"]
-            batch_c.append({"id": c["id"], "created": c["created"], "model": c["model"], "raw": json.dumps(c)})
+            batch_c.append(
+                {"id": c["id"], "created": c["created"], "model": c["model"], "raw": json.dumps(c)}
+            )
             for n, m in enumerate(rec["input_messages"]):
-                batch_m.append({"completion_id": c["id"], "position": n, "role": m.get("role"), "content": text(m.get("content")), "raw": json.dumps(m)})
+                batch_m.append(
+                    {
+                        "completion_id": c["id"],
+                        "position": n,
+                        "role": m.get("role"),
+                        "content": text(m.get("content")),
+                        "raw": json.dumps(m),
+                    }
+                )
             for ch in c.get("choices") or []:
                 m = ch.get("message") or {}
-                batch_m.append({"completion_id": c["id"], "position": -1 - ch.get("index", 0), "role": "assistant", "content": text(m.get("content")), "raw": json.dumps(m)})
+                batch_m.append(
+                    {
+                        "completion_id": c["id"],
+                        "position": -1 - ch.get("index", 0),
+                        "role": "assistant",
+                        "content": text(m.get("content")),
+                        "raw": json.dumps(m),
+                    }
+                )
             if len(batch_c) >= 500:
                 with database.conn:
                     completions.insert_all(batch_c, replace=True)
@@ -106,7 +124,9 @@ def main() -> None:
         src = work / "corpus.jsonl"
         with timer() as t:
             messages, raw_bytes = make_jsonl(src, args.count, args.seed)
-        print(f"corpus: {args.count:,} completions, {messages:,} messages, {raw_bytes / 1e6:,.1f} MB of API JSON ({t():.1f} s to generate)")
+        print(
+            f"corpus: {args.count:,} completions, {messages:,} messages, {raw_bytes / 1e6:,.1f} MB of API JSON ({t():.1f} s to generate)"
+        )
         rows = []
         results: dict[str, dict[str, float]] = {}
         for name, fn in (("sqlite-utils baseline", baseline), ("ccbrowser import", ccbrowser_import)):
@@ -134,10 +154,21 @@ def main() -> None:
             "size_vs_raw_target": 1.5,
             "size_ok": ours["db_over_raw"] <= 1.5,
         }
-        print(f"ccbrowser: {ours['messages_per_s']:,.0f} messages/s (target >= 20,000: {'OK' if verdict['messages_per_s_ok'] else 'MISSED'}), "
-              f"{verdict['speed_vs_baseline']:.2f}x the baseline's rate, DB {ours['db_over_raw']:.2f}x raw JSON "
-              f"(target <= 1.5: {'OK' if verdict['size_ok'] else 'MISSED'})")
-        path = save("import", {"count": args.count, "messages": messages, "raw_bytes": raw_bytes, "results": results, "verdict": verdict})
+        print(
+            f"ccbrowser: {ours['messages_per_s']:,.0f} messages/s (target >= 20,000: {'OK' if verdict['messages_per_s_ok'] else 'MISSED'}), "
+            f"{verdict['speed_vs_baseline']:.2f}x the baseline's rate, DB {ours['db_over_raw']:.2f}x raw JSON "
+            f"(target <= 1.5: {'OK' if verdict['size_ok'] else 'MISSED'})"
+        )
+        path = save(
+            "import",
+            {
+                "count": args.count,
+                "messages": messages,
+                "raw_bytes": raw_bytes,
+                "results": results,
+                "verdict": verdict,
+            },
+        )
         print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path.name}")
 
 

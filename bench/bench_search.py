@@ -31,8 +31,18 @@ MIX: dict[str, list[str]] = {
     "common word": ["the", "support", "refund", "customer"],
     "phrase": ['"crème brûlée"', '"order id"', '"database is locked"', '"Acme Router X2"'],
     "prefix": ["deploy*", "refu*", "hallucin*", "serializ*"],
-    "filter only": ["model:gpt-4o", "has:refusal", "meta:env=prod finish:length", "tool:refund_order since:7d"],
-    "filter + text": ["model:gpt-4o refund", "tool:refund_order A-8812", "meta:env=prod invoice", "has:tools weather"],
+    "filter only": [
+        "model:gpt-4o",
+        "has:refusal",
+        "meta:env=prod finish:length",
+        "tool:refund_order since:7d",
+    ],
+    "filter + text": [
+        "model:gpt-4o refund",
+        "tool:refund_order A-8812",
+        "meta:env=prod invoice",
+        "has:tools weather",
+    ],
     "CJK": ["東京", "天気", "退款", "注文"],
     "two words": ["idempotent retry", "refund timeout", "weather Paris", "creme brulee"],
 }
@@ -86,7 +96,7 @@ def baseline_sql(text: str) -> tuple[str, list[Any]]:
                 where.append("json_extract(c.raw, '$.model') = ?")
                 params.append(f.value)
             elif f.field == "has" and f.value == "has_refusal":
-                where.append("c.raw LIKE '%\"refusal\":\"%'")
+                where.append('c.raw LIKE \'%"refusal":"%\'')
             elif f.field == "has" and f.value == "has_tools":
                 where.append("c.raw LIKE '%\"tool_calls\":[{%'")
             elif f.field == "meta":
@@ -101,7 +111,9 @@ def baseline_sql(text: str) -> tuple[str, list[Any]]:
             elif f.field == "created":
                 where.append("json_extract(c.raw, '$.created') >= ?")
                 params.append(f.value)
-    sql = f"SELECT c.pk FROM completions c WHERE {' AND '.join(where) or '1'} ORDER BY c.created DESC LIMIT 50"
+    sql = (
+        f"SELECT c.pk FROM completions c WHERE {' AND '.join(where) or '1'} ORDER BY c.created DESC LIMIT 50"
+    )
     return sql, params
 
 
@@ -209,10 +221,22 @@ def main() -> int:
         )
         for kind, r in results.items()
     ]
-    print(f"{have:,} completions, {bodies:,} distinct message bodies; search(limit=50), {args.repeat} runs per query")
+    print(
+        f"{have:,} completions, {bodies:,} distinct message bodies; search(limit=50), {args.repeat} runs per query"
+    )
     print(
         table(
-            ["kind", "p50 ms", "p95 ms", "LIKE p50 ms", "speedup", "target", "count ms", "all pks newest max", "10k pks relevance max"],
+            [
+                "kind",
+                "p50 ms",
+                "p95 ms",
+                "LIKE p50 ms",
+                "speedup",
+                "target",
+                "count ms",
+                "all pks newest max",
+                "10k pks relevance max",
+            ],
             rows,
         )
     )

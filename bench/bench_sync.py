@@ -51,8 +51,20 @@ def free_port() -> int:
 def emulator(count: int, latency_ms: float = 0.0) -> Iterator[str]:
     """`ccbrowser emulator` in its own process (its own core): yields the base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "ccbrowser", "emulator", "--port", str(port), "--count", str(count),
-           "--seed", str(SEED), "--now", str(NOW)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ccbrowser",
+        "emulator",
+        "--port",
+        str(port),
+        "--count",
+        str(count),
+        "--seed",
+        str(SEED),
+        "--now",
+        str(NOW),
+    ]
     if latency_ms:
         cmd += ["--latency", str(latency_ms)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -66,7 +78,9 @@ def emulator(count: int, latency_ms: float = 0.0) -> Iterator[str]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"emulator did not start: {proc.stderr.read().decode() if proc.stderr else ''}") from None
+                    raise RuntimeError(
+                        f"emulator did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                    ) from None
                 time.sleep(0.05)
         yield url
     finally:
@@ -96,11 +110,27 @@ def sdk_baseline(url: str, db: Path) -> int:
     for completion in client.chat.completions.list(limit=100, order="desc"):
         messages = list(client.chat.completions.messages.list(completion.id, limit=100))
         database["completions"].insert(
-            {"id": completion.id, "created": completion.created, "model": completion.model,
-             "raw": completion.model_dump_json()}, pk="id", replace=True)
+            {
+                "id": completion.id,
+                "created": completion.created,
+                "model": completion.model,
+                "raw": completion.model_dump_json(),
+            },
+            pk="id",
+            replace=True,
+        )
         database["messages"].insert_all(
-            [{"completion_id": completion.id, "position": i, "role": m.role, "content": m.content,
-              "raw": m.model_dump_json()} for i, m in enumerate(messages)])
+            [
+                {
+                    "completion_id": completion.id,
+                    "position": i,
+                    "role": m.role,
+                    "content": m.content,
+                    "raw": m.model_dump_json(),
+                }
+                for i, m in enumerate(messages)
+            ]
+        )
         n += 1
     database.close()
     client.close()
@@ -172,8 +202,10 @@ def parse_and_store_cpu(count: int, tmp: Path) -> float:
 
     corpus = Corpus(count, seed=SEED, now=NOW)
     pairs = [corpus.pair(i) for i in reversed(range(count))]
-    pages = [json.dumps({"object": "list", "data": [c for c, _ in pairs[s:s + 100]]}).encode()
-             for s in range(0, count, 100)]
+    pages = [
+        json.dumps({"object": "list", "data": [c for c, _ in pairs[s : s + 100]]}).encode()
+        for s in range(0, count, 100)
+    ]
     messages = [(c["id"], json.dumps({"object": "list", "data": m}).encode()) for c, m in pairs]
     db = fresh_db(tmp, "offline.db")
     conn = open_db(db)
@@ -182,7 +214,7 @@ def parse_and_store_cpu(count: int, tmp: Path) -> float:
     for n, page in enumerate(pages):
         writer.write(json.loads(page)["data"], checkpoint=("default", {"page": n}))
     for s in range(0, len(messages), 64):
-        writer.write_inputs({cid: json.loads(body)["data"] for cid, body in messages[s:s + 64]})
+        writer.write_inputs({cid: json.loads(body)["data"] for cid, body in messages[s : s + 64]})
     cpu = time.process_time() - start
     conn.close()
     return cpu
@@ -206,7 +238,9 @@ def populate_big(db: Path, count: int) -> None:
             batch = []
     writer.write(batch)
     with transaction(conn):
-        save_checkpoint(conn, "default", {"v": 1, "backfill": {"after": None, "done": True}, "head_floor": None})
+        save_checkpoint(
+            conn, "default", {"v": 1, "backfill": {"after": None, "done": True}, "head_floor": None}
+        )
     conn.close()
 
 
@@ -219,11 +253,18 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--big", type=int, default=100_000, help="size of the database for the nothing-new sync")
     ap.add_argument("--concurrency", type=int, default=32, help="ccbrowser's default")
-    ap.add_argument("--trials", type=int, default=5, help="alternating trials for (b); the best of each is compared")
+    ap.add_argument(
+        "--trials", type=int, default=5, help="alternating trials for (b); the best of each is compared"
+    )
     ap.add_argument("--skip-sdk", action="store_true", help="skip the slow SDK baseline")
     args = ap.parse_args()
-    results: dict[str, Any] = {"count": args.count, "latency_ms": args.latency_ms, "concurrency": args.concurrency,
-                               "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    results: dict[str, Any] = {
+        "count": args.count,
+        "latency_ms": args.latency_ms,
+        "concurrency": args.concurrency,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     rows: list[list[Any]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -238,13 +279,28 @@ def main() -> None:
                 t0 = time.perf_counter()
                 assert sdk_baseline(url, fresh_db(tmp, "a-sdk.db")) == args.count
                 sdk = time.perf_counter() - t0
-                results["a"] = {"sdk_s": sdk, "ccbrowser_s": ours, "speedup": sdk / ours, "requests": requests}
-                rows.append([f"(a) {args.latency_ms:g} ms latency: openai SDK script", sdk, args.count / sdk, ""])
-                rows.append([f"(a) {args.latency_ms:g} ms latency: ccbrowser sync", ours, args.count / ours,
-                             f"{sdk / ours:.1f}x faster (target >= 10x)"])
+                results["a"] = {
+                    "sdk_s": sdk,
+                    "ccbrowser_s": ours,
+                    "speedup": sdk / ours,
+                    "requests": requests,
+                }
+                rows.append(
+                    [f"(a) {args.latency_ms:g} ms latency: openai SDK script", sdk, args.count / sdk, ""]
+                )
+                rows.append(
+                    [
+                        f"(a) {args.latency_ms:g} ms latency: ccbrowser sync",
+                        ours,
+                        args.count / ours,
+                        f"{sdk / ours:.1f}x faster (target >= 10x)",
+                    ]
+                )
             else:
                 results["a"] = {"ccbrowser_s": ours, "requests": requests}
-                rows.append([f"(a) {args.latency_ms:g} ms latency: ccbrowser sync", ours, args.count / ours, ""])
+                rows.append(
+                    [f"(a) {args.latency_ms:g} ms latency: ccbrowser sync", ours, args.count / ours, ""]
+                )
 
         # (b) no latency: bare httpx vs ccbrowser end to end, alternating. The bare loop is also
         # tried at other concurrencies and its best time is the reference (one httpx pool gets
@@ -266,16 +322,42 @@ def main() -> None:
         bare_times = bare_by_conc[best_conc]
         bare, ours = min(bare_times), min(sync_times)
         cpu = parse_and_store_cpu(args.count, tmp)
-        results["b"] = {"bare_httpx_s_by_concurrency": bare_by_conc, "bare_best_concurrency": best_conc,
-                        "bare_httpx_s": bare_times, "ccbrowser_s": sync_times, "bare_best_s": bare,
-                        "ccbrowser_best_s": ours, "ratio_of_medians": statistics.median(bare_times) / statistics.median(sync_times), "ratio": bare / ours, "parse_store_cpu_s": cpu,
-                        "parse_store_share_of_bare": cpu / bare}
-        rows.append([f"(b) no latency: bare httpx loop (fetch only, best: {best_conc} in flight)", bare, args.count / bare,
-                     "; ".join(f"{c}: {args.count / min(t):,.0f}/s" for c, t in sorted(bare_by_conc.items()))])
-        rows.append(["(b) no latency: ccbrowser sync (end to end)", ours, args.count / ours,
-                     f"{bare / ours:.0%} of bare (target >= 75%)"])
-        rows.append(["(b) parse + store the same data, CPU only", cpu, args.count / cpu,
-                     f"{cpu / bare:.0%} of the bare loop's time (target < 25%)"])
+        results["b"] = {
+            "bare_httpx_s_by_concurrency": bare_by_conc,
+            "bare_best_concurrency": best_conc,
+            "bare_httpx_s": bare_times,
+            "ccbrowser_s": sync_times,
+            "bare_best_s": bare,
+            "ccbrowser_best_s": ours,
+            "ratio_of_medians": statistics.median(bare_times) / statistics.median(sync_times),
+            "ratio": bare / ours,
+            "parse_store_cpu_s": cpu,
+            "parse_store_share_of_bare": cpu / bare,
+        }
+        rows.append(
+            [
+                f"(b) no latency: bare httpx loop (fetch only, best: {best_conc} in flight)",
+                bare,
+                args.count / bare,
+                "; ".join(f"{c}: {args.count / min(t):,.0f}/s" for c, t in sorted(bare_by_conc.items())),
+            ]
+        )
+        rows.append(
+            [
+                "(b) no latency: ccbrowser sync (end to end)",
+                ours,
+                args.count / ours,
+                f"{bare / ours:.0%} of bare (target >= 75%)",
+            ]
+        )
+        rows.append(
+            [
+                "(b) parse + store the same data, CPU only",
+                cpu,
+                args.count / cpu,
+                f"{cpu / bare:.0%} of the bare loop's time (target < 25%)",
+            ]
+        )
 
         # (c) nothing new on a big database
         if args.big:
@@ -288,8 +370,14 @@ def main() -> None:
                 n, requests = ccbrowser_sync(url, db, args.concurrency)
                 elapsed = time.perf_counter() - t0
             results["c"] = {"completions": args.big, "seconds": elapsed, "requests": requests, "new": n}
-            rows.append([f"(c) nothing new, {args.big:,} in the DB", elapsed, "",
-                         f"{requests} request(s), {n} new (target: 1 request, < 1 s)"])
+            rows.append(
+                [
+                    f"(c) nothing new, {args.big:,} in the DB",
+                    elapsed,
+                    "",
+                    f"{requests} request(s), {n} new (target: 1 request, < 1 s)",
+                ]
+            )
 
     print(table(["what", "seconds", "completions/s", "result"], rows))
     path = save("sync", results)

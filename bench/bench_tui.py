@@ -64,7 +64,9 @@ async def measure(db: Path, size: tuple[int, int], moves: int, jumps: int) -> di
     from ccbrowser.tui.app import CCBrowserApp
 
     t0 = time.perf_counter()
-    app = CCBrowserApp(db, sync=False, watch=False, system_clipboard=False, cursor_blink=False, sync_interval=0)
+    app = CCBrowserApp(
+        db, sync=False, watch=False, system_clipboard=False, cursor_blink=False, sync_interval=0
+    )
     app.animation_level = "none"
     out: dict[str, Any] = {}
     async with app.run_test(size=size) as pilot:
@@ -112,12 +114,16 @@ async def measure(db: Path, size: tuple[int, int], moves: int, jumps: int) -> di
                     else:
                         # results on screen: the list shows this query's rows (the first
                         # screenful may come before the full count) and the detail follows
-                        await _until(lambda: lst.query_generation == app._query_gen or not app.status.state.searching)
+                        await _until(
+                            lambda: lst.query_generation == app._query_gen or not app.status.state.searching
+                        )
                         await _until(lambda: not lst.pks or lst.row_at(lst.cursor) is not None)
                         await _until(lambda: not lst.pks or detail_ready())
                         _paint(app)
                 key_ms.append(t() * 1000)
-                await _until(lambda: not app.status.state.searching, timeout=120)  # let the full snapshot land
+                await _until(
+                    lambda: not app.status.state.searching, timeout=120
+                )  # let the full snapshot land
                 worst = max(worst, key_ms[-1])
             per_query[q] = worst
         out["key_ms"] = key_ms
@@ -158,8 +164,18 @@ def main() -> int:
         if not db.exists():
             print(f"building a {args.count:,}-completion database…", file=sys.stderr)
             build_s = build_db(db, args.count)
-        cmd = [sys.executable, __file__, "--measure", str(db), "--size", args.size,
-               "--moves", str(args.moves), "--jumps", str(args.jumps)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--measure",
+            str(db),
+            "--size",
+            args.size,
+            "--moves",
+            str(args.moves),
+            "--jumps",
+            str(args.jumps),
+        ]
         env = {**os.environ, "TZ": "UTC", "CCBROWSER_CONFIG": str(Path(tmp) / "none.toml")}
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
@@ -175,12 +191,20 @@ def main() -> int:
         ["  next row p95 (ms)", percentile(r["move_ms"], 95), "", ""],
         ["  random jump p95 (ms)", percentile(r["jump_ms"], 95), "", ""],
         ["keystroke -> results p50 (ms)", percentile(r["key_ms"], 50), "", ""],
-        ["keystroke -> results p95 (ms)", percentile(r["key_ms"], 95), 100.0, percentile(r["key_ms"], 95) <= 100],
+        [
+            "keystroke -> results p95 (ms)",
+            percentile(r["key_ms"], 95),
+            100.0,
+            percentile(r["key_ms"], 95) <= 100,
+        ],
         ["peak RSS (MB)", r["peak_rss_mb"], 150.0, r["peak_rss_mb"] <= 150],
     ]
     print(f"TUI on {r['rows']:,} completions, terminal {args.size}")
     print(table(["measure", "value", "target", "ok"], rows))
-    print("worst keystroke per query (ms): " + ", ".join(f"{q!r} {ms:.0f}" for q, ms in r["worst_key_ms_by_query"].items()))
+    print(
+        "worst keystroke per query (ms): "
+        + ", ".join(f"{q!r} {ms:.0f}" for q, ms in r["worst_key_ms_by_query"].items())
+    )
     data = {
         "rows": r["rows"],
         "size": args.size,
@@ -189,10 +213,19 @@ def main() -> int:
         "move_detail_ms": {"p50": percentile(moves, 50), "p95": percentile(moves, 95), "n": len(moves)},
         "next_row_ms_p95": percentile(r["move_ms"], 95),
         "random_jump_ms_p95": percentile(r["jump_ms"], 95),
-        "keystroke_results_ms": {"p50": percentile(r["key_ms"], 50), "p95": percentile(r["key_ms"], 95), "n": len(r["key_ms"])},
+        "keystroke_results_ms": {
+            "p50": percentile(r["key_ms"], 50),
+            "p95": percentile(r["key_ms"], 95),
+            "n": len(r["key_ms"]),
+        },
         "worst_keystroke_ms_by_query": r["worst_key_ms_by_query"],
         "peak_rss_mb": r["peak_rss_mb"],
-        "targets": {"first_paint_s": 1.0, "move_detail_ms_p95": 50, "keystroke_results_ms_p95": 100, "peak_rss_mb": 150},
+        "targets": {
+            "first_paint_s": 1.0,
+            "move_detail_ms_p95": 50,
+            "keystroke_results_ms_p95": 100,
+            "peak_rss_mb": 150,
+        },
     }
     print(f"wrote {save('tui', data)}")
     return 0

@@ -160,7 +160,9 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
                 "set api_key_env to the name of an environment variable instead"
             )
         if unknown:
-            raise UsageError(f"config file {path}: profiles.{name}: unknown setting(s) {', '.join(sorted(unknown))}")
+            raise UsageError(
+                f"config file {path}: profiles.{name}: unknown setting(s) {', '.join(sorted(unknown))}"
+            )
     return data
 
 
@@ -216,7 +218,9 @@ def resolve(
         raise UsageError(f"unknown flavor {fl!r} (one of: {', '.join(FLAVORS)})")
     key_env = table.get("api_key_env")
     if not key_env:
-        key_env = "AZURE_OPENAI_API_KEY" if fl == "azure" and env.get("AZURE_OPENAI_API_KEY") else "OPENAI_API_KEY"
+        key_env = (
+            "AZURE_OPENAI_API_KEY" if fl == "azure" and env.get("AZURE_OPENAI_API_KEY") else "OPENAI_API_KEY"
+        )
     if not isinstance(key_env, str):
         raise UsageError(f"profiles.{name}.api_key_env must be the name of an environment variable")
     key = env.get(key_env) or None

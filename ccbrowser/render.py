@@ -48,7 +48,11 @@ def content_text(content: Any) -> str:
                 elif isinstance(part.get("refusal"), str):
                     out.append("[refusal] " + part["refusal"])
                 elif part.get("type") == "image_url":
-                    url = (part.get("image_url") or {}).get("url", "") if isinstance(part.get("image_url"), dict) else ""
+                    url = (
+                        (part.get("image_url") or {}).get("url", "")
+                        if isinstance(part.get("image_url"), dict)
+                        else ""
+                    )
                     out.append(f"[image] {url[:80]}")
                 else:
                     out.append(f"[{part.get('type', 'part')}]")

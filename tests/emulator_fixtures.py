@@ -16,7 +16,10 @@ NOW = 1_767_225_600  # 2026-01-01T00:00:00Z: fixed so that data never depends on
 KEY = "sk-emulator-test-0123456789abcdef"
 
 _SPEC_CANDIDATES = [
-    Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "openai-chat-completions.openapi.json",
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "spec"
+    / "openai-chat-completions.openapi.json",
     Path(__file__).resolve().parent / "data" / "openai-chat-completions.openapi.json",
 ]
 
@@ -80,7 +83,7 @@ def schema_for(method: str, path: str, status: int) -> str | None:
     parts = [p for p in path.split("/") if p]
     if "completions" not in parts:
         return None
-    rest = parts[parts.index("completions") + 1:]
+    rest = parts[parts.index("completions") + 1 :]
     if not rest:
         return "ChatCompletionList" if method == "GET" else "CreateChatCompletionResponse"
     if len(rest) == 2 and rest[1] == "messages":

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 _CANDIDATES = [
-    Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "openai-chat-completions.openapi.json",
+    Path(__file__).resolve().parent.parent.parent
+    / "shared"
+    / "spec"
+    / "openai-chat-completions.openapi.json",
     Path(__file__).resolve().parent / "data" / "openai-chat-completions.openapi.json",
 ]
 

@@ -47,7 +47,10 @@ def test_missing_file_and_missing_id_are_one_line_errors(tmp_path: Path, db_path
     (tmp_path / "one.jsonl").write_text(good(1) + "\n")
     run_cli("--db", str(db_path), "import", str(tmp_path / "one.jsonl"))
     res = run_cli("--db", str(db_path), "show", "chatcmpl-404")
-    assert res.returncode == 1 and res.stderr.strip() == "ccbrowser: no completion 'chatcmpl-404' in the local database"
+    assert (
+        res.returncode == 1
+        and res.stderr.strip() == "ccbrowser: no completion 'chatcmpl-404' in the local database"
+    )
 
 
 def test_usage_errors_exit_2(db_path: Path) -> None:

@@ -22,8 +22,15 @@ def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 def completion(cid: str, created: int, text: str, tool: str | None = None) -> dict:
     message: dict = {"role": "assistant", "content": text}
     if tool:
-        message["tool_calls"] = [{"id": "c", "type": "function", "function": {"name": tool, "arguments": "{}"}}]
-    return {"id": cid, "created": created, "model": "gpt-4o", "choices": [{"index": 0, "finish_reason": "stop", "message": message}]}
+        message["tool_calls"] = [
+            {"id": "c", "type": "function", "function": {"name": tool, "arguments": "{}"}}
+        ]
+    return {
+        "id": cid,
+        "created": created,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+    }
 
 
 @pytest.fixture
@@ -43,7 +50,9 @@ def ids(out: str) -> list[str]:
     return sorted(json.loads(line)["id"] for line in out.splitlines() if line.strip())
 
 
-def test_negated_words_are_query_terms_not_options(small_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_negated_words_are_query_terms_not_options(
+    small_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--db", str(small_db), "search", "order", "-refunded", "--json"]) == 0
     assert ids(capsys.readouterr().out) == ["c-2"]
     assert main(["--db", str(small_db), "search", "-has:tools", "--json", "--sort", "newest"]) == 0

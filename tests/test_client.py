@@ -34,11 +34,19 @@ from ccbrowser.errors import UsageError
 
 KEY = "sk-proj-CLIENTtest" + "a1b2c3d4e5f6" * 3
 FAST = RetryPolicy(max_retries=4, base_delay=0.01, max_delay=0.02)
-PAGE = json.dumps({"object": "list", "data": [{"id": "chatcmpl-1", "created": 1}], "has_more": False}).encode()
+PAGE = json.dumps(
+    {"object": "list", "data": [{"id": "chatcmpl-1", "created": 1}], "has_more": False}
+).encode()
 
 
-def response(status: int, body: bytes, headers: dict[str, str] | None = None, *, cut: int | None = None,
-             close: bool = False) -> bytes:
+def response(
+    status: int,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    *,
+    cut: int | None = None,
+    close: bool = False,
+) -> bytes:
     """Raw HTTP/1.1 bytes. `cut`: send only the first `cut` body bytes (with the full content-length)."""
     lines = [f"HTTP/1.1 {status} X", f"content-length: {len(body)}", "content-type: application/json"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -61,7 +69,14 @@ class Scripted:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 text = head.decode("latin-1")
-                length = next((int(line.split(":")[1]) for line in text.split("\r\n") if line.lower().startswith("content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(":")[1])
+                        for line in text.split("\r\n")
+                        if line.lower().startswith("content-length:")
+                    ),
+                    0,
+                )
                 if length:
                     await reader.readexactly(length)
                 self.requests.append(text)
@@ -155,7 +170,12 @@ def test_secret_and_settings_never_show_the_key() -> None:
 
 
 def test_plain_http_only_to_loopback_unless_insecure() -> None:
-    for url in ("http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:1/v1", "https://api.openai.com/v1/"):
+    for url in (
+        "http://127.0.0.1:8000/v1",
+        "http://localhost/v1",
+        "http://[::1]:1/v1",
+        "https://api.openai.com/v1/",
+    ):
         assert check_base_url(url) == url.rstrip("/")
     for url in ("http://api.example.com/v1", "http://10.0.0.5/v1", "ftp://x/v1", "https://user:pw@x.com/v1"):
         with pytest.raises(UsageError):
@@ -201,7 +221,9 @@ async def test_operations_against_the_emulator() -> None:
 async def test_wrong_key_against_the_emulator_names_the_variable_not_the_key() -> None:
     wrong = "sk-proj-WRONG" + "0f1e2d3c4b5a" * 3
     with run_in_thread(EmulatorOptions(count=10, seed=8, api_key=KEY)) as emu:
-        async with Client(settings(emu.base_url, api_key=Secret(wrong), profile="work", api_key_env="WORK_KEY")) as client:
+        async with Client(
+            settings(emu.base_url, api_key=Secret(wrong), profile="work", api_key_env="WORK_KEY")
+        ) as client:
             with pytest.raises(AuthError) as info:
                 await client.list_page()
     text = str(info.value)
@@ -214,7 +236,9 @@ async def test_wrong_key_against_the_emulator_names_the_variable_not_the_key() -
 
 
 async def test_retries_429_with_retry_after_ms(server: Scripted) -> None:
-    body = json.dumps({"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}).encode()
+    body = json.dumps(
+        {"error": {"message": "slow down", "type": "requests", "code": "rate_limit_exceeded"}}
+    ).encode()
     server.script += [response(429, body, {"retry-after-ms": "150", "retry-after": "1"})]
     notices: list[RetryNotice] = []
     async with Client(settings(server.url), retry=FAST, on_retry=notices.append) as client:
@@ -235,8 +259,11 @@ async def test_body_cut_at_an_exact_byte_is_retried(server: Scripted) -> None:
         response(500, b'{"error": {"message": "boom", "type": "server_error"}}'),
     ]
     reasons: list[str] = []
-    async with Client(settings(server.url), retry=RetryPolicy(max_retries=6, base_delay=0.01, max_delay=0.02),
-                      on_retry=lambda n: reasons.append(n.reason)) as client:
+    async with Client(
+        settings(server.url),
+        retry=RetryPolicy(max_retries=6, base_delay=0.01, max_delay=0.02),
+        on_retry=lambda n: reasons.append(n.reason),
+    ) as client:
         page = await client.list_page()
     assert page.data == json.loads(PAGE)["data"]
     assert len(server.requests) == 5
@@ -253,8 +280,15 @@ async def test_gives_up_after_the_retries_with_one_line(server: Scripted) -> Non
 
 
 async def test_not_retried_errors(server: Scripted) -> None:
-    quota = json.dumps({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota",
-                                  "code": "insufficient_quota"}}).encode()
+    quota = json.dumps(
+        {
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "code": "insufficient_quota",
+            }
+        }
+    ).encode()
     bad = json.dumps({"error": {"message": "Invalid 'limit'", "type": "invalid_request_error"}}).encode()
     server.script += [response(429, quota), response(400, bad)]
     async with Client(settings(server.url), retry=FAST) as client:
@@ -267,8 +301,12 @@ async def test_not_retried_errors(server: Scripted) -> None:
 
 async def test_401_and_403_say_what_to_check_and_redact_the_key(server: Scripted) -> None:
     masked = f"Incorrect API key provided: {KEY[:8]}****{KEY[-4:]}. You can find your API key at ..."
-    e401 = json.dumps({"error": {"message": masked, "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
-    e403 = json.dumps({"error": {"message": f"key {KEY} is not allowed in project proj_x", "type": "x"}}).encode()
+    e401 = json.dumps(
+        {"error": {"message": masked, "type": "invalid_request_error", "code": "invalid_api_key"}}
+    ).encode()
+    e403 = json.dumps(
+        {"error": {"message": f"key {KEY} is not allowed in project proj_x", "type": "x"}}
+    ).encode()
     server.script += [response(401, e401), response(403, e403)]
     s = settings(server.url, project="proj_x", organization="org-y", profile="team")
     async with Client(s, retry=FAST) as client:
@@ -298,7 +336,9 @@ async def test_flavour_headers_and_azure_api_version(server: Scripted) -> None:
     assert f"api-key: {KEY}" in req and "authorization" not in req.lower()
     assert "api-version=2025-02-01-preview" in req.split("\r\n")[0]
 
-    azure_v1 = settings(server.url.replace("/v1", "/openai/v1"), flavor="azure", api_version="2025-02-01-preview")
+    azure_v1 = settings(
+        server.url.replace("/v1", "/openai/v1"), flavor="azure", api_version="2025-02-01-preview"
+    )
     async with Client(azure_v1, retry=FAST) as client:
         await client.list_page()
     assert "api-version" not in server.requests[-1].split("\r\n")[0]

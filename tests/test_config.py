@@ -25,14 +25,19 @@ def test_default_profile_follows_the_sdk_variables(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("OPENAI_ORG_ID", "org-a")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj_b")
     s = resolve()
-    assert s.base_url == "https://proxy.example.com/v1" and s.organization == "org-a" and s.project == "proj_b"
+    assert (
+        s.base_url == "https://proxy.example.com/v1" and s.organization == "org-a" and s.project == "proj_b"
+    )
     assert s.api_key is not None and s.api_key.reveal() == "sk-env-key-123456"
     assert "sk-env-key-123456" not in repr(s)
     assert resolve(base_url="http://127.0.0.1:9/v1", flavor="llama-stack").flavor == "llama-stack"
 
 
 def test_named_profiles_from_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_config(tmp_path, monkeypatch, """
+    write_config(
+        tmp_path,
+        monkeypatch,
+        """
 default_profile = "az"
 
 [profiles.az]
@@ -44,7 +49,8 @@ base_url = "https://router.example.com/api/v1"
 flavor = "router"
 api_key_env = "ROUTER_KEY"
 project = "p1"
-""")
+""",
+    )
     monkeypatch.setenv("AZ_KEY", "az-secret-value")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-this-one")
     az = resolve()
@@ -75,7 +81,11 @@ def test_config_errors_are_usage_errors(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_has_key_for_llama_stack_without_auth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write_config(tmp_path, monkeypatch, '[profiles.local]\nbase_url = "http://localhost:8321/v1"\nflavor = "llama-stack"\n')
+    write_config(
+        tmp_path,
+        monkeypatch,
+        '[profiles.local]\nbase_url = "http://localhost:8321/v1"\nflavor = "llama-stack"\n',
+    )
     assert has_key("local")
     assert not has_key()
 

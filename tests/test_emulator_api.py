@@ -39,7 +39,9 @@ def capture() -> Iterator[Capture]:
     assert cap.validate_all() == sum(1 for _ in cap.seen)
 
 
-def test_list_auto_pagination_yields_everything_once_in_both_orders(emu: RunningEmulator, capture: Capture) -> None:
+def test_list_auto_pagination_yields_everything_once_in_both_orders(
+    emu: RunningEmulator, capture: Capture
+) -> None:
     client = openai_client(emu.base_url, capture)
     expected = emu.state.snapshot_ids()
     asc = [c.id for c in client.chat.completions.list()]  # default limit 20: 50 pages
@@ -153,9 +155,13 @@ def test_update_delete_create(fresh: RunningEmulator, capture: Capture) -> None:
     ids = [c.id for c in client.chat.completions.list(limit=100)]
     assert target not in ids and len(ids) == 299
 
-    messages: Any = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi to Chloé"}]
-    made = client.chat.completions.create(model="gpt-4o-mini", messages=messages, store=True,
-                                          metadata={"env": "test"})
+    messages: Any = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Say hi to Chloé"},
+    ]
+    made = client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, store=True, metadata={"env": "test"}
+    )
     assert made.choices[0].message.content and "Chloé" in made.choices[0].message.content
     again = client.chat.completions.create(model="gpt-4o-mini", messages=messages, store=True)
     assert again.choices[0].message.content == made.choices[0].message.content  # deterministic reply
@@ -174,11 +180,25 @@ def test_update_delete_create(fresh: RunningEmulator, capture: Capture) -> None:
 
 def test_create_with_tools_calls_a_tool(fresh: RunningEmulator, capture: Capture) -> None:
     client = openai_client(fresh.base_url, capture)
-    tools: Any = [{"type": "function", "function": {
-        "name": "refund_order", "parameters": {"type": "object", "properties": {
-            "order_id": {"type": "string"}, "amount": {"type": "number"}}, "required": ["order_id"]}}}]
-    out = client.chat.completions.create(model="gpt-4.1", store=True, tools=tools,
-                                         messages=[{"role": "user", "content": "Refund A-8812 please"}])
+    tools: Any = [
+        {
+            "type": "function",
+            "function": {
+                "name": "refund_order",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"order_id": {"type": "string"}, "amount": {"type": "number"}},
+                    "required": ["order_id"],
+                },
+            },
+        }
+    ]
+    out = client.chat.completions.create(
+        model="gpt-4.1",
+        store=True,
+        tools=tools,
+        messages=[{"role": "user", "content": "Refund A-8812 please"}],
+    )
     choice = out.choices[0]
     assert choice.finish_reason == "tool_calls"
     call = choice.message.tool_calls[0]  # type: ignore[index]
@@ -202,8 +222,11 @@ def test_errors_look_like_the_real_api(emu: RunningEmulator, capture: Capture) -
     assert http.get("/chat/completions").status_code == 401  # no key at all
     authed = capture.client(base_url=emu.base_url, headers={"Authorization": f"Bearer {KEY}"})
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": "x"}, "limit"),
-        ({"order": "sideways"}, "order"), ({"after": "chatcmpl-nope"}, "after"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"order": "sideways"}, "order"),
+        ({"after": "chatcmpl-nope"}, "after"),
     ]
     for params, param in cases:
         r = authed.get("/chat/completions", params=params)

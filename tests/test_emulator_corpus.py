@@ -73,8 +73,17 @@ def test_variety(sample: list[tuple[dict, list[dict]]]) -> None:
         seen["hist>20"] += len(msgs) > 20
         seen["hist>100"] += len(msgs) > 100
         seen["md_env"] += bool(comp["metadata"]) and comp["metadata"].get("env") in ("prod", "staging", "dev")
-        for key in ("request_id", "seed", "temperature", "top_p", "tools", "tool_choice", "input_user",
-                    "response_format", "system_fingerprint"):
+        for key in (
+            "request_id",
+            "seed",
+            "temperature",
+            "top_p",
+            "tools",
+            "tool_choice",
+            "input_user",
+            "response_format",
+            "system_fingerprint",
+        ):
             assert key in comp
         for ch in comp["choices"]:
             seen["finish:" + ch["finish_reason"]] += 1
@@ -98,14 +107,46 @@ def test_variety(sample: list[tuple[dict, list[dict]]]) -> None:
             seen["parts"] += bool(m["content_parts"])
             seen["long"] += len(m["content"] or "") > 20_000
             text.append(m["content"] or "")
-    for model in ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o4-mini", "gpt-4o-audio-preview",
-                  "gpt-4o-2024-08-06"):
+    for model in (
+        "gpt-4o",
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "gpt-4.1-mini",
+        "o4-mini",
+        "gpt-4o-audio-preview",
+        "gpt-4o-2024-08-06",
+    ):
         assert seen["model:" + model] > 0, model
-    for key in ("tier:default", "tier:flex", "tier:priority", "n>1", "hist>20", "hist>100", "refusal", "audio",
-                "annotations", "top_logprobs", "parallel", "type:custom", "invalid_args", "fn:refund_order",
-                "fn:get_weather", "fn:search_docs", "fn:create_ticket", "finish:stop", "finish:length",
-                "finish:tool_calls", "finish:content_filter", "role:system", "role:developer", "role:user",
-                "role:assistant", "role:tool", "parts", "long"):
+    for key in (
+        "tier:default",
+        "tier:flex",
+        "tier:priority",
+        "n>1",
+        "hist>20",
+        "hist>100",
+        "refusal",
+        "audio",
+        "annotations",
+        "top_logprobs",
+        "parallel",
+        "type:custom",
+        "invalid_args",
+        "fn:refund_order",
+        "fn:get_weather",
+        "fn:search_docs",
+        "fn:create_ticket",
+        "finish:stop",
+        "finish:length",
+        "finish:tool_calls",
+        "finish:content_filter",
+        "role:system",
+        "role:developer",
+        "role:user",
+        "role:assistant",
+        "role:tool",
+        "parts",
+        "long",
+    ):
         assert seen[key] > 0, key
     assert seen["md_env"] > SAMPLE * 0.8
     assert SAMPLE * 0.003 <= seen["hist>100"] <= SAMPLE * 0.03
@@ -122,8 +163,16 @@ def test_variety(sample: list[tuple[dict, list[dict]]]) -> None:
 def test_every_object_validates_against_the_spec(sample: list[tuple[dict, list[dict]]]) -> None:
     for comp, msgs in sample[:600]:
         validate_body("CreateChatCompletionResponse", comp)
-        validate_body("ChatCompletionMessageList", {"object": "list", "data": msgs, "first_id": msgs[0]["id"],
-                                                    "last_id": msgs[-1]["id"], "has_more": False})
+        validate_body(
+            "ChatCompletionMessageList",
+            {
+                "object": "list",
+                "data": msgs,
+                "first_id": msgs[0]["id"],
+                "last_id": msgs[-1]["id"],
+                "has_more": False,
+            },
+        )
 
 
 def test_the_validator_is_not_vacuous() -> None:
@@ -134,16 +183,32 @@ def test_the_validator_is_not_vacuous() -> None:
     with pytest.raises(AssertionError):
         validate_body("CreateChatCompletionResponse", {k: v for k, v in comp.items() if k != "model"})
     with pytest.raises(AssertionError):
-        validate_body("ChatCompletionMessageList", {"object": "list", "data": [{"id": "x", "role": "robot"}],
-                                                    "first_id": "x", "last_id": "x", "has_more": False})
+        validate_body(
+            "ChatCompletionMessageList",
+            {
+                "object": "list",
+                "data": [{"id": "x", "role": "robot"}],
+                "first_id": "x",
+                "last_id": "x",
+                "has_more": False,
+            },
+        )
 
 
 def test_store_messages_shape() -> None:
-    msgs = store_messages("chatcmpl-x", [
-        {"role": "user", "content": [{"type": "text", "text": "what is this?"},
-                                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "{}"},
-    ])
+    msgs = store_messages(
+        "chatcmpl-x",
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is this?"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "{}"},
+        ],
+    )
     assert msgs[0]["id"] == "chatcmpl-x-0" and msgs[0]["content"] == "what is this?"
     assert [p["type"] for p in msgs[0]["content_parts"]] == ["text", "image_url"]
     assert msgs[1]["tool_call_id"] == "call_1" and msgs[1]["content_parts"] is None

@@ -29,18 +29,25 @@ def test_azure_flavour() -> None:
     capture = Capture()
     with run_in_thread(EmulatorOptions(count=250, seed=2, now=NOW, flavor="azure", api_key=KEY)) as emu:
         assert emu.base_url.endswith("/openai/v1")
-        client = openai.AzureOpenAI(azure_endpoint=emu.root_url, api_key=KEY, api_version=AZURE_API_VERSION,
-                                    http_client=capture.client())
+        client = openai.AzureOpenAI(
+            azure_endpoint=emu.root_url,
+            api_key=KEY,
+            api_version=AZURE_API_VERSION,
+            http_client=capture.client(),
+        )
         ids = [c.id for c in client.chat.completions.list(limit=100)]
         assert ids == emu.state.snapshot_ids()
         assert client.chat.completions.retrieve(ids[3]).id == ids[3]
         assert len(list(client.chat.completions.messages.list(ids[3]))) == len(emu.state.corpus.record(3)[1])
-        made = client.chat.completions.create(model="my-gpt-4o-deployment", store=True,
-                                              messages=[{"role": "user", "content": "hello"}])
+        made = client.chat.completions.create(
+            model="my-gpt-4o-deployment", store=True, messages=[{"role": "user", "content": "hello"}]
+        )
         assert emu.state.get(made.id) is not None
 
         http = httpx.Client(base_url=emu.root_url, headers={"api-key": KEY})
-        page = http.get("/openai/chat/completions", params={"api-version": AZURE_API_VERSION, "limit": 100}).json()
+        page = http.get(
+            "/openai/chat/completions", params={"api-version": AZURE_API_VERSION, "limit": 100}
+        ).json()
         assert page["total"] == 251
         assert any(item["object"] is None for item in page["data"])
         assert any(c["finish_reason"] is None for item in page["data"] for c in item["choices"])
@@ -60,7 +67,9 @@ def test_llama_stack_flavour() -> None:
         corpus = emu.state.corpus
         assert [item["id"] for item in page["data"]] == [corpus.id_of(i) for i in range(119, 109, -1)]  # desc
         assert page["data"][0]["input_messages"] == corpus.record(119)[1]
-        assert http.get(f"/chat/completions/{corpus.id_of(5)}").json()["input_messages"] == corpus.record(5)[1]
+        assert (
+            http.get(f"/chat/completions/{corpus.id_of(5)}").json()["input_messages"] == corpus.record(5)[1]
+        )
         capture = Capture()
         client = openai_client(emu.base_url, capture)
         assert len(list(client.chat.completions.list(limit=50))) == 120
@@ -86,8 +95,9 @@ def test_sdk_with_retries_reads_everything_through_30_percent_errors() -> None:
 
 
 def test_rate_limits_send_retry_after_headers() -> None:
-    with run_in_thread(EmulatorOptions(count=10, now=NOW, faults=FaultOptions(rate_limit_rate=1.0,
-                                                                              retry_after_ms=1500))) as emu:
+    with run_in_thread(
+        EmulatorOptions(count=10, now=NOW, faults=FaultOptions(rate_limit_rate=1.0, retry_after_ms=1500))
+    ) as emu:
         r = httpx.get(emu.base_url + "/chat/completions")
         assert r.status_code == 429
         assert r.headers["retry-after"] == "2" and r.headers["retry-after-ms"] == "1500"
@@ -185,14 +195,30 @@ def test_drift_late_arrivals_deletions_and_updates() -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "ccbrowser", "emulator", *args], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", "ccbrowser", "emulator", *args],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_serves_until_ctrl_c() -> None:
-    proc = _cli("--port", "0", "--count", "30", "--seed", "2", "--now", "2026-01-01",
-                "--api-key-env", "EMU_TEST_KEY", env={"EMU_TEST_KEY": KEY})
+    proc = _cli(
+        "--port",
+        "0",
+        "--count",
+        "30",
+        "--seed",
+        "2",
+        "--now",
+        "2026-01-01",
+        "--api-key-env",
+        "EMU_TEST_KEY",
+        env={"EMU_TEST_KEY": KEY},
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -208,11 +234,14 @@ def test_cli_serves_until_ctrl_c() -> None:
     assert proc.returncode == 0 and "Traceback" not in err and KEY not in err
 
 
-@pytest.mark.parametrize("args,env,message", [
-    (["--host", "0.0.0.0"], {}, "non-loopback"),
-    (["--api-key-env", "EMU_UNSET_VAR"], {}, "EMU_UNSET_VAR"),
-    (["--error-rate", "1.5"], {}, "between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "args,env,message",
+    [
+        (["--host", "0.0.0.0"], {}, "non-loopback"),
+        (["--api-key-env", "EMU_UNSET_VAR"], {}, "EMU_UNSET_VAR"),
+        (["--error-rate", "1.5"], {}, "between 0 and 1"),
+    ],
+)
 def test_cli_usage_errors(args: list[str], env: dict[str, str], message: str) -> None:
     proc = _cli(*args, env=env)
     out, err = proc.communicate(timeout=20)

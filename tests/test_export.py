@@ -47,7 +47,9 @@ def _messages(db: Path, cid: str, capsys: pytest.CaptureFixture[str]) -> str:
     return capsys.readouterr().out
 
 
-def test_jsonl_round_trip_through_import(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jsonl_round_trip_through_import(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "all.jsonl"
     assert main(["export", "--db", str(db), "--format", "jsonl", "--output", str(out)]) == 0
     capsys.readouterr()
@@ -71,7 +73,9 @@ def test_jsonl_round_trip_through_import(db: Path, tmp_path: Path, capsys: pytes
 def test_exactly_the_matching_completions(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--db", str(db), "invoices", "--format", "jsonl"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [r["completion"]["id"] for r in rows] == [f"chatcmpl-shared{i:02d}" for i in range(SHARED_COUNT)]  # oldest first
+    assert [r["completion"]["id"] for r in rows] == [
+        f"chatcmpl-shared{i:02d}" for i in range(SHARED_COUNT)
+    ]  # oldest first
     assert rows[0]["input_messages"][0]["role"] == "system"
     assert main(["export", "--db", str(db), "tokens:nope"]) == 2
 

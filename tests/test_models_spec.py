@@ -22,7 +22,9 @@ def test_the_spec_has_examples_for_every_endpoint() -> None:
     assert ("/chat/completions/{completion_id}/messages", "get") in kinds
 
 
-@pytest.mark.parametrize("path,method,obj", EXAMPLES, ids=[f"{m} {p} {i}" for i, (p, m, _) in enumerate(EXAMPLES)])
+@pytest.mark.parametrize(
+    "path,method,obj", EXAMPLES, ids=[f"{m} {p} {i}" for i, (p, m, _) in enumerate(EXAMPLES)]
+)
 def test_examples_parse(path: str, method: str, obj: dict) -> None:
     # The spec's own examples carry nulls and omissions its schemas forbid (`tool_calls: null`, no
     # `refusal`): exactly why the models are lenient. They must parse without losing anything.
@@ -70,7 +72,10 @@ def test_lenient_models_survive_wrong_shapes() -> None:
             "id": "x",
             "object": None,
             "created": "yesterday",
-            "choices": [{"message": None, "logprobs": "unknown", "finish_reason": None}, {"message": {"annotations": "x", "audio": 5}}],
+            "choices": [
+                {"message": None, "logprobs": "unknown", "finish_reason": None},
+                {"message": {"annotations": "x", "audio": 5}},
+            ],
             "usage": [1],
             "metadata": None,
             "brand_new": {"a": 1},
@@ -84,6 +89,8 @@ def test_lenient_models_survive_wrong_shapes() -> None:
 def test_tool_call_accessors_cover_function_and_custom_calls() -> None:
     from ccbrowser.api.models import ToolCall
 
-    f = ToolCall.model_validate({"id": "1", "type": "function", "function": {"name": "refund_order", "arguments": "{}"}})
+    f = ToolCall.model_validate(
+        {"id": "1", "type": "function", "function": {"name": "refund_order", "arguments": "{}"}}
+    )
     c = ToolCall.model_validate({"id": "2", "type": "custom", "custom": {"name": "sql", "input": "SELECT 1"}})
     assert (f.name, f.arguments, c.name, c.arguments) == ("refund_order", "{}", "sql", "SELECT 1")

@@ -34,7 +34,9 @@ def test_or_groups_and_keywords() -> None:
     q = parse("OR a OR", now=NOW)
     assert [list(c.atoms) for c in q.clauses] == [[Term("a")]]
     assert "OR needs a term on each side" in q.hints
-    assert atoms("model:gpt-4o OR model:gpt-4.1") == [[Filter("model", "=", "gpt-4o"), Filter("model", "=", "gpt-4.1")]]
+    assert atoms("model:gpt-4o OR model:gpt-4.1") == [
+        [Filter("model", "=", "gpt-4o"), Filter("model", "=", "gpt-4.1")]
+    ]
 
 
 def test_filters() -> None:
@@ -72,7 +74,9 @@ def test_tokens() -> None:
 
 def test_times_are_local_and_resolved_at_parse() -> None:
     # conftest sets TZ=UTC
-    assert atoms("after:2026-01-31") == [[Filter("created", ">=", int(datetime(2026, 1, 31, tzinfo=UTC).timestamp()))]]
+    assert atoms("after:2026-01-31") == [
+        [Filter("created", ">=", int(datetime(2026, 1, 31, tzinfo=UTC).timestamp()))]
+    ]
     assert atoms("before:2026-01-31T14:30") == [
         [Filter("created", "<", int(datetime(2026, 1, 31, 14, 30, tzinfo=UTC).timestamp()))]
     ]
@@ -82,7 +86,9 @@ def test_times_are_local_and_resolved_at_parse() -> None:
         [Filter("created", ">=", int(NOW - 30 * 60))],
         [Filter("created", ">=", int(NOW - 14 * 86400))],
     ]
-    assert atoms("after:today") == [[Filter("created", ">=", int(datetime(2026, 5, 28, tzinfo=UTC).timestamp()))]]
+    assert atoms("after:today") == [
+        [Filter("created", ">=", int(datetime(2026, 5, 28, tzinfo=UTC).timestamp()))]
+    ]
 
 
 def test_local_dates_follow_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +128,11 @@ def test_bad_values_are_usage_errors(text: str, message: str) -> None:
 
 def test_unknown_fields_are_text_with_a_hint() -> None:
     q = parse("foo:bar https://example.com 12:30", now=NOW)
-    assert [a for c in q.clauses for a in c.atoms] == [Term("foo:bar"), Term("https://example.com"), Term("12:30")]
+    assert [a for c in q.clauses for a in c.atoms] == [
+        Term("foo:bar"),
+        Term("https://example.com"),
+        Term("12:30"),
+    ]
     assert q.hints == ("unknown field `foo:`: searched as text",)
 
 
@@ -133,7 +143,25 @@ def test_scopes() -> None:
 
 
 def test_hostile_input_never_raises_anything_but_query_error() -> None:
-    for text in ['"', '"unclosed', "-", "--", "*", "***", "(", ")", "AND", "NEAR", "^", "\x00", "\ud800", "a:", ":", '-"', 'x"y"z']:
+    for text in [
+        '"',
+        '"unclosed',
+        "-",
+        "--",
+        "*",
+        "***",
+        "(",
+        ")",
+        "AND",
+        "NEAR",
+        "^",
+        "\x00",
+        "\ud800",
+        "a:",
+        ":",
+        '-"',
+        'x"y"z',
+    ]:
         parse(text, now=NOW)
 
 

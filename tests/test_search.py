@@ -35,7 +35,9 @@ def idset(conn: sqlite3.Connection, text: str) -> set[str]:
     assert search.count(conn, q) == len(found)
     pks = search.matching_pks(conn, q)
     assert len(pks) == len(set(pks))
-    rows = conn.execute("SELECT id FROM completions WHERE pk IN (SELECT value FROM json_each(?))", (json.dumps(pks),))
+    rows = conn.execute(
+        "SELECT id FROM completions WHERE pk IN (SELECT value FROM json_each(?))", (json.dumps(pks),)
+    )
     pk_ids = {r[0] for r in rows}
     assert pk_ids == set(found), "matching_pks, count and search agree"
     return set(found)
@@ -129,8 +131,16 @@ def test_time_ranges(conn: sqlite3.Connection) -> None:
     assert idset(conn, "since:36h") == {"chatcmpl-removed"}
     assert idset(conn, "since:2d") == {"chatcmpl-ai", "chatcmpl-hostile", "chatcmpl-removed"}  # >= NOW-2d
     assert idset(conn, "since:60h") == {"chatcmpl-ai", "chatcmpl-hostile", "chatcmpl-removed"}
-    assert idset(conn, "since:3d") == {"chatcmpl-ai", "chatcmpl-hostile", "chatcmpl-removed", "chatcmpl-deploy", "chatcmpl-zebra-out"}
-    assert idset(conn, "before:2026-05-18") == {f"chatcmpl-shared{i:02d}" for i in range(SHARED_COUNT) if NOW - 10 * DAY + i * 3600 < 1_779_062_400}
+    assert idset(conn, "since:3d") == {
+        "chatcmpl-ai",
+        "chatcmpl-hostile",
+        "chatcmpl-removed",
+        "chatcmpl-deploy",
+        "chatcmpl-zebra-out",
+    }
+    assert idset(conn, "before:2026-05-18") == {
+        f"chatcmpl-shared{i:02d}" for i in range(SHARED_COUNT) if NOW - 10 * DAY + i * 3600 < 1_779_062_400
+    }
     assert idset(conn, "after:2026-05-27") == {"chatcmpl-removed"}
     assert idset(conn, "after:2026-05-26 before:2026-05-27") == {"chatcmpl-ai", "chatcmpl-hostile"}
 
@@ -158,7 +168,9 @@ def test_relevance_paging_is_consistent(conn: sqlite3.Connection) -> None:
     full = [h.id for h in search.search(conn, "Ava", limit=100)]
     pages = [h.id for off in range(0, 30, 7) for h in search.search(conn, "Ava", limit=7, offset=off)]
     assert pages == full
-    assert [r for r in search.matching_pks(conn, "Ava")] == [h.pk for h in search.search(conn, "Ava", limit=100)]
+    assert [r for r in search.matching_pks(conn, "Ava")] == [
+        h.pk for h in search.search(conn, "Ava", limit=100)
+    ]
 
 
 def test_ranking_best_first(conn: sqlite3.Connection) -> None:
@@ -192,14 +204,33 @@ def test_hints(conn: sqlite3.Connection) -> None:
 
 def test_find_matches() -> None:
     text = "La Crème brûlée de gpt-4o-mini, user_4821 et 東京の天気. Refunds refund."
-    q = parse('creme brulee gpt-4o-mini user_4821 東京 refund*', now=NOW)
+    q = parse("creme brulee gpt-4o-mini user_4821 東京 refund*", now=NOW)
     got = [text[s:e] for s, e in find_matches(text, q)]
     assert got == ["Crème", "brûlée", "gpt-4o-mini", "user_4821", "東京", "Refunds", "refund"]
     assert find_matches("prefund", ["refund"]) == []
 
 
 ALPHABET = st.sampled_from(
-    list('"\'-:*()^{}[]. ,+') + ["AND", "OR", "NOT", "NEAR", " ", "\x00", "\ud800", "東京", "é", "model:", "in:", "meta:", "tokens:", "a", "b", "zebra", "since:"]
+    list("\"'-:*()^{}[]. ,+")
+    + [
+        "AND",
+        "OR",
+        "NOT",
+        "NEAR",
+        " ",
+        "\x00",
+        "\ud800",
+        "東京",
+        "é",
+        "model:",
+        "in:",
+        "meta:",
+        "tokens:",
+        "a",
+        "b",
+        "zebra",
+        "since:",
+    ]
 )
 
 

@@ -26,7 +26,16 @@ def test_json_lines(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rows = [json.loads(line) for line in lines]
     assert {r["id"] for r in rows} == {"chatcmpl-ids", "chatcmpl-tool"}
     for r in rows:
-        assert {"id", "created", "model", "snippet", "score", "finish_reason", "total_tokens", "tool_calls"} <= set(r)
+        assert {
+            "id",
+            "created",
+            "model",
+            "snippet",
+            "score",
+            "finish_reason",
+            "total_tokens",
+            "tool_calls",
+        } <= set(r)
         assert "A-8812" in r["snippet"] and MARK_START not in r["snippet"]
     tool = next(r for r in rows if r["id"] == "chatcmpl-tool")
     assert tool["tool_calls"] == ["refund_order", "notify_customer"]
@@ -59,7 +68,10 @@ def test_highlight_on_a_terminal_only() -> None:
 def test_exit_codes(db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["search", "--db", str(db), "tokens:lots"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "ccbrowser: `tokens:` needs a number like tokens:>1000, tokens:<=50 or tokens:100..500 (got 'lots')"
+    assert (
+        err.strip()
+        == "ccbrowser: `tokens:` needs a number like tokens:>1000, tokens:<=50 or tokens:100..500 (got 'lots')"
+    )
     assert main(["search", "--db", str(tmp_path / "none.db"), "x"]) == 1
     assert "no database" in capsys.readouterr().err
     assert not (tmp_path / "none.db").exists()

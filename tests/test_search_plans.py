@@ -80,7 +80,9 @@ def reference(conn: sqlite3.Connection, text: str) -> list[int]:
 
 
 @pytest.mark.parametrize("setting", list(SETTINGS))
-def test_every_plan_gives_the_same_matches(conn: sqlite3.Connection, setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_plan_gives_the_same_matches(
+    conn: sqlite3.Connection, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in SETTINGS[setting].items():
         monkeypatch.setattr(engine, name, value)
     nonempty = 0

@@ -23,9 +23,7 @@ def test_stats_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert {t["name"]: t["calls"] for t in s["tools"]} == {"refund_order": 1, "notify_customer": 1}
     assert [t["invalid_json"] for t in s["tools"] if t["name"] == "notify_customer"] == [1]
     assert sum(d["completions"] for d in s["days"]) == s["completions"]
-    assert s["tokens"]["total"] == sum(
-        r["total_tokens"] for r in s["models"]
-    )
+    assert s["tokens"]["total"] == sum(r["total_tokens"] for r in s["models"])
     assert main(["stats", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "by model" in out and "refund_order" in out and "gpt-4o-mini" in out

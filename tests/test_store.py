@@ -32,7 +32,9 @@ def write_jsonl(path: Path, records: list[tuple[dict, list | None]]) -> None:
             f.write(json.dumps(line, ensure_ascii=True) + "\n")
 
 
-def test_hostile_round_trip_is_lossless(tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_round_trip_is_lossless(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     records = hostile_records()
     src = tmp_path / "hostile.jsonl"
     write_jsonl(src, records)
@@ -49,11 +51,17 @@ def test_hostile_round_trip_is_lossless(tmp_path: Path, db_path: Path, capsys: p
     conn = open_db(db_path)
     integrity(conn)
     calls = reader.tool_calls(conn, "chatcmpl-badargs")
-    assert [(c.name, c.valid_json) for c in calls] == [("refund_order", False), ("weird", True), ("sql", False)]
+    assert [(c.name, c.valid_json) for c in calls] == [
+        ("refund_order", False),
+        ("weird", True),
+        ("sql", False),
+    ]
     assert calls[0].arguments == '{"order_id": "A-88'
 
 
-def test_human_show_never_prints_escapes(tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_human_show_never_prints_escapes(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "h.jsonl"
     write_jsonl(src, hostile_records())
     main(["--db", str(db_path), "import", str(src)])
@@ -74,21 +82,40 @@ def test_shared_bodies_are_stored_once_and_writes_are_idempotent(db_path: Path) 
             "id": f"chatcmpl-{i:04d}",
             "created": 1_700_000_000 + i,
             "model": "gpt-4o",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": f"reply {i}"}}],
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": f"reply {i}"},
+                }
+            ],
         }
-        inputs = [{"id": f"chatcmpl-{i:04d}-0", **system}, {"id": f"chatcmpl-{i:04d}-1", "role": "user", "content": f"question {i % 10}"}]
+        inputs = [
+            {"id": f"chatcmpl-{i:04d}-0", **system},
+            {"id": f"chatcmpl-{i:04d}-1", "role": "user", "content": f"question {i % 10}"},
+        ]
         recs.append(Record(obj, inputs))
     w = Writer(conn)
     first = w.write(recs)
     assert (first.completions, first.inserted) == (200, 200)
     # 1 system prompt + 10 distinct questions + 200 replies
     assert conn.execute("SELECT count(*) FROM bodies").fetchone()[0] == 211
-    snapshot = [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("bodies", "messages", "tool_calls")]
+    snapshot = [
+        conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        for t in ("bodies", "messages", "tool_calls")
+    ]
     again = Writer(conn).write(recs)  # a fresh writer: no cache
     assert (again.inserted, again.bodies) == (0, 0)
-    assert [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("bodies", "messages", "tool_calls")] == snapshot
+    assert [
+        conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        for t in ("bodies", "messages", "tool_calls")
+    ] == snapshot
     assert reader.count(conn) == 200
-    assert reader.input_messages(conn, "chatcmpl-0007")[1] == {"id": "chatcmpl-0007-1", "role": "user", "content": "question 7"}
+    assert reader.input_messages(conn, "chatcmpl-0007")[1] == {
+        "id": "chatcmpl-0007-1",
+        "role": "user",
+        "content": "question 7",
+    }
     hits = conn.execute("SELECT count(*) FROM bodies_fts WHERE bodies_fts MATCH 'acme'").fetchone()[0]
     assert hits == 1
     integrity(conn)
@@ -140,8 +167,12 @@ def test_old_schema_upgrades_in_place(db_path: Path) -> None:
     migrate(conn, target=1)
     assert version(conn) == 1
     # A v1 database with a completion, its input messages and a body, written as v1 would.
-    conn.execute("INSERT INTO completions (pk, id, created, model, raw) VALUES (1, 'c-old', 5, 'gpt-4o', '{\"id\":\"c-old\"}')")
-    conn.execute("INSERT INTO bodies (id, hash, role, content, tool, refusal, transcript, raw) VALUES (1, x'01', 'user', 'first line of the old question', '', '', '', '{}')")
+    conn.execute(
+        "INSERT INTO completions (pk, id, created, model, raw) VALUES (1, 'c-old', 5, 'gpt-4o', '{\"id\":\"c-old\"}')"
+    )
+    conn.execute(
+        "INSERT INTO bodies (id, hash, role, content, tool, refusal, transcript, raw) VALUES (1, x'01', 'user', 'first line of the old question', '', '', '', '{}')"
+    )
     conn.execute("INSERT INTO messages (completion, kind, position, body) VALUES (1, 0, 0, 1)")
     conn.close()
     conn = open_db(db_path)
@@ -154,7 +185,9 @@ def test_old_schema_upgrades_in_place(db_path: Path) -> None:
     integrity(conn)
 
 
-def test_newer_schema_is_refused_with_a_clear_error(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_newer_schema_is_refused_with_a_clear_error(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     conn.close()

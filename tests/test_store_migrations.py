@@ -26,7 +26,9 @@ def test_v2_database_upgrades_to_v3(db_path: Path) -> None:
     conn.execute(
         "INSERT INTO completions (pk, id, created, model, has_refusal, raw) VALUES (1, 'c-refused', 5, 'gpt-4o', 1, '{\"id\":\"c-refused\"}')"
     )
-    conn.execute("INSERT INTO completions (pk, id, created, model, raw) VALUES (2, 'c-plain', 6, 'gpt-4o', '{\"id\":\"c-plain\"}')")
+    conn.execute(
+        "INSERT INTO completions (pk, id, created, model, raw) VALUES (2, 'c-plain', 6, 'gpt-4o', '{\"id\":\"c-plain\"}')"
+    )
     conn.close()
 
     conn = open_db(db_path)
@@ -37,7 +39,21 @@ def test_v2_database_upgrades_to_v3(db_path: Path) -> None:
     assert search.matching_pks(conn, "has:refusal") == [1]
     assert search.count(conn, "has:refusal") == 1
     # rows written after the upgrade land in the partial indexes too
-    Writer(conn).write([{"id": "c-new", "created": 7, "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "refusal": "No."}, "finish_reason": "stop"}]}])
+    Writer(conn).write(
+        [
+            {
+                "id": "c-new",
+                "created": 7,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": None, "refusal": "No."},
+                        "finish_reason": "stop",
+                    }
+                ],
+            }
+        ]
+    )
     assert search.count(conn, "has:refusal") == 2
     assert reader.count(conn) == 3
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]

@@ -31,15 +31,25 @@ FAST = SyncOptions(retry=RetryPolicy(max_retries=30, base_delay=0.005, max_delay
 # -- helpers (also used by test_sync_cli) ------------------------------------------------------
 
 
-def settings_for(emu: RunningEmulator, *, flavor: str | None = None, base_url: str | None = None,
-                 profile: str = "default") -> Settings:
+def settings_for(
+    emu: RunningEmulator, *, flavor: str | None = None, base_url: str | None = None, profile: str = "default"
+) -> Settings:
     env = {"OPENAI_API_KEY": KEY}
-    s = resolve(None, base_url=base_url or emu.base_url, flavor=flavor or emu.options.flavor, env=env, config={})
+    s = resolve(
+        None, base_url=base_url or emu.base_url, flavor=flavor or emu.options.flavor, env=env, config={}
+    )
     return Settings(**{**s.__dict__, "profile": profile}) if profile != "default" else s
 
 
-def sync(db: Path, settings: Settings, *, full: bool = False, options: SyncOptions = FAST,
-         on_event: Any = None, stop: threading.Event | None = None) -> SyncSummary:
+def sync(
+    db: Path,
+    settings: Settings,
+    *,
+    full: bool = False,
+    options: SyncOptions = FAST,
+    on_event: Any = None,
+    stop: threading.Event | None = None,
+) -> SyncSummary:
     return asyncio.run(run_sync(db, settings, full=full, options=options, on_event=on_event, stop=stop))
 
 
@@ -58,7 +68,9 @@ def local(db: Path) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]], str
     conn = open_db(db)
     try:
         out = {}
-        for cid, raw, state, removed in conn.execute("SELECT id, raw, messages_state, removed_at FROM completions"):
+        for cid, raw, state, removed in conn.execute(
+            "SELECT id, raw, messages_state, removed_at FROM completions"
+        ):
             out[cid] = (json.loads(raw), reader.input_messages(conn, cid), state, removed is not None)
         return out
     finally:
@@ -104,7 +116,9 @@ def emu(**options: Any) -> Any:
 
 
 @emu(count=2000, seed=7)
-def test_first_sync_mirrors_everything_then_nothing_new_costs_one_request(emulator: RunningEmulator, db_path: Path) -> None:
+def test_first_sync_mirrors_everything_then_nothing_new_costs_one_request(
+    emulator: RunningEmulator, db_path: Path
+) -> None:
     events: list[SyncEvent] = []
     summary = sync(db_path, settings_for(emulator), on_event=events.append)
     assert summary.mode == "first" and not summary.cancelled
@@ -212,14 +226,22 @@ def test_late_arrival_outside_window_needs_full(emulator: RunningEmulator, db_pa
     assert_mirrors(db_path, emulator.state)
 
 
-def test_missing_messages_and_malformed_objects_are_not_fatal(emulator: RunningEmulator, db_path: Path) -> None:
+def test_missing_messages_and_malformed_objects_are_not_fatal(
+    emulator: RunningEmulator, db_path: Path
+) -> None:
     state = emulator.state
     s = settings_for(emulator)
     # A malformed object in the list: no id, wrong shapes. (The emulator has no API for this, so
     # the stored object of an extra is replaced directly.)
     bad = state.add_generated()
-    state._extras[bad].completion = {"object": "chat.completion", "created": state.newest_created(), "choices": "??"}
-    odd = state.add_completion({"choices": [None, {"message": "not an object"}], "usage": [], "metadata": None})
+    state._extras[bad].completion = {
+        "object": "chat.completion",
+        "created": state.newest_created(),
+        "choices": "??",
+    }
+    odd = state.add_completion(
+        {"choices": [None, {"message": "not an object"}], "usage": [], "metadata": None}
+    )
     sync(db_path, s, options=SyncOptions(retry=FAST.retry, fetch_messages=False))
     victim = state.snapshot_ids()[-10]
     state.delete(victim)  # listed before, gone when its messages are asked for: a 404
@@ -229,7 +251,7 @@ def test_missing_messages_and_malformed_objects_are_not_fatal(emulator: RunningE
     conn = open_db(db_path)
     assert reader.messages_state(conn, victim) == "missing"
     assert reader.get(conn, odd)["usage"] == []
-    assert conn.execute("SELECT count(*) FROM rejects WHERE raw LIKE '%\"choices\":\"??\"%'").fetchone()[0] >= 1
+    assert conn.execute('SELECT count(*) FROM rejects WHERE raw LIKE \'%"choices":"??"%\'').fetchone()[0] >= 1
     assert conn.execute("SELECT count(*) FROM completions WHERE messages_state IS NULL").fetchone()[0] == 0
     conn.close()
 
@@ -245,13 +267,25 @@ def _dump(db: Path) -> dict[str, Any]:
 def test_faults_end_with_the_same_data(emulator: RunningEmulator, tmp_path: Path) -> None:
     clean = tmp_path / "clean.db"
     sync(clean, settings_for(emulator))
-    faults = FaultOptions(error_rate=0.08, rate_limit_rate=0.05, retry_after_ms=20, reset_rate=0.05,
-                          truncate_rate=0.05, spike_rate=0.02, spike_ms=150, seed=3)
-    with run_in_thread(EmulatorOptions(count=400, seed=11, now=NOW, api_key=KEY, faults=faults),
-                       state=emulator.state) as faulty:
+    faults = FaultOptions(
+        error_rate=0.08,
+        rate_limit_rate=0.05,
+        retry_after_ms=20,
+        reset_rate=0.05,
+        truncate_rate=0.05,
+        spike_rate=0.02,
+        spike_ms=150,
+        seed=3,
+    )
+    with run_in_thread(
+        EmulatorOptions(count=400, seed=11, now=NOW, api_key=KEY, faults=faults), state=emulator.state
+    ) as faulty:
         waits: list[SyncEvent] = []
-        summary = sync(tmp_path / "faulty.db", settings_for(faulty),
-                       on_event=lambda e: waits.append(e) if e.kind in ("wait", "retry") else None)
+        summary = sync(
+            tmp_path / "faulty.db",
+            settings_for(faulty),
+            on_event=lambda e: waits.append(e) if e.kind in ("wait", "retry") else None,
+        )
         counters = faulty.state.counters
     assert summary.progress.retries > 10 and summary.progress.rate_limited > 0
     assert {e.kind for e in waits} == {"wait", "retry"}
@@ -261,7 +295,9 @@ def test_faults_end_with_the_same_data(emulator: RunningEmulator, tmp_path: Path
 
 
 @emu(count=300, seed=12, faults=FaultOptions(rate_limit_rps=150.0))
-def test_rate_limit_lowers_concurrency_and_honours_retry_after(emulator: RunningEmulator, db_path: Path) -> None:
+def test_rate_limit_lowers_concurrency_and_honours_retry_after(
+    emulator: RunningEmulator, db_path: Path
+) -> None:
     events: list[SyncEvent] = []
     opts = SyncOptions(concurrency=16, retry=RetryPolicy(max_retries=50, base_delay=0.005, max_delay=0.05))
     summary = sync(db_path, settings_for(emulator), options=opts, on_event=events.append)
@@ -299,7 +335,9 @@ def test_each_flavor_syncs_completely(flavor: str, path: str, db_path: Path) -> 
                 assert raw == {**completion, "input_messages": request_form}
             elif flavor == "azure":
                 # Azure lists some items with `object: null` / `finish_reason: null`: kept as listed.
-                assert raw["id"] == cid and raw["choices"][0]["message"] == completion["choices"][0]["message"]
+                assert (
+                    raw["id"] == cid and raw["choices"][0]["message"] == completion["choices"][0]["message"]
+                )
                 assert inputs == messages
             else:
                 assert raw == completion and inputs == messages
@@ -312,15 +350,21 @@ def test_each_flavor_syncs_completely(flavor: str, path: str, db_path: Path) -> 
 
 
 def test_two_profiles_share_one_database(db_path: Path) -> None:
-    with run_in_thread(EmulatorOptions(count=80, seed=21, now=NOW, api_key=KEY)) as a, \
-            run_in_thread(EmulatorOptions(count=60, seed=22, now=NOW, api_key=KEY)) as b:
+    with (
+        run_in_thread(EmulatorOptions(count=80, seed=21, now=NOW, api_key=KEY)) as a,
+        run_in_thread(EmulatorOptions(count=60, seed=22, now=NOW, api_key=KEY)) as b,
+    ):
         sync(db_path, settings_for(a, profile="work"))
         sync(db_path, settings_for(b, profile="home"))
         b.state.delete(b.state.snapshot_ids()[0])
         sync(db_path, settings_for(b, profile="home"), full=True)  # must not touch "work" rows
     conn = open_db(db_path)
     rows = dict(conn.execute("SELECT profile, count(*) FROM completions GROUP BY profile").fetchall())
-    removed = dict(conn.execute("SELECT profile, count(*) FROM completions WHERE removed_at IS NOT NULL GROUP BY profile"))
+    removed = dict(
+        conn.execute(
+            "SELECT profile, count(*) FROM completions WHERE removed_at IS NOT NULL GROUP BY profile"
+        )
+    )
     assert rows == {"work": 80, "home": 60} and removed == {"home": 1}
     assert {r[0] for r in conn.execute("SELECT profile FROM sync_state")} == {"work", "home"}
     conn.close()
@@ -334,8 +378,13 @@ def test_stop_ends_cleanly_and_the_next_sync_resumes(emulator: RunningEmulator, 
         if ev.kind == "page" and ev.progress.pages >= 3:
             stop.set()
 
-    summary = sync(db_path, settings_for(emulator), stop=stop, on_event=on_event,
-                   options=SyncOptions(retry=FAST.retry, concurrency=4))
+    summary = sync(
+        db_path,
+        settings_for(emulator),
+        stop=stop,
+        on_event=on_event,
+        options=SyncOptions(retry=FAST.retry, concurrency=4),
+    )
     assert summary.cancelled
     integrity(db_path)
     n = len(local(db_path))
@@ -358,6 +407,8 @@ def test_watch_repeats_until_stopped(emulator: RunningEmulator, db_path: Path) -
         if len(summaries) == 3:
             stop.set()
 
-    asyncio.run(watch(db_path, settings_for(emulator), interval=0.05, on_summary=on_summary, stop=stop, options=FAST))
+    asyncio.run(
+        watch(db_path, settings_for(emulator), interval=0.05, on_summary=on_summary, stop=stop, options=FAST)
+    )
     assert [s.mode for s in summaries] == ["first", "incremental", "incremental"]
     assert [s.progress.new for s in summaries] == [300, 1, 0]

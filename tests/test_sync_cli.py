@@ -27,13 +27,21 @@ from ccbrowser.store.writer import load_checkpoint
 
 def run_cli(*args: str, key: str | None = KEY, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ccbrowser", *args], env=_env(key), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "ccbrowser", *args],
+        env=_env(key),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def start_cli(*args: str, key: str | None = KEY) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "ccbrowser", *args], env=_env(key), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "ccbrowser", *args],
+        env=_env(key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -100,7 +108,9 @@ def _count(db: Path) -> int:
         return 0
 
 
-def test_sigkill_at_random_moments_then_resume_equals_a_clean_sync(slow_emulator: RunningEmulator, tmp_path: Path) -> None:
+def test_sigkill_at_random_moments_then_resume_equals_a_clean_sync(
+    slow_emulator: RunningEmulator, tmp_path: Path
+) -> None:
     url = slow_emulator.base_url
     clean = tmp_path / "clean.db"
     # The clean run also measures when the listing happens, so that kills can aim at both phases.
@@ -215,7 +225,10 @@ def test_profile_from_config_file(tmp_path: Path) -> None:
         db = tmp_path / "p.db"
         result = subprocess.run(
             [sys.executable, "-m", "ccbrowser", "sync", "--db", str(db), "--profile", "az"],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         assert "profile az" in result.stderr
@@ -228,7 +241,9 @@ def test_profile_from_config_file(tmp_path: Path) -> None:
 
 def test_sync_never_imports_textual() -> None:
     code = "import sys, ccbrowser.sync, ccbrowser.commands.sync; print(any(m.startswith('textual') for m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], env=_env(None), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=_env(None), capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
 
 
@@ -246,10 +261,24 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
 
     bar = _Bar()
     bar.progress.stream, bar.progress.enabled = Tty(), True
-    p = SyncProgress(phase="backfill", pages=3, listed=300, new=300, messages_done=120, messages_todo=300, retries=2, waited=1.5)
+    p = SyncProgress(
+        phase="backfill",
+        pages=3,
+        listed=300,
+        new=300,
+        messages_done=120,
+        messages_todo=300,
+        retries=2,
+        waited=1.5,
+    )
     bar.event(SyncEvent("wait", p, "rate limited: waiting 1.5 s"))
     text = bar.progress.stream.getvalue()
-    assert "300 listed" in text and "messages 120/300" in text and "2 retries" in text and "waiting 1.5 s" in text
+    assert (
+        "300 listed" in text
+        and "messages 120/300" in text
+        and "2 retries" in text
+        and "waiting 1.5 s" in text
+    )
     quiet = _Bar()
     quiet.progress.stream, quiet.progress.enabled = io.StringIO(), False
     quiet.event(SyncEvent("page", p))

@@ -23,6 +23,8 @@ def test_demo_no_tui_syncs_and_cleans_up(capsys: pytest.CaptureFixture[str], tmp
 
 def test_tui_subcommand_needs_no_textual_for_other_commands() -> None:
     """`ccbrowser search` must not import Textual (the TUI modules import it lazily)."""
-    code = "import sys; from ccbrowser.cli import build_parser; build_parser(); print('textual' in sys.modules)"
+    code = (
+        "import sys; from ccbrowser.cli import build_parser; build_parser(); print('textual' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

@@ -217,7 +217,11 @@ class _Retry(Exception):
     """Internal: this attempt failed in a way that another attempt may fix."""
 
     def __init__(
-        self, reason: str, wait: float | None = None, rate_limited: bool = False, final: Exception | None = None
+        self,
+        reason: str,
+        wait: float | None = None,
+        rate_limited: bool = False,
+        final: Exception | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -386,7 +390,9 @@ class Client:
 
     def _page(self, body: Any, limit: int, path: str) -> Page:
         if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise APIError(f"unexpected answer to GET {path}: no `data` list (is {self.base_url} the right base URL?)")
+            raise APIError(
+                f"unexpected answer to GET {path}: no `data` list (is {self.base_url} the right base URL?)"
+            )
         data = body["data"]
         has_more = body.get("has_more")
         if not isinstance(has_more, bool):
@@ -437,7 +443,12 @@ class Client:
                     if not self._answered and attempt >= min(2, self.retry.max_retries):
                         raise NetworkError(f"cannot connect to {self.base_url}: {_describe(exc)}") from None
                     raise _Retry(_describe(exc), final=exc) from None
-                except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError) as exc:
+                except (
+                    httpx.TimeoutException,
+                    httpx.NetworkError,
+                    httpx.RemoteProtocolError,
+                    httpx.DecodingError,
+                ) as exc:
                     raise _Retry(_describe(exc), final=exc) from None
                 except httpx.HTTPError as exc:
                     raise NetworkError(f"cannot reach {self.base_url}: {_describe(exc)}") from None
@@ -488,7 +499,9 @@ class Client:
         key_var = f"${s.api_key_env}" if s.api_key_env else "the key variable"
         if status == 401:
             if s.api_key is None:
-                return AuthError(f"no API key: {s.base_url} needs one; set {key_var} ({where})", status=status, code=code)
+                return AuthError(
+                    f"no API key: {s.base_url} needs one; set {key_var} ({where})", status=status, code=code
+                )
             return AuthError(
                 f"the API rejected the key (401{' ' + code if code else ''}): check {key_var} ({where}, {s.base_url})",
                 status=status,
@@ -496,15 +509,26 @@ class Client:
             )
         if status == 403:
             scope = ", ".join(
-                x for x in (f"project {s.project}" if s.project else "", f"organization {s.organization}" if s.organization else "") if x
+                x
+                for x in (
+                    f"project {s.project}" if s.project else "",
+                    f"organization {s.organization}" if s.organization else "",
+                )
+                if x
             )
             hint = (
                 f"check that the key in {key_var} may read stored completions"
                 f"{' of ' + scope if scope else ''} ({where}; OPENAI_PROJECT_ID / OPENAI_ORG_ID or the profile's project/organization)"
             )
-            return AuthError(f"access denied (403{' ' + code if code else ''}): {hint}{': ' + message if message else ''}", status=status, code=code)
+            return AuthError(
+                f"access denied (403{' ' + code if code else ''}): {hint}{': ' + message if message else ''}",
+                status=status,
+                code=code,
+            )
         if status == 404:
-            return NotFoundError(f"not found: {method} {path}{': ' + message if message else ''}", status=status, code=code)
+            return NotFoundError(
+                f"not found: {method} {path}{': ' + message if message else ''}", status=status, code=code
+            )
         if status == 429:
             return APIError(
                 f"rate limited or out of quota (429{' ' + code if code else ''}): {message or 'check the plan and billing of the account'}",
@@ -512,7 +536,11 @@ class Client:
                 code=code,
             )
         detail = message or (response.reason_phrase or "")
-        return APIError(f"{method} {path} failed with HTTP {status}{': ' + detail if detail else ''}", status=status, code=code)
+        return APIError(
+            f"{method} {path} failed with HTTP {status}{': ' + detail if detail else ''}",
+            status=status,
+            code=code,
+        )
 
     def _redact(self, text: str) -> str:
         """A server's message, made safe to print: no key (whole or masked), no control chars, one line."""

@@ -16,7 +16,9 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="completion id (or a unique prefix of one)")
-    parser.add_argument("--call", metavar="N|NAME", help="which tool call: its number (from 1) or its tool name")
+    parser.add_argument(
+        "--call", metavar="N|NAME", help="which tool call: its number (from 1) or its tool name"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,16 +39,22 @@ def run(args: argparse.Namespace) -> int:
         if choice.isdigit():
             index = int(choice) - 1
             if not 0 <= index < len(calls):
-                raise UsageError(f"--call {choice}: completion {cid} has {len(calls)} tool call(s), numbered from 1")
+                raise UsageError(
+                    f"--call {choice}: completion {cid} has {len(calls)} tool call(s), numbered from 1"
+                )
         else:
             named = [i for i, c in enumerate(calls) if c.name == choice]
             if not named:
                 names = ", ".join(sorted({c.name or "?" for c in calls}))
-                raise UsageError(f"--call {one_line(choice)!r}: no call of that tool in {cid} (it called: {one_line(names)})")
+                raise UsageError(
+                    f"--call {one_line(choice)!r}: no call of that tool in {cid} (it called: {one_line(names)})"
+                )
             index = named[0]
             if len(named) > 1:
                 others = ", ".join(str(i + 1) for i in named[1:])
-                sys.stderr.write(f"ccbrowser: note: {choice} was called {len(named)} times; showing call {index + 1} (others: --call {others})\n")
+                sys.stderr.write(
+                    f"ccbrowser: note: {choice} was called {len(named)} times; showing call {index + 1} (others: --call {others})\n"
+                )
     elif len(calls) > 1:
         listing = "; ".join(f"{i + 1} {one_line(c.name or '?')}" for i, c in enumerate(calls) if i != 0)
         sys.stderr.write(
@@ -61,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         value = json.loads(text)
     except ValueError:
-        sys.stderr.write(f"ccbrowser: note: the arguments of call {index + 1} are not valid JSON; printed verbatim\n")
+        sys.stderr.write(
+            f"ccbrowser: note: the arguments of call {index + 1} are not valid JSON; printed verbatim\n"
+        )
         out = visible(text) if sys.stdout.isatty() else text
         sys.stdout.write(out + ("" if out.endswith("\n") else "\n"))
         return 0

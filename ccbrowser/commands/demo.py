@@ -17,10 +17,16 @@ DEMO_KEY = "demo-key-not-secret"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--count", type=int, default=3000, metavar="N", help="completions in the corpus (default 3000)")
+    parser.add_argument(
+        "--count", type=int, default=3000, metavar="N", help="completions in the corpus (default 3000)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
-    parser.add_argument("--no-tui", action="store_true", help="sync, print a summary and exit (CI smoke test)")
-    parser.add_argument("--keep", metavar="DIR", help="keep the demo database in DIR instead of a temporary one")
+    parser.add_argument(
+        "--no-tui", action="store_true", help="sync, print a summary and exit (CI smoke test)"
+    )
+    parser.add_argument(
+        "--keep", metavar="DIR", help="keep the demo database in DIR instead of a temporary one"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -40,36 +40,81 @@ def _timestamp(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free port)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free port)"
+    )
     parser.add_argument("--public", action="store_true", help="allow binding a non-loopback address")
-    parser.add_argument("--count", type=_count, default=1000, help="stored completions to serve (default: 1000)")
+    parser.add_argument(
+        "--count", type=_count, default=1000, help="stored completions to serve (default: 1000)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="corpus seed: same seed, same data (default: 1)")
-    parser.add_argument("--now", type=_timestamp, default=None,
-                        help="end of the 30-day window, unix seconds or ISO date (default: this hour)")
-    parser.add_argument("--flavor", choices=["openai", "azure", "llama-stack"], default="openai",
-                        help="which server to behave like (default: openai)")
-    parser.add_argument("--api-key-env", metavar="VAR", default=None,
-                        help="require the API key held in environment variable VAR (default: no key needed)")
+    parser.add_argument(
+        "--now",
+        type=_timestamp,
+        default=None,
+        help="end of the 30-day window, unix seconds or ISO date (default: this hour)",
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=["openai", "azure", "llama-stack"],
+        default="openai",
+        help="which server to behave like (default: openai)",
+    )
+    parser.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        default=None,
+        help="require the API key held in environment variable VAR (default: no key needed)",
+    )
     faults = parser.add_argument_group("faults (all off by default; rates are per request, 0..1)")
     faults.add_argument("--latency", metavar="MS", type=_non_negative, default=0.0, help="added latency")
-    faults.add_argument("--jitter", metavar="MS", type=_non_negative, default=0.0, help="random extra latency, 0..MS")
-    faults.add_argument("--spike-rate", type=_rate, default=0.0, help="share of requests with a latency spike")
-    faults.add_argument("--spike-ms", type=_non_negative, default=1000.0, help="size of a spike (default: 1000)")
+    faults.add_argument(
+        "--jitter", metavar="MS", type=_non_negative, default=0.0, help="random extra latency, 0..MS"
+    )
+    faults.add_argument(
+        "--spike-rate", type=_rate, default=0.0, help="share of requests with a latency spike"
+    )
+    faults.add_argument(
+        "--spike-ms", type=_non_negative, default=1000.0, help="size of a spike (default: 1000)"
+    )
     faults.add_argument("--error-rate", type=_rate, default=0.0, help="share answered 500/502/503")
-    faults.add_argument("--error-retry-after-ms", type=_non_negative, default=None,
-                        help="send retry-after(-ms) with injected 5xx too")
+    faults.add_argument(
+        "--error-retry-after-ms",
+        type=_non_negative,
+        default=None,
+        help="send retry-after(-ms) with injected 5xx too",
+    )
     faults.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share answered 429")
-    faults.add_argument("--rate-limit-rps", type=_positive, default=None,
-                        help="token bucket: requests per second above this get 429")
-    faults.add_argument("--retry-after-ms", type=_non_negative, default=200.0,
-                        help="wait advertised by random 429s (default: 200)")
+    faults.add_argument(
+        "--rate-limit-rps",
+        type=_positive,
+        default=None,
+        help="token bucket: requests per second above this get 429",
+    )
+    faults.add_argument(
+        "--retry-after-ms",
+        type=_non_negative,
+        default=200.0,
+        help="wait advertised by random 429s (default: 200)",
+    )
     faults.add_argument("--reset-rate", type=_rate, default=0.0, help="share of GETs cut mid-body")
-    faults.add_argument("--truncate-rate", type=_rate, default=0.0, help="share of GETs sent as truncated JSON")
+    faults.add_argument(
+        "--truncate-rate", type=_rate, default=0.0, help="share of GETs sent as truncated JSON"
+    )
     faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault decisions")
-    faults.add_argument("--drift-every", metavar="S", type=_positive, default=None,
-                        help="every S seconds: new completions, late arrivals, deletions, metadata changes")
-    parser.add_argument("--dump-jsonl", metavar="FILE", default=None,
-                        help="write the corpus as import-format JSON Lines to FILE and exit")
+    faults.add_argument(
+        "--drift-every",
+        metavar="S",
+        type=_positive,
+        default=None,
+        help="every S seconds: new completions, late arrivals, deletions, metadata changes",
+    )
+    parser.add_argument(
+        "--dump-jsonl",
+        metavar="FILE",
+        default=None,
+        help="write the corpus as import-format JSON Lines to FILE and exit",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,14 +142,28 @@ def run(args: argparse.Namespace) -> int:
         if not api_key:
             raise UsageError(f"environment variable {args.api_key_env} is not set or empty")
     options = EmulatorOptions(
-        count=args.count, seed=args.seed, now=args.now, flavor=args.flavor, api_key=api_key,
-        drift_every=args.drift_every, host=args.host, port=args.port,
+        count=args.count,
+        seed=args.seed,
+        now=args.now,
+        flavor=args.flavor,
+        api_key=api_key,
+        drift_every=args.drift_every,
+        host=args.host,
+        port=args.port,
         faults=FaultOptions(
-            latency_ms=args.latency, jitter_ms=args.jitter, spike_rate=args.spike_rate, spike_ms=args.spike_ms,
-            error_rate=args.error_rate, error_retry_after_ms=args.error_retry_after_ms,
-            rate_limit_rate=args.rate_limit_rate, rate_limit_rps=args.rate_limit_rps,
-            retry_after_ms=args.retry_after_ms, reset_rate=args.reset_rate, truncate_rate=args.truncate_rate,
-            seed=args.fault_seed),
+            latency_ms=args.latency,
+            jitter_ms=args.jitter,
+            spike_rate=args.spike_rate,
+            spike_ms=args.spike_ms,
+            error_rate=args.error_rate,
+            error_retry_after_ms=args.error_retry_after_ms,
+            rate_limit_rate=args.rate_limit_rate,
+            rate_limit_rps=args.rate_limit_rps,
+            retry_after_ms=args.retry_after_ms,
+            reset_rate=args.reset_rate,
+            truncate_rate=args.truncate_rate,
+            seed=args.fault_seed,
+        ),
     )
     try:
         options.validate()
@@ -118,14 +177,19 @@ def run(args: argparse.Namespace) -> int:
     root = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     key_hint = f'"${args.api_key_env}"' if args.api_key_env else "any"
     if args.flavor == "azure":
-        hint = (f"OPENAI_BASE_URL={root}/openai/v1 OPENAI_API_KEY={key_hint} "
-                f"(or AZURE_OPENAI_ENDPOINT={root} OPENAI_API_VERSION={AZURE_API_VERSION})")
+        hint = (
+            f"OPENAI_BASE_URL={root}/openai/v1 OPENAI_API_KEY={key_hint} "
+            f"(or AZURE_OPENAI_ENDPOINT={root} OPENAI_API_VERSION={AZURE_API_VERSION})"
+        )
         base = f"{root}/openai/v1"
     else:
         base = f"{root}/v1"
         hint = f"OPENAI_BASE_URL={base} OPENAI_API_KEY={key_hint}"
-    print(f"ccbrowser emulator ({args.flavor}, {args.count} completions, seed {args.seed}) at {base} "
-          f"-- use: {hint} -- Ctrl-C to stop", flush=True)
+    print(
+        f"ccbrowser emulator ({args.flavor}, {args.count} completions, seed {args.seed}) at {base} "
+        f"-- use: {hint} -- Ctrl-C to stop",
+        flush=True,
+    )
     try:
         serve_forever(options, sock)
     except KeyboardInterrupt:

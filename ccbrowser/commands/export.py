@@ -28,9 +28,13 @@ CSV_COLUMNS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)")
+    parser.add_argument(
+        "query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)"
+    )
     parser.add_argument("--format", choices=("jsonl", "csv", "md"), default="jsonl")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout")
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout"
+    )
 
 
 def _inputs(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[Any]]:

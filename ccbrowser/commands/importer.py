@@ -33,7 +33,9 @@ class _NotJsonLines(Exception):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.jsonl", help="JSON Lines file, or - for standard input")
-    parser.add_argument("--profile", default="import", help="profile recorded on imported rows (default: import)")
+    parser.add_argument(
+        "--profile", default="import", help="profile recorded on imported rows (default: import)"
+    )
 
 
 def parse_line(value: Any) -> tuple[Any, list[Any] | None]:
@@ -186,7 +188,10 @@ def run(args: argparse.Namespace) -> int:
             insert_many(
                 conn,
                 "INSERT INTO rejects (source, error, raw, at)",
-                [(f"import line {n}", err, clean(raw.rstrip("\r\n")), time.time()) for n, err, raw in unparsed],
+                [
+                    (f"import line {n}", err, clean(raw.rstrip("\r\n")), time.time())
+                    for n, err, raw in unparsed
+                ],
             )
     conn.close()
     for number, err, _raw in sorted(bad)[:20]:

@@ -9,7 +9,9 @@ import sys
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="completion id (or a unique prefix of one)")
-    parser.add_argument("--json", action="store_true", help="a JSON array of the messages as the API returned them")
+    parser.add_argument(
+        "--json", action="store_true", help="a JSON array of the messages as the API returned them"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write("\n".join(message_block(m) for m in msgs) + ("\n" if msgs else ""))
     if state is None:
-        sys.stderr.write(f"ccbrowser: the input messages of {cid} have not been fetched yet (run `ccbrowser sync`)\n")
+        sys.stderr.write(
+            f"ccbrowser: the input messages of {cid} have not been fetched yet (run `ccbrowser sync`)\n"
+        )
     elif state == "missing":
         sys.stderr.write(f"ccbrowser: the server had no input messages for {cid} (404)\n")
     return 0

@@ -15,8 +15,15 @@ from typing import Any, TextIO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", nargs="+", metavar="QUERY", help="the query (several words are joined), e.g. 'tool:refund_order A-8812 since:7d'; -word excludes; see the README's query language")
-    parser.add_argument("--limit", type=int, default=50, metavar="N", help="at most N hits (default 50; 0 = all)")
+    parser.add_argument(
+        "query",
+        nargs="+",
+        metavar="QUERY",
+        help="the query (several words are joined), e.g. 'tool:refund_order A-8812 since:7d'; -word excludes; see the README's query language",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="at most N hits (default 50; 0 = all)"
+    )
     parser.add_argument(
         "--sort",
         choices=("relevance", "newest", "oldest"),
@@ -75,7 +82,9 @@ def render_snippet(snippet: str, color: bool) -> str:
     return "".join(f"\x1b[1;7m{text}\x1b[0m" if hit else text for text, hit in split_marked(snippet))
 
 
-def write_hits(out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool) -> None:
+def write_hits(
+    out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool
+) -> None:
     from ccbrowser.render import local_time
     from ccbrowser.safe import one_line
 
@@ -112,7 +121,13 @@ def run(args: argparse.Namespace) -> int:
     color = out.isatty() and not args.json
     if args.limit:
         hits = search.search(conn, query, sort=args.sort, limit=args.limit)
-        write_hits(out, hits, tool_names(conn, [h.pk for h in hits]) if args.json else {}, as_json=args.json, color=color)
+        write_hits(
+            out,
+            hits,
+            tool_names(conn, [h.pk for h in hits]) if args.json else {},
+            as_json=args.json,
+            color=color,
+        )
         total = len(hits)
     else:
         pks = search.matching_pks(conn, query, sort=args.sort)
@@ -120,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
         for start in range(0, len(pks), 500):
             chunk = pks[start : start + 500]
             hits = search.hits_for(conn, query, chunk)
-            write_hits(out, hits, tool_names(conn, chunk) if args.json else {}, as_json=args.json, color=color)
+            write_hits(
+                out, hits, tool_names(conn, chunk) if args.json else {}, as_json=args.json, color=color
+            )
     if total == 0 and sys.stderr.isatty():
         sys.stderr.write("ccbrowser: no matches\n")
     return 0

@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     extra = {
         "profile": d.row.profile,
         "removed": f"removed upstream at {local_time(d.row.removed_at)}" if d.row.removed_at else None,
-        "inputs": "not fetched yet" if state is None else ("missing upstream (404)" if state == "missing" else None),
+        "inputs": "not fetched yet"
+        if state is None
+        else ("missing upstream (404)" if state == "missing" else None),
     }
     sys.stdout.write(completion_text(d.raw, d.input_messages, extra))
     return 0

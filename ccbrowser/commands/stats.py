@@ -18,7 +18,13 @@ TOP = 30
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object")
-    parser.add_argument("--days", type=number(int, low=1), default=30, metavar="N", help="days listed in the per-day counts (default 30)")
+    parser.add_argument(
+        "--days",
+        type=number(int, low=1),
+        default=30,
+        metavar="N",
+        help="days listed in the per-day counts (default 30)",
+    )
 
 
 def collect(conn: sqlite3.Connection, days: int = 30) -> dict[str, Any]:
@@ -64,7 +70,8 @@ def collect(conn: sqlite3.Connection, days: int = 30) -> dict[str, Any]:
         "finish_reasons": [{"finish_reason": f, "completions": n} for f, n in finish],
         "days": [{"day": d, "completions": n, "total_tokens": t} for d, n, t in per_day],
         "tools": [
-            {"name": name, "calls": calls, "completions": comps, "invalid_json": bad} for name, calls, comps, bad in tools
+            {"name": name, "calls": calls, "completions": comps, "invalid_json": bad}
+            for name, calls, comps, bad in tools
         ],
     }
 
@@ -97,15 +104,35 @@ def render(s: dict[str, Any]) -> str:
     ]
     parts = ["\n".join(head)]
     parts.append(
-        _table("by model", [(one_line(m["model"], 40), f"{m['completions']:,}", f"{m['total_tokens']:,} tok") for m in s["models"][:TOP]])
+        _table(
+            "by model",
+            [
+                (one_line(m["model"], 40), f"{m['completions']:,}", f"{m['total_tokens']:,} tok")
+                for m in s["models"][:TOP]
+            ],
+        )
     )
-    parts.append(_table("by finish reason", [(one_line(f["finish_reason"], 40), f"{f['completions']:,}") for f in s["finish_reasons"]]))
-    parts.append(_table("by day", [(d["day"], f"{d['completions']:,}", f"{d['total_tokens']:,} tok") for d in s["days"]]))
+    parts.append(
+        _table(
+            "by finish reason",
+            [(one_line(f["finish_reason"], 40), f"{f['completions']:,}") for f in s["finish_reasons"]],
+        )
+    )
+    parts.append(
+        _table(
+            "by day", [(d["day"], f"{d['completions']:,}", f"{d['total_tokens']:,} tok") for d in s["days"]]
+        )
+    )
     parts.append(
         _table(
             "tools",
             [
-                (one_line(x["name"], 40), f"{x['calls']:,} calls", f"{x['completions']:,} completions", f"{x['invalid_json']:,} invalid")
+                (
+                    one_line(x["name"], 40),
+                    f"{x['calls']:,} calls",
+                    f"{x['completions']:,} completions",
+                    f"{x['invalid_json']:,} invalid",
+                )
                 for x in s["tools"]
             ],
         )

@@ -18,14 +18,44 @@ from ccbrowser.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--full", action="store_true", help="walk everything: apply metadata changes, mark removed ids")
+    parser.add_argument(
+        "--full", action="store_true", help="walk everything: apply metadata changes, mark removed ids"
+    )
     parser.add_argument("--watch", action="store_true", help="keep syncing until interrupted")
-    parser.add_argument("--interval", type=float, default=60.0, metavar="S", help="seconds between syncs with --watch (default 60)")
-    parser.add_argument("--profile", metavar="NAME", default=None, help="profile from the config file (default: env vars)")
-    parser.add_argument("--base-url", metavar="URL", default=None, help="API base URL (default: $OPENAI_BASE_URL or the profile's)")
-    parser.add_argument("--flavor", choices=("openai", "azure", "router", "llama-stack"), default=None, help="API dialect (default: guessed from the URL)")
-    parser.add_argument("--insecure", action="store_true", help="allow plain http to a non-loopback host (sends the key in clear)")
-    parser.add_argument("--concurrency", type=int, default=None, metavar="N", help="most input-message fetches in flight (default 32)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds between syncs with --watch (default 60)",
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", default=None, help="profile from the config file (default: env vars)"
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=None,
+        help="API base URL (default: $OPENAI_BASE_URL or the profile's)",
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=("openai", "azure", "router", "llama-stack"),
+        default=None,
+        help="API dialect (default: guessed from the URL)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow plain http to a non-loopback host (sends the key in clear)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="most input-message fetches in flight (default 32)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--interval must be > 0")
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
-    settings = resolve(args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None)
+    settings = resolve(
+        args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None
+    )
     if not settings.has_key and settings.flavor != "llama-stack" and not is_loopback(settings.base_url):
         raise UsageError(
             f"no API key: set {settings.api_key_env} (profile {settings.profile!r}); "
@@ -62,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         if args.watch:
+
             def summary(s: Any) -> None:
                 bar.clear()
                 p = s.progress
@@ -73,12 +106,23 @@ def run(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"ccbrowser: sync failed: {exc}; retrying in {args.interval:g} s\n")
 
             asyncio.run(
-                watch(path, settings, interval=args.interval, full=args.full, on_event=bar.event,
-                      on_summary=summary, on_error=error, stop=stop, options=options)
+                watch(
+                    path,
+                    settings,
+                    interval=args.interval,
+                    full=args.full,
+                    on_event=bar.event,
+                    on_summary=summary,
+                    on_error=error,
+                    stop=stop,
+                    options=options,
+                )
             )
             bar.clear()
             return 130 if stop.is_set() else 0
-        result = asyncio.run(run_sync(path, settings, full=args.full, on_event=bar.event, stop=stop, options=options))
+        result = asyncio.run(
+            run_sync(path, settings, full=args.full, on_event=bar.event, stop=stop, options=options)
+        )
     finally:
         bar.clear()
         signal.signal(signal.SIGINT, old_int)

@@ -8,8 +8,12 @@ from ccbrowser.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-sync", action="store_true", help="do not sync in the background (browse offline)")
-    parser.add_argument("--profile", metavar="NAME", help="profile to sync (default: the config's default_profile)")
+    parser.add_argument(
+        "--no-sync", action="store_true", help="do not sync in the background (browse offline)"
+    )
+    parser.add_argument(
+        "--profile", metavar="NAME", help="profile to sync (default: the config's default_profile)"
+    )
 
 
 def require_terminal() -> None:

@@ -234,8 +234,9 @@ class EmulatorState:
                 comp["choices"][0]["message"]["audio"]["expires_at"] = created + 3600
             return self._insert_extra(comp, msgs)
 
-    def add_late_arrival(self, age_s: int = 600, completion: JSON | None = None,
-                         input_messages: list[JSON] | None = None) -> str:
+    def add_late_arrival(
+        self, age_s: int = 600, completion: JSON | None = None, input_messages: list[JSON] | None = None
+    ) -> str:
         """A completion whose ``created`` is ``age_s`` older than the newest one, appearing now.
 
         This is what makes an incremental sync need a look-back window.
@@ -272,8 +273,9 @@ class EmulatorState:
             self._version += 1
             return True
 
-    def drift(self, new: int = 0, late: int = 0, deleted: int = 0, updated: int = 0,
-              late_age_s: int = 600) -> dict[str, list[str]]:
+    def drift(
+        self, new: int = 0, late: int = 0, deleted: int = 0, updated: int = 0, late_age_s: int = 600
+    ) -> dict[str, list[str]]:
         """Random upstream changes between syncs (seeded). Returns the ids touched, by change."""
         out: dict[str, list[str]] = {"new": [], "late": [], "deleted": [], "updated": []}
         with self.lock:
@@ -302,7 +304,9 @@ class EmulatorState:
         if not alive:
             return None
         for _ in range(1000):
-            if self._extra_ids and self._rng.random() < len(self._extra_ids) / (len(self._extra_ids) + self.corpus.count):
+            if self._extra_ids and self._rng.random() < len(self._extra_ids) / (
+                len(self._extra_ids) + self.corpus.count
+            ):
                 cid = self._rng.choice(self._extra_ids)
             elif self.corpus.count:
                 cid = self.corpus.id_of(self._rng.randrange(self.corpus.count))
@@ -382,9 +386,14 @@ class EmulatorState:
             md = extra.completion.get("metadata") or {}
         return all(md.get(k) == v for k, v in metadata.items())
 
-    def list_page(self, order: str = "asc", after: str | None = None, limit: int = DEFAULT_LIMIT,
-                  model: str | None = None, metadata: dict[str, str] | None = None
-                  ) -> tuple[list[tuple[JSON, list[JSON]]], bool]:
+    def list_page(
+        self,
+        order: str = "asc",
+        after: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        model: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> tuple[list[tuple[JSON, list[JSON]]], bool]:
         """One page of (completion, request-form messages) and has_more. KeyError: unknown ``after``."""
         md = metadata or {}
         with self.lock:
@@ -414,7 +423,8 @@ class EmulatorState:
             if cache_key not in self._total_cache:
                 self._total_cache.clear()
                 self._total_cache[cache_key] = sum(
-                    1 for ref in self._iter_refs("asc", None) if self._matches(ref, model, metadata or {}))
+                    1 for ref in self._iter_refs("asc", None) if self._matches(ref, model, metadata or {})
+                )
             return self._total_cache[cache_key]
 
     def snapshot_ids(self) -> list[str]:
@@ -506,17 +516,28 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
             pick = tools[0]
             if isinstance(choice, dict):
                 wanted = (choice.get("function") or choice.get("custom") or {}).get("name")
-                pick = next((t for t in tools if (t.get("function") or t.get("custom") or {}).get("name") == wanted),
-                            pick)
+                pick = next(
+                    (t for t in tools if (t.get("function") or t.get("custom") or {}).get("name") == wanted),
+                    pick,
+                )
             call_id = g.call_id()
             if pick.get("type") == "custom":
-                call: JSON = {"id": call_id, "type": "custom",
-                              "custom": {"name": pick["custom"].get("name", "tool"), "input": g.words(6)}}
+                call: JSON = {
+                    "id": call_id,
+                    "type": "custom",
+                    "custom": {"name": pick["custom"].get("name", "tool"), "input": g.words(6)},
+                }
             else:
                 fn = pick.get("function") or {}
                 args = _fake_args(g, fn.get("parameters") or {})
-                call = {"id": call_id, "type": "function",
-                        "function": {"name": fn.get("name", "tool"), "arguments": json.dumps(args, ensure_ascii=False)}}
+                call = {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {
+                        "name": fn.get("name", "tool"),
+                        "arguments": json.dumps(args, ensure_ascii=False),
+                    },
+                }
             message["tool_calls"] = [call]
             finish = "tool_calls"
             completion_tokens += 20
@@ -540,11 +561,16 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
         "model": body.get("model"),
         "choices": choices,
         "usage": {
-            "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         },
         "service_tier": tier if tier in ("flex", "priority", "scale") else "default",
         "system_fingerprint": "fp_emulator01",
@@ -556,8 +582,14 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
@@ -581,22 +613,40 @@ def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"Invalid '{name}': expected an integer, but got '{raw}' instead.",
-                       param=name, code="invalid_type") from None
+        raise ApiError(
+            400,
+            f"Invalid '{name}': expected an integer, but got '{raw}' instead.",
+            param=name,
+            code="invalid_type",
+        ) from None
     if value < lo:
-        raise ApiError(400, f"Invalid '{name}': integer below minimum value. Expected a value >= {lo}, "
-                            f"but got {value} instead.", param=name, code="integer_below_min_value")
+        raise ApiError(
+            400,
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {lo}, "
+            f"but got {value} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
     if value > hi:
-        raise ApiError(400, f"Invalid '{name}': integer above maximum value. Expected a value <= {hi}, "
-                            f"but got {value} instead.", param=name, code="integer_above_max_value")
+        raise ApiError(
+            400,
+            f"Invalid '{name}': integer above maximum value. Expected a value <= {hi}, "
+            f"but got {value} instead.",
+            param=name,
+            code="integer_above_max_value",
+        )
     return value
 
 
 def _order_param(request: Request, default: str) -> str:
     order = request.query_params.get("order") or default
     if order not in ("asc", "desc"):
-        raise ApiError(400, f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.",
-                       param="order", code="invalid_value")
+        raise ApiError(
+            400,
+            f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.",
+            param="order",
+            code="invalid_value",
+        )
     return order
 
 
@@ -611,9 +661,12 @@ async def _json_body(request: Request) -> JSON:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you "
-                            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-                            "but what was sent was not valid JSON.)")
+        raise ApiError(
+            400,
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+            "but what was sent was not valid JSON.)",
+        )
     return body
 
 
@@ -627,15 +680,22 @@ class _Api:
 
     def _check_version(self, request: Request) -> None:
         if request.scope.get("root_path_requires_version") and not request.query_params.get("api-version"):
-            raise ApiError(400, "Missing required query parameter 'api-version'.", param="api-version",
-                           code="missing_api_version")
+            raise ApiError(
+                400,
+                "Missing required query parameter 'api-version'.",
+                param="api-version",
+                code="missing_api_version",
+            )
 
     def _item(self, comp: JSON, msgs: list[JSON], in_list: bool) -> JSON:
         if self.flavor == "llama-stack":
             return {**comp, "input_messages": msgs}
         if self.flavor == "azure" and in_list and mix64(_digest(comp["id"])) % 7 == 0:
-            return {**comp, "object": None,
-                    "choices": [{**c, "finish_reason": None} for c in comp.get("choices") or []]}
+            return {
+                **comp,
+                "object": None,
+                "choices": [{**c, "finish_reason": None} for c in comp.get("choices") or []],
+            }
         return comp
 
     async def list_completions(self, request: Request) -> Response:
@@ -647,13 +707,14 @@ class _Api:
         metadata: dict[str, str] = {}
         for k, v in qp.multi_items():
             if k.startswith("metadata[") and k.endswith("]"):
-                metadata[k[len("metadata["):-1]] = v
+                metadata[k[len("metadata[") : -1]] = v
         after = qp.get("after") or None
         try:
             page, has_more = self.state.list_page(order, after, limit, model, metadata)
         except KeyError:
-            raise ApiError(400, f"Invalid 'after': no chat completion found with id '{after}'.",
-                           param="after", code=None) from None
+            raise ApiError(
+                400, f"Invalid 'after': no chat completion found with id '{after}'.", param="after", code=None
+            ) from None
         data = [self._item(c, m, True) for c, m in page]
         body: JSON = {
             "object": "list",
@@ -679,17 +740,31 @@ class _Api:
         cid = request.path_params["completion_id"]
         body = await _json_body(request)
         if "metadata" not in body:
-            raise ApiError(400, "Missing required parameter: 'metadata'.", param="metadata",
-                           code="missing_required_parameter")
+            raise ApiError(
+                400,
+                "Missing required parameter: 'metadata'.",
+                param="metadata",
+                code="missing_required_parameter",
+            )
         md = body["metadata"]
-        if md is not None and (not isinstance(md, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in md.items())):
-            raise ApiError(400, "Invalid type for 'metadata': expected an object with string values.",
-                           param="metadata", code="invalid_type")
+        if md is not None and (
+            not isinstance(md, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in md.items())
+        ):
+            raise ApiError(
+                400,
+                "Invalid type for 'metadata': expected an object with string values.",
+                param="metadata",
+                code="invalid_type",
+            )
         if md is not None and len(md) > 16:
-            raise ApiError(400, "Invalid 'metadata': too many properties. Expected an object with at most 16 "
-                                f"properties, but got an object with {len(md)} properties instead.",
-                           param="metadata", code="object_above_max_properties")
+            raise ApiError(
+                400,
+                "Invalid 'metadata': too many properties. Expected an object with at most 16 "
+                f"properties, but got an object with {len(md)} properties instead.",
+                param="metadata",
+                code="object_above_max_properties",
+            )
         try:
             comp = self.state.update_metadata(cid, md)
         except KeyError:
@@ -722,14 +797,16 @@ class _Api:
             if pos is None:
                 raise ApiError(400, f"Invalid 'after': no message found with id '{after}'.", param="after")
             start = pos + 1
-        page = items[start: start + limit]
-        return json_response({
-            "object": "list",
-            "data": page,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-            "has_more": start + limit < len(items),
-        })
+        page = items[start : start + limit]
+        return json_response(
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": start + limit < len(items),
+            }
+        )
 
     async def create(self, request: Request) -> Response:
         self._check_version(request)
@@ -741,18 +818,30 @@ class _Api:
             raise ApiError(400, "you must provide a model parameter", param="model")
         msgs = body.get("messages")
         if not isinstance(msgs, list) or not msgs or not all(isinstance(m, dict) for m in msgs):
-            raise ApiError(400, "Invalid 'messages': expected a non-empty array of message objects.",
-                           param="messages", code="invalid_type" if not isinstance(msgs, list) else "empty_array")
+            raise ApiError(
+                400,
+                "Invalid 'messages': expected a non-empty array of message objects.",
+                param="messages",
+                code="invalid_type" if not isinstance(msgs, list) else "empty_array",
+            )
         if body.get("stream"):
-            raise ApiError(400, "The ccbrowser emulator does not support stream=true.", param="stream",
-                           code="unsupported_value")
+            raise ApiError(
+                400,
+                "The ccbrowser emulator does not support stream=true.",
+                param="stream",
+                code="unsupported_value",
+            )
         n = body.get("n") or 1
         if not isinstance(n, int) or not 1 <= n <= 8:
             raise ApiError(400, "Invalid 'n': expected an integer between 1 and 8.", param="n")
         md = body.get("metadata")
         if md is not None and not (isinstance(md, dict) and all(isinstance(v, str) for v in md.values())):
-            raise ApiError(400, "Invalid type for 'metadata': expected an object with string values.",
-                           param="metadata", code="invalid_type")
+            raise ApiError(
+                400,
+                "Invalid type for 'metadata': expected an object with string values.",
+                param="metadata",
+                code="invalid_type",
+            )
         state = self.state
         cid = state.new_id()
         created = state._now() if body.get("store") else max(int(state.clock()), 0)
@@ -786,7 +875,7 @@ def _classify(path: str, method: str) -> str:
         return "other"
     if k == 0 or parts[k - 1] != "chat":
         return "other"
-    rest = parts[k + 1:]
+    rest = parts[k + 1 :]
     if not rest:
         return "list" if method == "GET" else ("create" if method == "POST" else "other")
     if len(rest) == 1:
@@ -838,9 +927,13 @@ class _Gate:
                 record.fault = canned.fault
                 with state.lock:
                     state.counters["fault:" + canned.fault] += 1
-                await recording_send({"type": "http.response.start", "status": canned.status,
-                                      "headers": [*canned.headers,
-                                                  (b"content-length", str(len(canned.body)).encode())]})
+                await recording_send(
+                    {
+                        "type": "http.response.start",
+                        "status": canned.status,
+                        "headers": [*canned.headers, (b"content-length", str(len(canned.body)).encode())],
+                    }
+                )
                 await recording_send({"type": "http.response.body", "body": canned.body})
                 return
             mode = self.faults.body_fault(method)
@@ -862,25 +955,36 @@ class _Gate:
         if given == self.api_key:
             return None
         if self.flavor == "azure":
-            return json_response({"error": {
-                "code": "401",
-                "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
-                           "provide a valid key for an active subscription and use a correct regional API "
-                           "endpoint for your resource."}}, 401)
+            return json_response(
+                {
+                    "error": {
+                        "code": "401",
+                        "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+                        "provide a valid key for an active subscription and use a correct regional API "
+                        "endpoint for your resource.",
+                    }
+                },
+                401,
+            )
         if not given:
-            message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
-                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
-                       "field (with blank username) if you're accessing the API from your browser and are "
-                       "prompted for a username and password. You can obtain an API key from "
-                       "https://platform.openai.com/account/api-keys.")
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password "
+                "field (with blank username) if you're accessing the API from your browser and are "
+                "prompted for a username and password. You can obtain an API key from "
+                "https://platform.openai.com/account/api-keys."
+            )
             code = None
         else:
             masked = f"{given[:3]}*{given[-4:]}" if len(given) > 8 else "***"
-            message = (f"Incorrect API key provided: {masked}. You can find your API key at "
-                       "https://platform.openai.com/account/api-keys.")
+            message = (
+                f"Incorrect API key provided: {masked}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys."
+            )
             code = "invalid_api_key"
-        return json_response({"error": {"message": message, "type": "invalid_request_error",
-                                        "param": None, "code": code}}, 401)
+        return json_response(
+            {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}, 401
+        )
 
 
 def _routes(api: _Api) -> list[Route]:
@@ -922,21 +1026,40 @@ def create_app(state: EmulatorState, options: EmulatorOptions) -> ASGIApp:
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
-        return json_response({"error": {"message": f"Invalid URL ({request.method} {request.url.path})",
-                                        "type": "invalid_request_error", "param": None, "code": None}},
-                             404 if status == 404 else status)
+        return json_response(
+            {
+                "error": {
+                    "message": f"Invalid URL ({request.method} {request.url.path})",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+            404 if status == 404 else status,
+        )
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return json_response({"error": {"message": "The server had an error while processing your request. "
-                                                   "Sorry about that!", "type": "server_error",
-                                        "param": None, "code": None}}, 500)
+        return json_response(
+            {
+                "error": {
+                    "message": "The server had an error while processing your request. Sorry about that!",
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+            500,
+        )
 
     routes: list[Route | Mount]
     if options.flavor == "azure":
-        versioned = Starlette(routes=[
-            *_routes(api),
-            Route("/deployments/{deployment}/chat/completions", api.create, methods=["POST"]),
-        ], exception_handlers={ApiError: api_error, 404: not_found, 405: not_found})
+        versioned = Starlette(
+            routes=[
+                *_routes(api),
+                Route("/deployments/{deployment}/chat/completions", api.create, methods=["POST"]),
+            ],
+            exception_handlers={ApiError: api_error, 404: not_found, 405: not_found},
+        )
         routes = [Mount("/openai/v1", routes=_routes(api)), Mount("/openai", app=_RequireVersion(versioned))]
     else:
         routes = [Mount("/v1", routes=_routes(api))]
@@ -965,8 +1088,12 @@ async def _drift_loop(state: EmulatorState, every: float) -> None:
     rng = random.Random(mix64(state.corpus.seed ^ 0xD21F7))
     while True:
         await asyncio.sleep(every)
-        state.drift(new=rng.randint(1, 3), late=int(rng.random() < 0.3), deleted=int(rng.random() < 0.2),
-                    updated=int(rng.random() < 0.3))
+        state.drift(
+            new=rng.randint(1, 3),
+            late=int(rng.random() < 0.3),
+            deleted=int(rng.random() < 0.2),
+            updated=int(rng.random() < 0.3),
+        )
 
 
 def make_state(options: EmulatorOptions) -> EmulatorState:

@@ -139,7 +139,7 @@ CODE_SNIPPETS = {
     "python": (
         "def load_orders(conn, since):\n"
         "    rows = conn.execute(\n"
-        "        \"SELECT id, total, status FROM orders WHERE created >= ?\", (since,)\n"
+        '        "SELECT id, total, status FROM orders WHERE created >= ?", (since,)\n'
         "    ).fetchall()\n"
         "    return {row[0]: row for row in rows}\n"
     ),
@@ -164,10 +164,10 @@ CODE_SNIPPETS = {
         "func (s *Server) handle(w http.ResponseWriter, r *http.Request) {\n"
         "\tctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)\n"
         "\tdefer cancel()\n"
-        "\tjson.NewEncoder(w).Encode(s.store.Get(ctx, r.URL.Query().Get(\"id\")))\n"
+        '\tjson.NewEncoder(w).Encode(s.store.Get(ctx, r.URL.Query().Get("id")))\n'
         "}\n"
     ),
-    "bash": "for f in logs/*.gz; do\n  zcat \"$f\" | grep -c ERROR\ndone | sort -n | tail -5\n",
+    "bash": 'for f in logs/*.gz; do\n  zcat "$f" | grep -c ERROR\ndone | sort -n | tail -5\n',
 }
 
 # Non-English sentences: accents, CJK, right-to-left, emoji.
@@ -358,14 +358,25 @@ def random_id(rng: random.Random, prefix: str, length: int) -> str:
 
 # name: (weight, [(model, weight)...], feature names)
 SCENARIOS: dict[str, tuple[float, list[tuple[str, float]], list[str]]] = {
-    "support": (22, [("gpt-4o", 3), ("gpt-4o-mini", 4), ("gpt-4.1-mini", 3), ("gpt-4o-2024-08-06", 2)],
-                ["support-chat", "refund-bot"]),
+    "support": (
+        22,
+        [("gpt-4o", 3), ("gpt-4o-mini", 4), ("gpt-4.1-mini", 3), ("gpt-4o-2024-08-06", 2)],
+        ["support-chat", "refund-bot"],
+    ),
     "weather": (10, [("gpt-4o-mini", 4), ("gpt-4.1-mini", 3), ("gpt-4.1-nano", 1)], ["weather-widget"]),
     "docs": (12, [("gpt-4.1", 3), ("gpt-4o", 2), ("gpt-4.1-mini", 3)], ["docs-search", "help-center"]),
-    "code": (14, [("gpt-4.1", 4), ("o4-mini", 3), ("gpt-4o", 2), ("o3-mini", 1)], ["code-review", "ide-assist"]),
+    "code": (
+        14,
+        [("gpt-4.1", 4), ("o4-mini", 3), ("gpt-4o", 2), ("o3-mini", 1)],
+        ["code-review", "ide-assist"],
+    ),
     "chat": (14, [("gpt-4o-mini", 4), ("gpt-4o", 3), ("gpt-4o-2024-11-20", 1), ("gpt-4.1", 1)], ["chat"]),
     "analytics": (5, [("gpt-4.1", 3), ("o4-mini", 2)], ["sql-assistant"]),
-    "writer": (9, [("gpt-4o", 2), ("gpt-4.1-mini", 3), ("gpt-4o-mini-2024-07-18", 1)], ["summarizer", "editor"]),
+    "writer": (
+        9,
+        [("gpt-4o", 2), ("gpt-4.1-mini", 3), ("gpt-4o-mini-2024-07-18", 1)],
+        ["summarizer", "editor"],
+    ),
     "multilingual": (6, [("gpt-4o-mini", 3), ("gpt-4o", 2)], ["translator", "support-chat"]),
     "search": (3, [("gpt-4o-search-preview", 2), ("gpt-4o-mini-search-preview", 3)], ["web-answers"]),
     "voice": (3, [("gpt-4o-audio-preview", 3), ("gpt-4o-audio-preview-2024-12-17", 1)], ["voice-mode"]),
@@ -388,8 +399,12 @@ def _fn_tool(name: str, description: str, props: JSON, required: list[str]) -> J
         "function": {
             "name": name,
             "description": description,
-            "parameters": {"type": "object", "properties": props, "required": required,
-                           "additionalProperties": False},
+            "parameters": {
+                "type": "object",
+                "properties": props,
+                "required": required,
+                "additionalProperties": False,
+            },
             "strict": True,
         },
     }
@@ -397,26 +412,51 @@ def _fn_tool(name: str, description: str, props: JSON, required: list[str]) -> J
 
 TOOLS: dict[str, JSON] = {
     "refund_order": _fn_tool(
-        "refund_order", "Refund all or part of an order.",
-        {"order_id": {"type": "string"}, "amount": {"type": "number"},
-         "currency": {"type": "string", "enum": ["EUR", "USD", "GBP", "JPY"]}, "reason": {"type": "string"}},
-        ["order_id", "reason"]),
+        "refund_order",
+        "Refund all or part of an order.",
+        {
+            "order_id": {"type": "string"},
+            "amount": {"type": "number"},
+            "currency": {"type": "string", "enum": ["EUR", "USD", "GBP", "JPY"]},
+            "reason": {"type": "string"},
+        },
+        ["order_id", "reason"],
+    ),
     "lookup_order": _fn_tool(
-        "lookup_order", "Look up an order's status and items.", {"order_id": {"type": "string"}}, ["order_id"]),
+        "lookup_order", "Look up an order's status and items.", {"order_id": {"type": "string"}}, ["order_id"]
+    ),
     "create_ticket": _fn_tool(
-        "create_ticket", "Open a ticket for a human agent.",
-        {"subject": {"type": "string"}, "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"]},
-         "order_id": {"type": "string"}}, ["subject", "priority"]),
+        "create_ticket",
+        "Open a ticket for a human agent.",
+        {
+            "subject": {"type": "string"},
+            "priority": {"type": "string", "enum": ["low", "normal", "high", "urgent"]},
+            "order_id": {"type": "string"},
+        },
+        ["subject", "priority"],
+    ),
     "get_weather": _fn_tool(
-        "get_weather", "Current weather and forecast for a location.",
-        {"location": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-         "days": {"type": "integer"}}, ["location"]),
+        "get_weather",
+        "Current weather and forecast for a location.",
+        {
+            "location": {"type": "string"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "days": {"type": "integer"},
+        },
+        ["location"],
+    ),
     "search_docs": _fn_tool(
-        "search_docs", "Full-text search over the product documentation.",
-        {"query": {"type": "string"}, "top_k": {"type": "integer"}}, ["query"]),
+        "search_docs",
+        "Full-text search over the product documentation.",
+        {"query": {"type": "string"}, "top_k": {"type": "integer"}},
+        ["query"],
+    ),
     "get_revenue": _fn_tool(
-        "get_revenue", "Revenue for a region and quarter.",
-        {"region": {"type": "string"}, "quarter": {"type": "string"}}, ["region", "quarter"]),
+        "get_revenue",
+        "Revenue for a region and quarter.",
+        {"region": {"type": "string"}, "quarter": {"type": "string"}},
+        ["region", "quarter"],
+    ),
     "run_sql": {"type": "custom", "custom": {"name": "run_sql", "description": "Run a read-only SQL query."}},
 }
 SCENARIO_TOOLS: dict[str, list[str]] = {
@@ -465,15 +505,23 @@ class Header:
 
 # Sentence frames read like prose in a screenshot; the {w} slots draw from the Zipf vocabulary so
 # word frequencies keep their long tail.
-_NOUNS = ("order account request server model customer report invoice ticket dashboard query cache index "
-          "deployment release feature budget forecast recipe flight meeting document schedule team project "
-          "database pipeline refund shipment password setting webhook export backup cluster").split()
-_VERBS = ("check update review ship refund deploy restart migrate export import summarise translate compare "
-          "retry cancel confirm rename archive restore enable disable schedule").split()
-_PAST = ("checked updated reviewed shipped refunded deployed restarted migrated exported imported summarised "
-         "translated compared retried cancelled confirmed renamed archived restored enabled disabled").split()
-_ADJS = ("new old slow fast large small critical broken stale pending weekly internal external shared private "
-         "expired duplicate missing default custom").split()
+_NOUNS = (
+    "order account request server model customer report invoice ticket dashboard query cache index "
+    "deployment release feature budget forecast recipe flight meeting document schedule team project "
+    "database pipeline refund shipment password setting webhook export backup cluster"
+).split()
+_VERBS = (
+    "check update review ship refund deploy restart migrate export import summarise translate compare "
+    "retry cancel confirm rename archive restore enable disable schedule"
+).split()
+_PAST = (
+    "checked updated reviewed shipped refunded deployed restarted migrated exported imported summarised "
+    "translated compared retried cancelled confirmed renamed archived restored enabled disabled"
+).split()
+_ADJS = (
+    "new old slow fast large small critical broken stale pending weekly internal external shared private "
+    "expired duplicate missing default custom"
+).split()
 _PREPS = "for with after before during without from".split()
 _PERIODS = "week month quarter night weekend sprint".split()
 _FRAMES = [
@@ -510,9 +558,20 @@ class _Gen:
         if rng.random() < 0.65:
             w1, w2, w3 = map(_CONTENT_TABLE.__getitem__, (rng.getrandbits(12) for _ in range(3)))
             text = rng.choice(_FRAMES).format(
-                adj=rng.choice(_ADJS), noun=rng.choice(_NOUNS), noun2=rng.choice(_NOUNS), verb=rng.choice(_VERBS),
-                past=rng.choice(_PAST), prep=rng.choice(_PREPS), period=rng.choice(_PERIODS),
-                city=rng.choice(CITIES), name=rng.choice(FIRST_NAMES), num=rng.randint(2, 480), w1=w1, w2=w2, w3=w3)
+                adj=rng.choice(_ADJS),
+                noun=rng.choice(_NOUNS),
+                noun2=rng.choice(_NOUNS),
+                verb=rng.choice(_VERBS),
+                past=rng.choice(_PAST),
+                prep=rng.choice(_PREPS),
+                period=rng.choice(_PERIODS),
+                city=rng.choice(CITIES),
+                name=rng.choice(FIRST_NAMES),
+                num=rng.randint(2, 480),
+                w1=w1,
+                w2=w2,
+                w3=w3,
+            )
             return text[0].upper() + text[1:]
         w = self.words(rng.randint(lo, hi))
         return w[0].upper() + w[1:] + "."
@@ -555,77 +614,98 @@ def _user_text(g: _Gen, scenario: str, first: bool) -> str:
     r = rng.random()
     if scenario == "support":
         name, order = rng.choice(FIRST_NAMES), g.order_id()
-        head = rng.choice([
-            f"Hi, my order {order} arrived damaged, can I get a refund?",
-            f"Customer {name} says order {order} never arrived. What are the options?",
-            f"Where is my package? Order {order}, it's been {rng.randint(3, 15)} days.",
-            f"I was charged twice for order {order}, please fix this.",
-            f"Can you cancel order {order}? I ordered the wrong {rng.choice(PRODUCTS)}.",
-        ])
+        head = rng.choice(
+            [
+                f"Hi, my order {order} arrived damaged, can I get a refund?",
+                f"Customer {name} says order {order} never arrived. What are the options?",
+                f"Where is my package? Order {order}, it's been {rng.randint(3, 15)} days.",
+                f"I was charged twice for order {order}, please fix this.",
+                f"Can you cancel order {order}? I ordered the wrong {rng.choice(PRODUCTS)}.",
+            ]
+        )
     elif scenario == "weather":
         city = rng.choice(CITIES)
-        head = rng.choice([
-            f"What's the weather in {city} tomorrow?",
-            f"Do I need an umbrella in {city} this weekend?",
-            f"Compare the weather in {city} and {rng.choice(CITIES)} for the next {rng.randint(2, 7)} days.",
-            f"Is it warm enough to swim in {city} on {rng.choice(['Saturday', 'Sunday', 'Friday'])}?",
-        ])
+        head = rng.choice(
+            [
+                f"What's the weather in {city} tomorrow?",
+                f"Do I need an umbrella in {city} this weekend?",
+                f"Compare the weather in {city} and {rng.choice(CITIES)} for the next {rng.randint(2, 7)} days.",
+                f"Is it warm enough to swim in {city} on {rng.choice(['Saturday', 'Sunday', 'Friday'])}?",
+            ]
+        )
     elif scenario == "docs":
-        head = rng.choice([
-            f"How do I configure {g.words(2)} in the Nimbus {rng.choice(['Python', 'Node', 'Go'])} SDK?",
-            f"Why does the {rng.choice(['webhook', 'upload', 'export', 'login'])} endpoint return 429?",
-            f"Is there a way to {g.words(3)} with the CLI?",
-            f"What's the difference between {g.words(1)} and {g.words(1)} plans?",
-        ])
+        head = rng.choice(
+            [
+                f"How do I configure {g.words(2)} in the Nimbus {rng.choice(['Python', 'Node', 'Go'])} SDK?",
+                f"Why does the {rng.choice(['webhook', 'upload', 'export', 'login'])} endpoint return 429?",
+                f"Is there a way to {g.words(3)} with the CLI?",
+                f"What's the difference between {g.words(1)} and {g.words(1)} plans?",
+            ]
+        )
     elif scenario == "code":
         lang = rng.choice(LANGS_CODE)
         snippet = CODE_SNIPPETS[lang]
-        head = rng.choice([
-            f"Why does this {lang} code fail with `{rng.choice(ERRORS)}`?\n\n```{lang}\n{snippet}```",
-            f"Can you review this {lang} function and suggest improvements?\n\n```{lang}\n{snippet}```",
-            f"Write a {lang} function that {g.words(4)}.",
-            f"Explain what this does:\n\n```{lang}\n{snippet}```",
-        ])
+        head = rng.choice(
+            [
+                f"Why does this {lang} code fail with `{rng.choice(ERRORS)}`?\n\n```{lang}\n{snippet}```",
+                f"Can you review this {lang} function and suggest improvements?\n\n```{lang}\n{snippet}```",
+                f"Write a {lang} function that {g.words(4)}.",
+                f"Explain what this does:\n\n```{lang}\n{snippet}```",
+            ]
+        )
     elif scenario == "analytics":
-        head = rng.choice([
-            f"Show me revenue by region for Q{rng.randint(1, 4)} {rng.choice([2024, 2025])}.",
-            f"Which {rng.choice(['products', 'customers', 'regions'])} grew fastest last month?",
-            f"How many orders were refunded in {rng.choice(_REGIONS)} this quarter?",
-        ])
+        head = rng.choice(
+            [
+                f"Show me revenue by region for Q{rng.randint(1, 4)} {rng.choice([2024, 2025])}.",
+                f"Which {rng.choice(['products', 'customers', 'regions'])} grew fastest last month?",
+                f"How many orders were refunded in {rng.choice(_REGIONS)} this quarter?",
+            ]
+        )
     elif scenario == "writer":
         if first and r < 0.3:
             size = rng.randint(20_000, 60_000) if rng.random() < 0.05 else rng.randint(1_500, 8_000)
-            return f"Summarise this document for the {rng.choice(['sales', 'legal', 'platform', 'exec'])} team:\n\n" + g.long_text(size)
-        head = rng.choice([
-            f"Rewrite this more politely: {g.sentence()}",
-            f"Translate into French: {g.sentence()}",
-            f"Give me three titles for a blog post about {rng.choice(TOPICS)}.",
-            f"Make this shorter: {g.para(2, 3)}",
-        ])
+            return (
+                f"Summarise this document for the {rng.choice(['sales', 'legal', 'platform', 'exec'])} team:\n\n"
+                + g.long_text(size)
+            )
+        head = rng.choice(
+            [
+                f"Rewrite this more politely: {g.sentence()}",
+                f"Translate into French: {g.sentence()}",
+                f"Give me three titles for a blog post about {rng.choice(TOPICS)}.",
+                f"Make this shorter: {g.para(2, 3)}",
+            ]
+        )
     elif scenario == "multilingual":
         lang = rng.choice(list(FOREIGN))
         return g.maybe_emoji(" ".join(rng.sample(FOREIGN[lang], k=min(2, len(FOREIGN[lang])))))
     elif scenario == "search":
-        head = rng.choice([
-            f"What are the latest news about {rng.choice(TOPICS)}?",
-            f"Find recent articles on {rng.choice(TOPICS)} and summarise them.",
-        ])
+        head = rng.choice(
+            [
+                f"What are the latest news about {rng.choice(TOPICS)}?",
+                f"Find recent articles on {rng.choice(TOPICS)} and summarise them.",
+            ]
+        )
     elif scenario == "voice":
-        head = rng.choice([
-            f"Read me a short summary of today's weather in {rng.choice(CITIES)}.",
-            "Tell me a bedtime story about a narwhal and a capybara.",
-            f"How do I say '{g.words(3)}' in Japanese?",
-        ])
+        head = rng.choice(
+            [
+                f"Read me a short summary of today's weather in {rng.choice(CITIES)}.",
+                "Tell me a bedtime story about a narwhal and a capybara.",
+                f"How do I say '{g.words(3)}' in Japanese?",
+            ]
+        )
     elif scenario == "risky":
         return rng.choice(RISKY_ASKS)
     else:
-        head = rng.choice([
-            f"Can you explain {g.words(2)} like I'm five?",
-            f"Give me a recipe with {rng.choice(['saffron', 'miso', 'tamarind', 'chocolate', 'lemon'])} and {g.words(1)}.",
-            f"Plan a {rng.randint(2, 10)}-day trip to {rng.choice(CITIES)}.",
-            f"What's a good name for a {g.words(2)} startup?",
-            g.sentence(),
-        ])
+        head = rng.choice(
+            [
+                f"Can you explain {g.words(2)} like I'm five?",
+                f"Give me a recipe with {rng.choice(['saffron', 'miso', 'tamarind', 'chocolate', 'lemon'])} and {g.words(1)}.",
+                f"Plan a {rng.randint(2, 10)}-day trip to {rng.choice(CITIES)}.",
+                f"What's a good name for a {g.words(2)} startup?",
+                g.sentence(),
+            ]
+        )
     if r < 0.35:
         return g.maybe_emoji(head)
     return g.maybe_emoji(f"{head}\n\n{g.para(1, 3)}")
@@ -649,14 +729,20 @@ def _tool_args(g: _Gen, name: str, invalid: bool) -> str:
     rng = g.rng
     args: JSON
     if name == "refund_order":
-        args = {"order_id": g.order_id(), "amount": round(rng.uniform(5, 900), 2),
-                "currency": rng.choice(["EUR", "USD", "GBP"]),
-                "reason": rng.choice(["damaged", "not delivered", "duplicate charge", "wrong item"])}
+        args = {
+            "order_id": g.order_id(),
+            "amount": round(rng.uniform(5, 900), 2),
+            "currency": rng.choice(["EUR", "USD", "GBP"]),
+            "reason": rng.choice(["damaged", "not delivered", "duplicate charge", "wrong item"]),
+        }
     elif name == "lookup_order":
         args = {"order_id": g.order_id()}
     elif name == "create_ticket":
-        args = {"subject": g.sentence(4, 8), "priority": rng.choice(["low", "normal", "high", "urgent"]),
-                "order_id": g.order_id()}
+        args = {
+            "subject": g.sentence(4, 8),
+            "priority": rng.choice(["low", "normal", "high", "urgent"]),
+            "order_id": g.order_id(),
+        }
     elif name == "get_weather":
         args = {"location": rng.choice(CITIES), "unit": rng.choice(["celsius", "celsius", "fahrenheit"])}
         if rng.random() < 0.3:
@@ -674,14 +760,29 @@ def _tool_args(g: _Gen, name: str, invalid: bool) -> str:
 def _tool_result(g: _Gen, name: str, arguments: str) -> str:
     rng = g.rng
     if name == "get_weather":
-        out: Any = {"temp_c": rng.randint(-8, 36), "conditions": rng.choice(["sunny", "cloudy", "rain", "snow", "storm"]),
-                    "humidity": rng.randint(20, 95), "wind_kph": rng.randint(0, 60)}
+        out: Any = {
+            "temp_c": rng.randint(-8, 36),
+            "conditions": rng.choice(["sunny", "cloudy", "rain", "snow", "storm"]),
+            "humidity": rng.randint(20, 95),
+            "wind_kph": rng.randint(0, 60),
+        }
     elif name in ("refund_order", "lookup_order", "create_ticket"):
-        out = {"status": rng.choice(["refunded", "shipped", "pending", "delivered", "opened"]),
-               "reference": random_id(rng, "re_", 14), "eta_days": rng.randint(1, 10)}
+        out = {
+            "status": rng.choice(["refunded", "shipped", "pending", "delivered", "opened"]),
+            "reference": random_id(rng, "re_", 14),
+            "eta_days": rng.randint(1, 10),
+        }
     elif name == "search_docs":
-        out = {"results": [{"title": g.words(4).title(), "url": f"https://docs.nimbus.example/{g.words(1)}/{g.words(1)}",
-                            "snippet": g.sentence()} for _ in range(rng.randint(1, 3))]}
+        out = {
+            "results": [
+                {
+                    "title": g.words(4).title(),
+                    "url": f"https://docs.nimbus.example/{g.words(1)}/{g.words(1)}",
+                    "snippet": g.sentence(),
+                }
+                for _ in range(rng.randint(1, 3))
+            ]
+        }
     elif name == "run_sql":
         out = [{"region": r, "revenue": rng.randint(10_000, 900_000)} for r in _REGIONS]
     else:
@@ -698,13 +799,25 @@ def _make_tool_calls(g: _Gen, scenario: str) -> list[JSON]:
         name = rng.choice(names)
         if name == "run_sql":
             region = rng.choice(_REGIONS)
-            calls.append({"id": g.call_id(), "type": "custom", "custom": {
-                "name": "run_sql",
-                "input": f"SELECT region, sum(amount) FROM invoices WHERE region = '{region}' GROUP BY region"}})
+            calls.append(
+                {
+                    "id": g.call_id(),
+                    "type": "custom",
+                    "custom": {
+                        "name": "run_sql",
+                        "input": f"SELECT region, sum(amount) FROM invoices WHERE region = '{region}' GROUP BY region",
+                    },
+                }
+            )
             continue
         invalid = rng.random() < 0.02
-        calls.append({"id": g.call_id(), "type": "function",
-                      "function": {"name": name, "arguments": _tool_args(g, name, invalid)}})
+        calls.append(
+            {
+                "id": g.call_id(),
+                "type": "function",
+                "function": {"name": name, "arguments": _tool_args(g, name, invalid)},
+            }
+        )
     return calls
 
 
@@ -712,8 +825,13 @@ def _tool_messages(g: _Gen, calls: list[JSON]) -> list[JSON]:
     out = []
     for call in calls:
         fn = call.get("function") or call.get("custom") or {}
-        out.append({"role": "tool", "tool_call_id": call["id"],
-                    "content": _tool_result(g, fn.get("name", ""), fn.get("arguments", ""))})
+        out.append(
+            {
+                "role": "tool",
+                "tool_call_id": call["id"],
+                "content": _tool_result(g, fn.get("name", ""), fn.get("arguments", "")),
+            }
+        )
     return out
 
 
@@ -807,7 +925,7 @@ class Corpus:
         """The index encoded in a corpus id, or None when the id is not from this corpus."""
         if len(completion_id) != len(ID_PREFIX) + ID_BODY_LEN or not completion_id.startswith(ID_PREFIX):
             return None
-        x = _unb62(completion_id[len(ID_PREFIX): len(ID_PREFIX) + 11])
+        x = _unb62(completion_id[len(ID_PREFIX) : len(ID_PREFIX) + 11])
         if x is None or x > _M64:
             return None
         i = _unfeistel(x, self._k_id)
@@ -903,9 +1021,17 @@ class Corpus:
         return prompts
 
     def _system_prompt(self, rng: random.Random, scenario: str) -> str:
-        wanted = {"support": "support", "multilingual": "support", "docs": "docs", "code": "code",
-                  "weather": "travel", "analytics": "analytics", "writer": "writer", "voice": "voice",
-                  "search": "docs"}.get(scenario)
+        wanted = {
+            "support": "support",
+            "multilingual": "support",
+            "docs": "docs",
+            "code": "code",
+            "weather": "travel",
+            "analytics": "analytics",
+            "writer": "writer",
+            "voice": "voice",
+            "search": "docs",
+        }.get(scenario)
         for key, text in self._system_prompts:
             if key == wanted and rng.random() < 0.9:
                 return text
@@ -923,15 +1049,26 @@ class Corpus:
         msgs: list[JSON] = []
         target = _history_length(rng)
         if rng.random() < 0.9 and scenario != "risky":
-            msgs.append({"role": "developer" if reasoning else "system", "content": self._system_prompt(rng, scenario)})
+            msgs.append(
+                {
+                    "role": "developer" if reasoning else "system",
+                    "content": self._system_prompt(rng, scenario),
+                }
+            )
         first = True
         while True:
             content: Any = _user_text(g, scenario, first)
             if scenario in ("chat", "docs", "support") and rng.random() < 0.06:
-                content = [{"type": "text", "text": content},
-                           {"type": "image_url", "image_url": {
-                               "url": f"https://images.example.com/uploads/{random_id(rng, '', 12)}.jpg",
-                               "detail": rng.choice(["auto", "low", "high"])}}]
+                content = [
+                    {"type": "text", "text": content},
+                    {
+                        "type": "image_url",
+                        "image_url": {
+                            "url": f"https://images.example.com/uploads/{random_id(rng, '', 12)}.jpg",
+                            "detail": rng.choice(["auto", "low", "high"]),
+                        },
+                    },
+                ]
             user_msg: JSON = {"role": "user", "content": content}
             if rng.random() < 0.05:
                 user_msg["name"] = rng.choice(FIRST_NAMES).lower()
@@ -980,8 +1117,12 @@ class Corpus:
             elif scenario == "voice":
                 transcript = g.para(1, 3)
                 audio_bytes = b"RIFF" + rng.randbytes(44)
-                message["audio"] = {"id": random_id(rng, "audio_", 24), "expires_at": created + 3600,
-                                    "data": base64.b64encode(audio_bytes).decode(), "transcript": transcript}
+                message["audio"] = {
+                    "id": random_id(rng, "audio_", 24),
+                    "expires_at": created + 3600,
+                    "data": base64.b64encode(audio_bytes).decode(),
+                    "transcript": transcript,
+                }
                 audio_tokens = _tokens(transcript) * 6
                 completion_tokens += audio_tokens + _tokens(transcript)
             elif scenario == "search":
@@ -1018,8 +1159,12 @@ class Corpus:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
             "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": reasoning_tokens, "audio_tokens": audio_tokens,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": reasoning_tokens,
+                "audio_tokens": audio_tokens,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
         }
         tools = [TOOLS[t] for t in tool_names] if tool_names else None
         tool_choice: Any = None
@@ -1043,7 +1188,9 @@ class Corpus:
             "service_tier": tier,
             "system_fingerprint": _FINGERPRINTS[sum(map(ord, model)) % len(_FINGERPRINTS)],
             "metadata": dict(md),
-            "request_id": "req_" + b62(mix64(self._k_fill1 ^ (i << 3)), 11) + b62(mix64(self._k_fill2 ^ (i << 3)), 11),
+            "request_id": "req_"
+            + b62(mix64(self._k_fill1 ^ (i << 3)), 11)
+            + b62(mix64(self._k_fill2 ^ (i << 3)), 11),
             "seed": mix64(self._k_body ^ (i << 2)) >> 1,
             "temperature": 1.0 if reasoning else rng.choice([1.0, 1.0, 0.7, 0.2, 0.0]),
             "top_p": 1.0,
@@ -1072,11 +1219,22 @@ class Corpus:
             s = g.sentence() + " "
             pieces.append(s)
             pos += len(s)
-            site = rng.choice(["reuters.com", "apnews.com", "bbc.co.uk", "lemonde.fr", "nature.com", "nikkei.com"])
+            site = rng.choice(
+                ["reuters.com", "apnews.com", "bbc.co.uk", "lemonde.fr", "nature.com", "nikkei.com"]
+            )
             url = f"https://www.{site}/{g.words(1)}/{g.words(1)}-{rng.randint(1000, 99999)}?utm_source=openai"
             link = f"([{site}]({url}))"
-            annotations.append({"type": "url_citation", "url_citation": {
-                "start_index": pos, "end_index": pos + len(link), "url": url, "title": g.words(5).title()}})
+            annotations.append(
+                {
+                    "type": "url_citation",
+                    "url_citation": {
+                        "start_index": pos,
+                        "end_index": pos + len(link),
+                        "url": url,
+                        "title": g.words(5).title(),
+                    },
+                }
+            )
             pieces.append(link + " ")
             pos += len(link) + 1
         return "".join(pieces).rstrip(), annotations
@@ -1121,8 +1279,14 @@ def store_message(completion_id: str, n: int, m: JSON) -> JSON:
     if isinstance(content, list):
         parts = [p for p in content if p.get("type") in ("text", "image_url")]
         content = "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
-    out: JSON = {"id": f"{completion_id}-{n}", "role": m.get("role", "user"), "content": content,
-                 "refusal": None, "name": m.get("name"), "content_parts": parts}
+    out: JSON = {
+        "id": f"{completion_id}-{n}",
+        "role": m.get("role", "user"),
+        "content": content,
+        "refusal": None,
+        "name": m.get("name"),
+        "content_parts": parts,
+    }
     if m.get("tool_calls"):
         out["tool_calls"] = m["tool_calls"]
     if "tool_call_id" in m:

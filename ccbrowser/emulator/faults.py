@@ -43,8 +43,18 @@ class FaultOptions:
     seed: int = 0
 
     def active(self) -> bool:
-        return any((self.latency_ms, self.jitter_ms, self.spike_rate, self.error_rate, self.rate_limit_rate,
-                    self.rate_limit_rps, self.reset_rate, self.truncate_rate))
+        return any(
+            (
+                self.latency_ms,
+                self.jitter_ms,
+                self.spike_rate,
+                self.error_rate,
+                self.rate_limit_rate,
+                self.rate_limit_rps,
+                self.reset_rate,
+                self.truncate_rate,
+            )
+        )
 
     def validate(self) -> None:
         for name in ("spike_rate", "error_rate", "rate_limit_rate", "reset_rate", "truncate_rate"):
@@ -145,17 +155,22 @@ class FaultInjector:
         headers: list[tuple[bytes, bytes]] = []
         if self.options.error_retry_after_ms is not None:
             ms = max(1.0, self.options.error_retry_after_ms)
-            headers += [(b"retry-after-ms", str(int(ms)).encode()),
-                        (b"retry-after", str(max(1, math.ceil(ms / 1000.0))).encode())]
+            headers += [
+                (b"retry-after-ms", str(int(ms)).encode()),
+                (b"retry-after", str(max(1, math.ceil(ms / 1000.0))).encode()),
+            ]
         if status == 502:  # what a proxy in front of the API sends: HTML, not JSON
             body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
             return CannedResponse(502, [(b"content-type", b"text/html"), *headers], body, "error_502")
         if status == 503:
             body = _error_body("The engine is currently overloaded, please try again later", "server_error")
         else:
-            body = _error_body("The server had an error while processing your request. Sorry about that!",
-                               "server_error")
-        return CannedResponse(status, [(b"content-type", b"application/json"), *headers], body, f"error_{status}")
+            body = _error_body(
+                "The server had an error while processing your request. Sorry about that!", "server_error"
+            )
+        return CannedResponse(
+            status, [(b"content-type", b"application/json"), *headers], body, f"error_{status}"
+        )
 
     def body_fault(self, method: str) -> str | None:
         """'reset' or 'truncate' for this response (GET only), or None."""

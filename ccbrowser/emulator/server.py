@@ -85,8 +85,17 @@ def uvicorn_config(app: Any, **kwargs: Any) -> Any:
         http = "httptools"
     except ImportError:
         http = "h11"
-    return uvicorn.Config(app, loop=loop, http=http, log_level="warning", access_log=False,
-                         lifespan="on", timeout_graceful_shutdown=2, backlog=2048, **kwargs)
+    return uvicorn.Config(
+        app,
+        loop=loop,
+        http=http,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        backlog=2048,
+        **kwargs,
+    )
 
 
 def _url_host(host: str) -> str:
@@ -96,8 +105,14 @@ def _url_host(host: str) -> str:
 class RunningEmulator:
     """A live emulator: ``base_url`` for clients, ``state`` to inspect or change the upstream."""
 
-    def __init__(self, server: Any, thread: threading.Thread | None, sock: socket.socket,
-                 state: EmulatorState, options: EmulatorOptions):
+    def __init__(
+        self,
+        server: Any,
+        thread: threading.Thread | None,
+        sock: socket.socket,
+        state: EmulatorState,
+        options: EmulatorOptions,
+    ):
         self._server = server
         self._thread = thread
         self._sock = sock
@@ -128,8 +143,9 @@ class RunningEmulator:
 
 
 @contextlib.contextmanager
-def run_in_thread(options: EmulatorOptions | None = None, state: EmulatorState | None = None,
-                  startup_timeout: float = 10.0) -> Iterator[RunningEmulator]:
+def run_in_thread(
+    options: EmulatorOptions | None = None, state: EmulatorState | None = None, startup_timeout: float = 10.0
+) -> Iterator[RunningEmulator]:
     """Serve an emulator from a daemon thread for the duration of the ``with`` block.
 
     ``state`` lets several servers (or a restarted one) share one upstream; by default a fresh

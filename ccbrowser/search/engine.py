@@ -247,17 +247,21 @@ def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
 
 def _bounded_count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)", (expr, cap + 1)
+        "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)",
+        (expr, cap + 1),
     ).fetchone()
     return int(row[0])
 
 
-def _ranked_bodies(conn: sqlite3.Connection, plan: Plan, expr: str) -> tuple[list[tuple[int, float | None]], bool]:
+def _ranked_bodies(
+    conn: sqlite3.Connection, plan: Plan, expr: str
+) -> tuple[list[tuple[int, float | None]], bool]:
     """(body id, score) best first, and whether that list holds every matching body."""
     n = _body_count(conn, plan, expr)
     if n > COUNT_CAP:
         rows = conn.execute(
-            "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?", (expr, RANK_LIMIT)
+            "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (expr, RANK_LIMIT),
         ).fetchall()
         return [(r[0], None) for r in rows], False
     weights = ", ".join(str(w) for w in WEIGHTS)
@@ -308,7 +312,9 @@ def _ranked(
 
 # -- hits and snippets ---------------------------------------------------------------------------
 
-_HIT_COLS = "pk, id, created, model, finish_reason, total_tokens, tool_call_count, has_refusal, removed_at, preview"
+_HIT_COLS = (
+    "pk, id, created, model, finish_reason, total_tokens, tool_call_count, has_refusal, removed_at, preview"
+)
 _TEXT_COLS = ("content", "tool", "refusal", "transcript")
 
 
@@ -384,7 +390,8 @@ def _hits(
     rows = {
         r[0]: r
         for r in conn.execute(
-            f"SELECT {_HIT_COLS} FROM completions WHERE pk IN (SELECT value FROM json_each(?))", (json.dumps(pks),)
+            f"SELECT {_HIT_COLS} FROM completions WHERE pk IN (SELECT value FROM json_each(?))",
+            (json.dumps(pks),),
         )
     }
     matcher = Matcher(highlight_terms(plan.query))

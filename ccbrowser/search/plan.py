@@ -225,7 +225,9 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
         if f.op == "present":
             return side("completion_metadata", "key = ?", [f.key])
         if f.op == "prefix":
-            return side("completion_metadata", "key = ? AND value >= ? AND value < ?", [f.key, v, f"{v}{_MAX}"])
+            return side(
+                "completion_metadata", "key = ? AND value >= ? AND value < ?", [f.key, v, f"{v}{_MAX}"]
+            )
         return side("completion_metadata", "key = ? AND value = ?", [f.key, v])
     if f.field == "finish":
         return "c.finish_reason = ?", [v]
@@ -293,7 +295,9 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
             if e is not None:
                 exprs.append(e)
         if empty == len(atoms):
-            plan.hints.append("nothing searchable in " + " ".join(repr(a.text) for a in atoms if isinstance(a, Term)))
+            plan.hints.append(
+                "nothing searchable in " + " ".join(repr(a.text) for a in atoms if isinstance(a, Term))
+            )
             return  # nothing searchable at all: no constraint
         if not exprs:
             plan.never = True

@@ -123,7 +123,21 @@ class Query:
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _FIELD = re.compile(r"^([A-Za-z_]+):(.*)$", re.S)
-_KNOWN = ("model", "meta", "tool", "in", "finish", "tier", "has", "after", "before", "since", "tokens", "id", "is")
+_KNOWN = (
+    "model",
+    "meta",
+    "tool",
+    "in",
+    "finish",
+    "tier",
+    "has",
+    "after",
+    "before",
+    "since",
+    "tokens",
+    "id",
+    "is",
+)
 _ALIASES = {"metadata": "meta", "finish_reason": "finish", "service_tier": "tier", "tokens_total": "tokens"}
 # Prefixes that are obviously not meant as fields: keep them as text without a hint.
 _NOT_FIELDS = {"http", "https", "ftp", "file", "mailto", "data"}
@@ -176,7 +190,9 @@ def _lex(text: str) -> list[_Tok]:
 _NUMBER = r"(\d+(?:\.\d+)?)([kKmM]?)"
 _TOKENS_CMP = re.compile(rf"^(>=|<=|>|<|=)?{_NUMBER}$")
 _TOKENS_RANGE = re.compile(rf"^{_NUMBER}\.\.{_NUMBER}$")
-_SINCE = re.compile(r"^(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|hour|hours|d|day|days|w|wk|week|weeks|mo|month|months|y|year|years)$")
+_SINCE = re.compile(
+    r"^(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|hour|hours|d|day|days|w|wk|week|weeks|mo|month|months|y|year|years)$"
+)
 _UNIT_SECONDS = {
     "s": 1, "sec": 1, "secs": 1,
     "m": 60, "min": 60, "mins": 60,
@@ -202,7 +218,9 @@ def _tokens(value: str) -> Filter:
         return Filter("tokens", "range", (lo, hi))
     if m := _TOKENS_CMP.match(v):
         return Filter("tokens", m[1] or "=", _number(m[2], m[3]))
-    raise QueryError(f"`tokens:` needs a number like tokens:>1000, tokens:<=50 or tokens:100..500 (got {value!r})")
+    raise QueryError(
+        f"`tokens:` needs a number like tokens:>1000, tokens:<=50 or tokens:100..500 (got {value!r})"
+    )
 
 
 def _local_ts(d: date, t: time = time()) -> float:
@@ -223,7 +241,9 @@ def _date_value(name: str, value: str, now: float) -> tuple[float, bool]:
             return _local_ts(date.fromisoformat(v)), True
         dt = datetime.fromisoformat(v.replace(" ", "T"))
     except ValueError:
-        raise QueryError(f"`{name}:` needs a date like {name}:2026-01-31 (or 2026-01-31T14:30), got {value!r}") from None
+        raise QueryError(
+            f"`{name}:` needs a date like {name}:2026-01-31 (or 2026-01-31T14:30), got {value!r}"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.astimezone()
     return dt.timestamp(), False
@@ -236,7 +256,9 @@ def _since(value: str, now: float) -> float:
     try:
         return _date_value("since", value, now)[0]
     except QueryError:
-        raise QueryError(f"`since:` needs a duration like since:7d, since:12h, since:30m or since:2w (got {value!r})") from None
+        raise QueryError(
+            f"`since:` needs a duration like since:7d, since:12h, since:30m or since:2w (got {value!r})"
+        ) from None
 
 
 def _prefix_or_exact(name: FilterField, value: str) -> Filter:
@@ -249,7 +271,9 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
     """A Filter, or a scope name for `in:`."""
     if name == "in":
         v = value.lower()
-        v = {"args": "args", "arguments": "args", "tool": "args", "tools": "args", "text": "content"}.get(v, v)
+        v = {"args": "args", "arguments": "args", "tool": "args", "tools": "args", "text": "content"}.get(
+            v, v
+        )
         if v not in SCOPES:
             raise QueryError(f"`in:` takes one of {', '.join(SCOPES)} (got {value!r})")
         return v
@@ -282,8 +306,7 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
         flag = HAS_FLAGS.get(value.lower())
         if flag is None:
             raise QueryError(
-                "`has:` takes one of tools, refusal, audio, annotations, logprobs, images "
-                f"(got {value!r})"
+                f"`has:` takes one of tools, refusal, audio, annotations, logprobs, images (got {value!r})"
             )
         return Filter("has", "=", flag)
     if name == "is":
@@ -402,4 +425,3 @@ def highlight_terms(query: Query) -> list[str]:
         if value not in out:
             out.append(value)
     return out
-

@@ -39,7 +39,9 @@ def _create_private(path: Path) -> None:
         raise CCBrowserError(f"cannot create database {path}: {exc.strerror or exc}") from None
 
 
-def open_db(path: str | os.PathLike[str], *, readonly: bool = False, migrate_schema: bool = True) -> sqlite3.Connection:
+def open_db(
+    path: str | os.PathLike[str], *, readonly: bool = False, migrate_schema: bool = True
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit: `BEGIN IMMEDIATE`)."""
     p = Path(path)
     if readonly:

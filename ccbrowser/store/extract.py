@@ -121,7 +121,9 @@ def tool_calls_of(message: dict[str, Any]) -> list[ToolCallRow]:
         args = legacy.get("arguments")
         if args is not None and not isinstance(args, str):
             args = dumps(args)
-        rows.append(ToolCallRow(len(rows), None, "function_call", _str(legacy.get("name")), args, _valid_json(args)))
+        rows.append(
+            ToolCallRow(len(rows), None, "function_call", _str(legacy.get("name")), args, _valid_json(args))
+        )
     return rows
 
 
@@ -163,7 +165,9 @@ def _tool_text(msg: dict[str, Any]) -> str:
     legacy = _dict(msg.get("function_call"))
     if legacy:
         args = legacy.get("arguments")
-        parts.append(f"{_str(legacy.get('name')) or ''} {args if isinstance(args, str) else dumps(args) if args is not None else ''}".strip())
+        parts.append(
+            f"{_str(legacy.get('name')) or ''} {args if isinstance(args, str) else dumps(args) if args is not None else ''}".strip()
+        )
     return "\n".join(parts)
 
 
@@ -215,7 +219,9 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     transcript = audio.get("transcript") if type(audio) is dict else None
     transcript = clean(transcript) if type(transcript) is str else ""
     role = msg.get("role")
-    return Body(digest, role if type(role) is str else None, content, tool, refusal, transcript, raw, images, split)
+    return Body(
+        digest, role if type(role) is str else None, content, tool, refusal, transcript, raw, images, split
+    )
 
 
 @dataclass(slots=True)
@@ -255,7 +261,10 @@ def completion_row(obj: dict[str, Any]) -> CompletionRow:
         flags["logprobs"] |= bool(logprobs.get("content") or logprobs.get("refusal"))
     flags["tools"] = bool(calls)
     metadata_raw = _dict(obj.get("metadata"))
-    metadata = {clean(str(k)): (clean(v) if isinstance(v, str) else None if v is None else clean(dumps(v))) for k, v in metadata_raw.items()}
+    metadata = {
+        clean(str(k)): (clean(v) if isinstance(v, str) else None if v is None else clean(dumps(v)))
+        for k, v in metadata_raw.items()
+    }
     first = choices[0] if choices else {}
     columns: dict[str, Any] = {
         "created": _int(obj.get("created")),

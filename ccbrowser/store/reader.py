@@ -41,7 +41,20 @@ class ListRow:
 
 def _list_row(r: Sequence[Any]) -> ListRow:
     return ListRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or 0, bool(r[8]), bool(r[9]), r[10] or 0, r[11], r[12], r[13]
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        r[5],
+        r[6],
+        r[7] or 0,
+        bool(r[8]),
+        bool(r[9]),
+        r[10] or 0,
+        r[11],
+        r[12],
+        r[13],
     )
 
 
@@ -176,7 +189,11 @@ def detail(conn: sqlite3.Connection, completion_id: str) -> Detail | None:
         return None
     raw_text = r[-1]
     return Detail(
-        _list_row(r[:-1]), json.loads(raw_text), raw_text, input_messages(conn, completion_id), tool_calls(conn, completion_id)
+        _list_row(r[:-1]),
+        json.loads(raw_text),
+        raw_text,
+        input_messages(conn, completion_id),
+        tool_calls(conn, completion_id),
     )
 
 
@@ -240,7 +257,9 @@ def profiles(conn: sqlite3.Connection) -> list[tuple[str, int]]:
 # -- for the sync engine ---------------------------------------------------------------------------
 
 
-def sync_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str | None, float | None, str | None]]:
+def sync_rows(
+    conn: sqlite3.Connection, ids: Sequence[str]
+) -> dict[str, tuple[str, str | None, float | None, str | None]]:
     """id -> (raw, messages_state, removed_at, profile) for the ids already stored.
 
     The sync compares a listed object with its stored raw JSON to skip rewriting unchanged rows.
@@ -250,7 +269,8 @@ def sync_rows(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[s
         chunk = list(ids[start : start + 900])
         marks = ",".join("?" * len(chunk))
         for r in conn.execute(
-            f"SELECT id, raw, messages_state, removed_at, profile FROM completions WHERE id IN ({marks})", chunk
+            f"SELECT id, raw, messages_state, removed_at, profile FROM completions WHERE id IN ({marks})",
+            chunk,
         ):
             out[r[0]] = (r[1], r[2], r[3], r[4])
     return out
@@ -271,7 +291,9 @@ def pending_messages(conn: sqlite3.Connection, profile: str | None) -> list[tupl
 def live_ids(conn: sqlite3.Connection, profile: str | None, *, created_above: int | None = None) -> set[str]:
     """Ids of a profile not marked removed; with `created_above`, only those created strictly later."""
     if created_above is None:
-        rows = conn.execute("SELECT id FROM completions WHERE removed_at IS NULL AND profile IS ?", (profile,))
+        rows = conn.execute(
+            "SELECT id FROM completions WHERE removed_at IS NULL AND profile IS ?", (profile,)
+        )
     else:
         rows = conn.execute(
             "SELECT id FROM completions WHERE removed_at IS NULL AND profile IS ? AND created > ?",
@@ -282,4 +304,6 @@ def live_ids(conn: sqlite3.Connection, profile: str | None, *, created_above: in
 
 def sync_states(conn: sqlite3.Connection) -> dict[str, tuple[float, dict[str, Any]]]:
     """profile -> (time of the last committed sync step, checkpoint): the TUI's "last sync" line."""
-    return {r[0]: (r[2], json.loads(r[1])) for r in conn.execute("SELECT profile, state, updated FROM sync_state")}
+    return {
+        r[0]: (r[2], json.loads(r[1])) for r in conn.execute("SELECT profile, state, updated FROM sync_state")
+    }

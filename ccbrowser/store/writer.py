@@ -187,7 +187,10 @@ class Writer:
         return result
 
     def write_inputs(
-        self, inputs: Mapping[str, list[Any] | None], *, checkpoint: tuple[str, Mapping[str, Any]] | None = None
+        self,
+        inputs: Mapping[str, list[Any] | None],
+        *,
+        checkpoint: tuple[str, Mapping[str, Any]] | None = None,
     ) -> WriteResult:
         """Store input messages fetched after their completion; None marks them missing (a 404)."""
         result = WriteResult()
@@ -223,9 +226,7 @@ class Writer:
         rows = []
         for cid, (row, raw, _inputs) in parsed.items():
             cols = row.columns
-            rows.append(
-                (cid, *(cols[c] for c in _COMPLETION_COLS[1:18]), self.profile, fetched_at, raw)
-            )
+            rows.append((cid, *(cols[c] for c in _COMPLETION_COLS[1:18]), self.profile, fetched_at, raw))
         returned = insert_many(
             conn,
             f"INSERT INTO completions ({', '.join(_COMPLETION_COLS)})",
@@ -252,13 +253,22 @@ class Writer:
                 msg_rows.append((pk, 1, pos, body_ids[body.hash], None))
             for choice, call in row.tool_calls:
                 call_rows.append(
-                    (pk, choice, call.position, call.call_id, call.type,
-                     clean(call.name) if call.name else call.name,
-                     clean(call.arguments) if call.arguments else call.arguments, int(call.valid_json))
+                    (
+                        pk,
+                        choice,
+                        call.position,
+                        call.call_id,
+                        call.type,
+                        clean(call.name) if call.name else call.name,
+                        clean(call.arguments) if call.arguments else call.arguments,
+                        int(call.valid_json),
+                    )
                 )
             for key, value in row.metadata.items():
                 meta_rows.append((pk, key, value))
-        insert_many(conn, "INSERT OR REPLACE INTO messages (completion, kind, position, body, msg_id)", msg_rows)
+        insert_many(
+            conn, "INSERT OR REPLACE INTO messages (completion, kind, position, body, msg_id)", msg_rows
+        )
         insert_many(
             conn,
             "INSERT OR REPLACE INTO tool_calls (completion, choice, position, call_id, type, name, arguments, valid_json)",
@@ -270,7 +280,10 @@ class Writer:
         self._write_inputs(inputs, result, new_cache)
 
     def _write_inputs(
-        self, inputs: Mapping[int, list[tuple[Body, str | None]]], result: WriteResult, new_cache: dict[bytes, int]
+        self,
+        inputs: Mapping[int, list[tuple[Body, str | None]]],
+        result: WriteResult,
+        new_cache: dict[bytes, int],
     ) -> None:
         if not inputs:
             return
@@ -301,7 +314,9 @@ class Writer:
             updates,
         )
 
-    def _body_ids_for(self, bodies: list[Body], result: WriteResult, new_cache: dict[bytes, int]) -> dict[bytes, int]:
+    def _body_ids_for(
+        self, bodies: list[Body], result: WriteResult, new_cache: dict[bytes, int]
+    ) -> dict[bytes, int]:
         ids: dict[bytes, int] = {}
         todo: dict[bytes, Body] = {}
         for body in bodies:
@@ -325,7 +340,10 @@ class Writer:
                 returned = insert_many(
                     self.conn,
                     f"INSERT INTO bodies ({', '.join(_BODY_COLS)})",
-                    [(b.hash, b.role, b.content, b.tool, b.refusal, b.transcript, int(b.split), b.raw) for b in fresh],
+                    [
+                        (b.hash, b.role, b.content, b.tool, b.refusal, b.transcript, int(b.split), b.raw)
+                        for b in fresh
+                    ],
                     "RETURNING hash, id",
                 )
                 for h, bid in returned:

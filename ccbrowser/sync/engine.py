@@ -187,7 +187,9 @@ async def watch(
     while not stop.is_set():
         do_full = time.time() - last_full >= full_every
         try:
-            summary = await run_sync(db_path, settings, full=do_full, on_event=on_event, stop=stop, options=options)
+            summary = await run_sync(
+                db_path, settings, full=do_full, on_event=on_event, stop=stop, options=options
+            )
         except AuthError:
             raise
         except CCBrowserError as exc:
@@ -221,7 +223,12 @@ class _Stopped(Exception):
 
 class _Sync:
     def __init__(
-        self, db_path: Path, settings: Settings, options: SyncOptions, on_event: EventCallback | None, stop: threading.Event | None
+        self,
+        db_path: Path,
+        settings: Settings,
+        options: SyncOptions,
+        on_event: EventCallback | None,
+        stop: threading.Event | None,
     ) -> None:
         self.db_path = db_path
         self.settings = settings
@@ -377,7 +384,9 @@ class _Sync:
         except Exception as exc:
             fatal = fatal if fatal is not None and not isinstance(fatal, _Stopped) else exc
         try:
-            if self.conn is not None and (fatal is None or isinstance(fatal, (_Stopped, asyncio.CancelledError))):
+            if self.conn is not None and (
+                fatal is None or isinstance(fatal, (_Stopped, asyncio.CancelledError))
+            ):
                 # Only what was submitted (and is now committed) may move the checkpoint: the live
                 # `self.state` can be one page ahead of the last transaction.
                 final = self._submitted_state if self._submitted_state is not None else self.state
@@ -404,7 +413,9 @@ class _Sync:
             if isinstance(fatal, sqlite3.Error):
                 raise CCBrowserError(f"database error in {self.db_path}: {fatal}") from None
             raise fatal
-        return SyncSummary(self.profile, mode, self.progress, time.monotonic() - started, cancelled, self.warnings)
+        return SyncSummary(
+            self.profile, mode, self.progress, time.monotonic() - started, cancelled, self.warnings
+        )
 
     async def _fetch_all(self, full: bool, newest: int | None) -> None:
         """The list walker and the message workers, until done, stopped or failed."""
@@ -654,12 +665,19 @@ def _created(item: Any) -> int | None:
 
 def _initial_state(saved: dict[str, Any] | None) -> dict[str, Any]:
     """The checkpoint, or a fresh one; unknown versions start over (every write is idempotent)."""
-    state: dict[str, Any] = {"v": STATE_VERSION, "backfill": {"after": None, "done": False}, "head_floor": None}
+    state: dict[str, Any] = {
+        "v": STATE_VERSION,
+        "backfill": {"after": None, "done": False},
+        "head_floor": None,
+    }
     if isinstance(saved, dict) and saved.get("v") == STATE_VERSION:
         backfill = saved.get("backfill")
         if isinstance(backfill, dict):
             after = backfill.get("after")
-            state["backfill"] = {"after": after if isinstance(after, str) else None, "done": bool(backfill.get("done"))}
+            state["backfill"] = {
+                "after": after if isinstance(after, str) else None,
+                "done": bool(backfill.get("done")),
+            }
         floor = saved.get("head_floor")
         state["head_floor"] = floor if isinstance(floor, int) else None
         for key in ("last_sync", "last_full"):
@@ -669,8 +687,13 @@ def _initial_state(saved: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def sync_blocking(
-    db_path: str | Path, settings: Settings, *, full: bool = False, on_event: EventCallback | None = None,
-    stop: threading.Event | None = None, options: SyncOptions | None = None,
+    db_path: str | Path,
+    settings: Settings,
+    *,
+    full: bool = False,
+    on_event: EventCallback | None = None,
+    stop: threading.Event | None = None,
+    options: SyncOptions | None = None,
 ) -> SyncSummary:
     """``run_sync`` on a fresh event loop in the calling thread (for a plain worker thread)."""
     return asyncio.run(run_sync(db_path, settings, full=full, on_event=on_event, stop=stop, options=options))

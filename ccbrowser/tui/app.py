@@ -184,7 +184,8 @@ class CCBrowserApp(App[int]):
             busy = [
                 w
                 for w in self.workers
-                if w.group not in ("watch", "sync", "clipboard") and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+                if w.group not in ("watch", "sync", "clipboard")
+                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
             ]
             if busy:
                 quiet = 0
@@ -254,7 +255,9 @@ class CCBrowserApp(App[int]):
             return
         builder = next(b for k, _t, b in TABS if k == key)
         try:
-            lines = builder(self.detail, query.matcher(self.parsed_query), None if self.expanded else document.CAP)
+            lines = builder(
+                self.detail, query.matcher(self.parsed_query), None if self.expanded else document.CAP
+            )
         except Exception as exc:  # a renderer bug on odd data must not take the app down
             lines = [Content.styled(f"Cannot render this tab: {type(exc).__name__}", "$text-error")]
         self.doc(key).set_lines(lines, keep_scroll=keep_scroll)
@@ -274,7 +277,11 @@ class CCBrowserApp(App[int]):
     def action_back_out(self) -> None:
         focused = self.focused
         search = self.query_one("#search", Input)
-        if focused is search or isinstance(focused, DocView) or (focused is not None and focused is not self.completion_list):
+        if (
+            focused is search
+            or isinstance(focused, DocView)
+            or (focused is not None and focused is not self.completion_list)
+        ):
             self.completion_list.focus()
         elif self.query_text:
             search.value = ""
@@ -326,7 +333,9 @@ class CCBrowserApp(App[int]):
         self.expanded = not self.expanded
         self._built.clear()
         self._build_tab(self.active_tab, keep_scroll=True)
-        self.notify("Showing everything" if self.expanded else "Long content capped again", markup=False, timeout=2)
+        self.notify(
+            "Showing everything" if self.expanded else "Long content capped again", markup=False, timeout=2
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -396,7 +405,10 @@ class CCBrowserApp(App[int]):
             "id": ("id", lambda: d.row.id),
             "content": ("the output content", lambda: document.output_text(d)),
             "json": ("the whole JSON", lambda: d.raw_text),
-            "inputs": ("the input messages (JSON)", lambda: json.dumps(d.input_messages, ensure_ascii=False, indent=2)),
+            "inputs": (
+                "the input messages (JSON)",
+                lambda: json.dumps(d.input_messages, ensure_ascii=False, indent=2),
+            ),
         }
         if d.tool_calls:
             entries["args"] = ("tool-call arguments…", lambda: "")
@@ -450,7 +462,9 @@ class CCBrowserApp(App[int]):
         try:
             parsed = query.parse_query(text, now=self.clock())
         except UsageError as exc:
-            error.update(Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(str(exc), 200))))
+            error.update(
+                Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(str(exc), 200)))
+            )
             error.display = True
             return
         notes = query.hints(parsed)
@@ -513,7 +527,9 @@ class CCBrowserApp(App[int]):
 
     def _search_failed(self, message: str) -> None:
         error = self.query_one("#query-error", Static)
-        error.update(Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(message, 200))))
+        error.update(
+            Content.assemble(Content.styled("✗ ", "bold $text-error"), Content(one_line(message, 200)))
+        )
         error.display = True
         self.status.state.searching = self.status.state.partial = False
         self.status.update_state()
@@ -560,7 +576,9 @@ class CCBrowserApp(App[int]):
         self._watch_stop = asyncio.Event()
         names = {self.db_path.name, self.db_path.name + "-wal", self.db_path.name + "-journal"}
         directory = self.db_path.resolve().parent
-        async for changes in awatch(directory, stop_event=self._watch_stop, debounce=150, step=50, recursive=False):
+        async for changes in awatch(
+            directory, stop_event=self._watch_stop, debounce=150, step=50, recursive=False
+        ):
             if any(Path(p).name in names for _c, p in changes):
                 await self.check_for_changes()
 
@@ -642,7 +660,10 @@ class CCBrowserApp(App[int]):
             state.connectivity = "sync off"
             self.status.update_state()
             return
-        if self._sync_worker is not None and self._sync_worker.state in (WorkerState.PENDING, WorkerState.RUNNING):
+        if self._sync_worker is not None and self._sync_worker.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        ):
             if not initial:
                 self.notify("A sync is already running", markup=False, timeout=2)
             return

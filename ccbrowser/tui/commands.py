@@ -84,7 +84,9 @@ class CCBrowserCommands(Provider):
 
     async def discover(self) -> Hits:
         for label, candidate, callback, help_text in self._entries()[:40]:
-            yield DiscoveryHit(_display(None, label, candidate), callback, text=label + candidate, help=help_text)
+            yield DiscoveryHit(
+                _display(None, label, candidate), callback, text=label + candidate, help=help_text
+            )
 
     async def search(self, query: str) -> Hits:
         app: CCBrowserApp = self.app  # type: ignore[assignment]
@@ -101,4 +103,10 @@ class CCBrowserCommands(Provider):
         for label, candidate, callback, help_text in self._entries():
             score = matcher.match(label + candidate)
             if score > 0:
-                yield Hit(score, _display(matcher, label, candidate), callback, text=label + candidate, help=help_text)
+                yield Hit(
+                    score,
+                    _display(matcher, label, candidate),
+                    callback,
+                    text=label + candidate,
+                    help=help_text,
+                )

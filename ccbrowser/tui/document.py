@@ -105,14 +105,22 @@ class Doc:
         for raw_line in shown.replace("\r\n", "\n").split("\n"):
             self.lines.append(self.mark(Content(indent) + text(raw_line.expandtabs(4), style)))
         if rest:
-            self.lines.append(label(f"{indent}… {rest:,} more characters: press e to show all", "italic $text-warning"))
+            self.lines.append(
+                label(f"{indent}… {rest:,} more characters: press e to show all", "italic $text-warning")
+            )
 
     def json_block(self, code: str, indent: str = "  ") -> None:
-        shown, rest = (code, 0) if self.cap is None or len(code) <= self.cap else (code[: self.cap], len(code) - self.cap)
+        shown, rest = (
+            (code, 0)
+            if self.cap is None or len(code) <= self.cap
+            else (code[: self.cap], len(code) - self.cap)
+        )
         for line in highlight_json(shown):
             self.lines.append(self.mark(Content(indent) + line))
         if rest:
-            self.lines.append(label(f"{indent}… {rest:,} more characters: press e to show all", "italic $text-warning"))
+            self.lines.append(
+                label(f"{indent}… {rest:,} more characters: press e to show all", "italic $text-warning")
+            )
 
     def rule(self, title: Content) -> None:
         self.lines.append(Content.assemble(label("── ", DIM), title, " "))
@@ -207,7 +215,9 @@ def conversation(d: Detail, matcher: Matcher | None = None, cap: int | None = CA
         doc.add(label(" input messages not fetched yet (the next sync gets them) ", "italic $text-warning"))
         doc.add()
     elif row.messages_state == "missing":
-        doc.add(label(" input messages missing upstream (404): only the output is known ", "italic $text-warning"))
+        doc.add(
+            label(" input messages missing upstream (404): only the output is known ", "italic $text-warning")
+        )
         doc.add()
     elif not d.input_messages:
         doc.add(label(" no input messages ", "italic $text-muted"))
@@ -217,7 +227,11 @@ def conversation(d: Detail, matcher: Matcher | None = None, cap: int | None = CA
     choices = d.raw.get("choices")
     choices = choices if isinstance(choices, list) else []
     many = len(choices) > 1
-    doc.add(Content.assemble(label("══ OUTPUT ", "bold $text-primary"), label(f"({len(choices)} choices)" if many else "", DIM)))
+    doc.add(
+        Content.assemble(
+            label("══ OUTPUT ", "bold $text-primary"), label(f"({len(choices)} choices)" if many else "", DIM)
+        )
+    )
     if not choices:
         doc.add(label("  (no choices)", DIM))
     for i, choice in enumerate(choices):
@@ -230,7 +244,12 @@ def conversation(d: Detail, matcher: Matcher | None = None, cap: int | None = CA
         doc.add(Content.assemble(*head))
         _message(doc, choice.get("message"), None)
     if row.removed_at:
-        doc.add(label(f" removed upstream {local_time(row.removed_at)}: this local copy is the only one ", "bold $text-warning reverse"))
+        doc.add(
+            label(
+                f" removed upstream {local_time(row.removed_at)}: this local copy is the only one ",
+                "bold $text-warning reverse",
+            )
+        )
     return doc.lines
 
 
@@ -288,7 +307,13 @@ def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> l
     _kv(doc, "choices", str(row.n_choices))
     if row.profile:
         _kv(doc, "profile", row.profile)
-    _kv(doc, "input messages", {"ok": "fetched", "missing": "missing upstream (404)"}.get(row.messages_state or "", "not fetched yet"))
+    _kv(
+        doc,
+        "input messages",
+        {"ok": "fetched", "missing": "missing upstream (404)"}.get(
+            row.messages_state or "", "not fetched yet"
+        ),
+    )
     if row.removed_at:
         _kv(doc, "removed upstream", local_time(row.removed_at))
     doc.add()
@@ -304,7 +329,13 @@ def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> l
                 if v:
                     _kv(doc, f"{group.split('_')[0]} {k.replace('_', ' ')}", _fmt_int(v))
     for k, v in u.items():
-        if k not in {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"}:
+        if k not in {
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "prompt_tokens_details",
+            "completion_tokens_details",
+        }:
             _kv(doc, k, v)
     doc.add()
     doc.add(label("Parameters", "bold $text-primary"))
@@ -365,7 +396,10 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
                 tops_raw = t.get("top_logprobs")
                 tops: list[Any] = tops_raw if isinstance(tops_raw, list) else []
                 alts = [
-                    Content.assemble(text(one_line(_tok(a.get("token")), 16), "$text-accent"), label(f" {_prob(a.get('logprob'), 0).strip()}", DIM))
+                    Content.assemble(
+                        text(one_line(_tok(a.get("token")), 16), "$text-accent"),
+                        label(f" {_prob(a.get('logprob'), 0).strip()}", DIM),
+                    )
                     for a in tops
                     if isinstance(a, dict) and a.get("token") != t.get("token")
                 ][:3]
@@ -373,13 +407,23 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
                 doc.add(
                     Content.assemble(
                         label(f"{n:>4}  ", DIM),
-                        doc.mark(text(one_line(_tok(t.get("token")), 16).ljust(16), "bold $text-warning" if low else "")),
+                        doc.mark(
+                            text(
+                                one_line(_tok(t.get("token")), 16).ljust(16),
+                                "bold $text-warning" if low else "",
+                            )
+                        ),
                         f" {lp_s} {_prob(p).strip():>7}  ",
                         Content("  ").join(alts),
                     )
                 )
             if limit is not None and len(tokens) > limit:
-                doc.add(label(f"  … {len(tokens) - limit:,} more tokens: press e to show all", "italic $text-warning"))
+                doc.add(
+                    label(
+                        f"  … {len(tokens) - limit:,} more tokens: press e to show all",
+                        "italic $text-warning",
+                    )
+                )
             doc.add()
     if not found:
         doc.add(label("No logprobs: the request did not ask for them (logprobs: true).", DIM))

@@ -40,7 +40,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.prev_tab", "left_square_bracket", "prev_tab", "Previous detail tab"),
     KeySpec("app.next_tab", "right_square_bracket", "next_tab", "Next detail tab"),
     KeySpec("app.copy_args", "y", "copy_args", "Copy tool-call arguments", show=True, short="Copy args"),
-    KeySpec("app.copy_menu", "Y", "copy_menu", "Copy menu (id, content, JSON, inputs)", show=True, short="Copy…"),
+    KeySpec(
+        "app.copy_menu", "Y", "copy_menu", "Copy menu (id, content, JSON, inputs)", show=True, short="Copy…"
+    ),
     KeySpec("app.next_match", "n", "next_match", "Next match in detail"),
     KeySpec("app.prev_match", "N", "prev_match", "Previous match in detail"),
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
@@ -69,7 +71,15 @@ SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane
 def bindings(scope: str) -> list[BindingType]:
     """The `BINDINGS` of one scope (`app`, `list`, `detail`)."""
     return [
-        Binding(s.keys, s.action, s.short or s.description, show=s.show, id=s.id, priority=s.priority, tooltip=s.description)
+        Binding(
+            s.keys,
+            s.action,
+            s.short or s.description,
+            show=s.show,
+            id=s.id,
+            priority=s.priority,
+            tooltip=s.description,
+        )
         for s in KEYS
         if s.id.split(".", 1)[0] == scope
     ]
@@ -92,7 +102,7 @@ def load_keymap(path: Path) -> dict[str, str]:
         raise KeymapError(f"cannot read {path.name}: {exc}") from None
     table = data.get("keys", {})
     if not isinstance(table, dict):
-        raise KeymapError("[keys] must be a table of binding id = \"key,key\"")
+        raise KeymapError('[keys] must be a table of binding id = "key,key"')
     known = {s.id for s in KEYS}
     out: dict[str, str] = {}
     for key, value in table.items():
@@ -101,7 +111,7 @@ def load_keymap(path: Path) -> dict[str, str]:
         if isinstance(value, list):
             value = ",".join(str(v) for v in value)
         if not isinstance(value, str) or not value.strip():
-            raise KeymapError(f"[keys] {key} must be a string such as \"j,down\"")
+            raise KeymapError(f'[keys] {key} must be a string such as "j,down"')
         out[key] = value
     return out
 

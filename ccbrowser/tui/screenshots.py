@@ -29,7 +29,9 @@ DEMO_COUNT = 3000
 Scenario = Callable[[CCBrowserApp, Any], Awaitable[None]]
 
 
-def first_match(app: CCBrowserApp, text: str, predicate: Callable[[reader.Detail], bool] | None = None) -> str:
+def first_match(
+    app: CCBrowserApp, text: str, predicate: Callable[[reader.Detail], bool] | None = None
+) -> str:
     """The id of the newest completion matching `text` (and `predicate`), read through the store API."""
 
     def find(conn: Any) -> str:
@@ -139,7 +141,9 @@ def freeze_timezone() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ccbrowser.tui.screenshots", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ccbrowser.tui.screenshots", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--out", default="screenshots", help="output directory (default: screenshots)")
     parser.add_argument("--size", default="160x48", help="terminal size COLSxROWS (default 160x48)")
     parser.add_argument("--count", type=int, default=DEMO_COUNT, help="completions in the demo corpus")

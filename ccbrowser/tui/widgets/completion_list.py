@@ -30,7 +30,13 @@ from ccbrowser.tui.widgets.docview import set_virtual_size
 PAGE = 100
 MAX_PAGES = 100
 
-_FINISH = {"stop": "", "length": "length", "tool_calls": "tools", "content_filter": "filter", "function_call": "fn"}
+_FINISH = {
+    "stop": "",
+    "length": "length",
+    "tool_calls": "tools",
+    "content_filter": "filter",
+    "function_call": "fn",
+}
 
 
 def _time(ts: int | None, wide: bool) -> str:
@@ -125,7 +131,9 @@ class CompletionList(ScrollView, can_focus=True):
 
     # -- snapshot -----------------------------------------------------------------------------
 
-    def set_snapshot(self, pks: Iterable[int], *, keep_pk: int | None = None, rows_changed: bool = True) -> None:
+    def set_snapshot(
+        self, pks: Iterable[int], *, keep_pk: int | None = None, rows_changed: bool = True
+    ) -> None:
         """Replace the id snapshot; the cursor stays on `keep_pk` when it is still there."""
         self.pks = pks if isinstance(pks, array) else array("q", pks)
         self._generation += 1
@@ -311,4 +319,3 @@ class CompletionList(ScrollView, can_focus=True):
 
 def _missing(pk: int) -> ListRow:
     return ListRow(pk, "", None, None, "(gone)", None, None, 0, False, False, 0, None, None, None)
-

@@ -107,12 +107,16 @@ class DocView(ScrollView, can_focus=True):
         if self.current_match < 0:
             top = round(self.scroll_y)
             after = [i for i, r in enumerate(self.match_rows) if r >= top]
-            self.current_match = (after[0] if after else 0) if step > 0 else ((after[0] - 1) % total if after else total - 1)
+            self.current_match = (
+                (after[0] if after else 0) if step > 0 else ((after[0] - 1) % total if after else total - 1)
+            )
         else:
             self.current_match = (self.current_match + step) % total
         row = self.match_rows[self.current_match]
         self._strip_cache.clear()
-        self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 3), animate=False, immediate=True)
+        self.scroll_to(
+            y=max(0, row - self.scrollable_content_region.height // 3), animate=False, immediate=True
+        )
         self.refresh()
         return self.current_match + 1, total
 
@@ -129,9 +133,7 @@ class DocView(ScrollView, can_focus=True):
         if strip is None:
             visual = self.visual_style
             line = self._wrapped[row]
-            segments = [
-                Segment(t, (visual + s).rich_style) for t, s in line.render(visual, end="")
-            ]
+            segments = [Segment(t, (visual + s).rich_style) for t, s in line.render(visual, end="")]
             strip = Strip(segments, line.cell_length)
             if self.current_match >= 0 and self.match_rows and self.match_rows[self.current_match] == row:
                 strip = strip.apply_style((visual + Style.parse("on $accent 30%")).rich_style)

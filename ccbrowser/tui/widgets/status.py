@@ -76,7 +76,9 @@ class StatusBar(Widget):
         if s.matches is None:
             parts.append(Content.styled(f"{s.total:,} completions", "bold $text"))
         else:
-            parts.append(Content.styled(f"{s.matches:,}{'+' if s.partial else ''} matches", "bold $text-accent"))
+            parts.append(
+                Content.styled(f"{s.matches:,}{'+' if s.partial else ''} matches", "bold $text-accent")
+            )
             parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
         if s.searching:
             parts.append(Content.styled(" …", "$text-muted"))
