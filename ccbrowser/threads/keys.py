@@ -1,0 +1,159 @@
+"""The few keys a completion contributes to threading, computed from that completion alone.
+
+Pure and independent of every other completion, so the store can compute them while it prepares
+a page (off the database thread) and keep them as plain columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, canonical
+
+DEFAULT_ID_KEYS = ("conversation_id", "session_id", "thread_id")
+_ROOT = bytes(16)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the caller can choose: which metadata keys are explicit thread ids, how system messages match."""
+
+    id_keys: tuple[str, ...] = DEFAULT_ID_KEYS
+    system: SystemMode = SystemMode.MASK
+
+
+_DEFAULT = Options()
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What threading reads from a stored completion (see `from_api`)."""
+
+    id: str
+    created: int
+    inputs: Sequence[Any] | None  # None: the input messages are not known (yet)
+    outputs: Sequence[Any] = ()  # the message of each choice, in choice order
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def from_api(completion: Mapping[str, Any], input_messages: Sequence[Any] | None) -> Completion:
+    """A `Completion` from an API object and its input messages (any form the API or the store gives)."""
+    choices = [c for c in completion.get("choices") or () if isinstance(c, dict)]
+    ordered = sorted(enumerate(choices), key=lambda nc: (_int(nc[1].get("index"), nc[0]), nc[0]))
+    created = completion.get("created")
+    metadata = completion.get("metadata")
+    return Completion(
+        id=str(completion.get("id")),
+        created=created if isinstance(created, int) and not isinstance(created, bool) else 0,
+        inputs=input_messages,
+        outputs=[c.get("message") for _, c in ordered],
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """One completion's threading keys: 16-byte BLAKE2b digests, and a few small values.
+
+    - `prefix_key`: the chain key of the inputs up to and including the last assistant message
+      (None without one: such a completion opens a thread and never has a parent);
+    - `full_keys[j]`: the chain key of all inputs followed by choice `j`'s message;
+      a child's `prefix_key` equals its parent's `full_keys[j]`;
+    - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message;
+    - `anchor_key`: the pair key of the last assistant input and the non-system message before
+      it; a root whose `anchor_key` equals an earlier completion's tail key continues it
+      (its history was truncated or summarised but kept the last exchange verbatim);
+    - `group`: the explicit thread id from metadata (`"<key>:<value>"`), or None;
+    - `tool_step`: every input after the last assistant message is a tool result (the tool loop);
+    - `length`: the number of matched inputs; a parent is always shorter than its child.
+    """
+
+    id: str
+    created: int
+    group: str | None
+    prefix_key: bytes | None
+    full_keys: tuple[bytes, ...]
+    tail_keys: tuple[bytes, ...]
+    anchor_key: bytes | None
+    tool_step: bool
+    length: int
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _step(chain: bytes, digest: bytes) -> bytes:
+    return hashlib.blake2b(chain + digest, digest_size=16).digest()
+
+
+def _pair(first: bytes, second: bytes) -> bytes:
+    return hashlib.blake2b(first + second, digest_size=16, person=b"ccb-pair").digest()
+
+
+def group_of(metadata: Mapping[str, Any], id_keys: Sequence[str]) -> str | None:
+    """The first of `id_keys` present with a non-empty value: explicit ids win over inference."""
+    for key in id_keys:
+        value = metadata.get(key)
+        if value is not None and value != "":
+            return f"{key}:{value}"
+    return None
+
+
+def keys_of(completion: Completion, options: Options | None = None) -> Keys:
+    options = options if options is not None else _DEFAULT
+    group = group_of(completion.metadata, options.id_keys)
+    if completion.inputs is None:
+        return Keys(completion.id, completion.created, group, None, (), (), None, False, 0)
+    chain = _ROOT
+    prefix: bytes | None = None
+    anchor: bytes | None = None
+    before: bytes | None = None  # digest of the last non-system input so far
+    after_roles: list[str] = []  # roles since the last assistant message
+    length = 0
+    for msg in completion.inputs:
+        text = canonical(msg, options.system)
+        if text is None:
+            continue
+        digest = _digest(text)
+        chain = _step(chain, digest)
+        length += 1
+        role = msg.get("role") if isinstance(msg, dict) else None
+        if role == "assistant":
+            prefix = chain
+            anchor = _pair(before, digest) if before is not None else None
+            after_roles = []
+        else:
+            after_roles.append(role if isinstance(role, str) else "")
+        if role not in SYSTEM_ROLES:
+            before = digest
+    full: list[bytes] = []
+    tail: list[bytes] = []
+    for out in completion.outputs:
+        msg = out if isinstance(out, dict) else {}
+        if not isinstance(msg.get("role"), str):
+            msg = {**msg, "role": "assistant"}
+        text = canonical(msg, options.system)
+        digest = _digest(text or "")
+        full.append(_step(chain, digest))
+        if before is not None:
+            tail.append(_pair(before, digest))
+    tool_step = prefix is not None and bool(after_roles) and all(r in TOOL_ROLES for r in after_roles)
+    return Keys(
+        completion.id,
+        completion.created,
+        group,
+        prefix,
+        tuple(full),
+        tuple(tail),
+        anchor,
+        tool_step,
+        length,
+    )
