@@ -258,8 +258,9 @@ class Threader:
         """Branch = position among siblings by (choice continued, created, id)."""
         index = self.index
         kind, name = family
-        if kind == "root":
-            members = [name]
+        if kind == "root":  # an inferred root is alone in its family, if it is still a root
+            now = index.assignment(name)
+            members = [name] if now is not None and now.parent is None else []
         elif kind == "parent":
             members = list(index.children(name))
         else:
