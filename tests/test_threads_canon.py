@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from hostile import hostile_records
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccbrowser.emulator.corpus import store_message
 from ccbrowser.threads import Completion, Options, SystemMode, canonical, from_api, keys_of
-from ccbrowser.threads.canon import mask
+from ccbrowser.threads.canon import digest, mask
 
 
 def same(a: Any, b: Any, system: SystemMode = SystemMode.MASK) -> bool:
@@ -156,3 +158,62 @@ def test_lone_surrogates_and_odd_values() -> None:
     assert canonical({"role": "user", "content": "\ud800"}) != canonical(
         {"role": "user", "content": "\ufffd"}
     )
+
+
+_texts = st.sampled_from(["", "hi", "Hi", "Today is 2026-12-02", "\ud800", "a\x00b", "12"])
+_maybe = st.one_of(st.none(), st.just(""), _texts)
+_parts = st.lists(
+    st.one_of(
+        st.builds(lambda t: {"type": "text", "text": t}, _texts),
+        st.builds(lambda t: {"type": "text", "text": t, "extra": None}, _texts),
+        st.just({"type": "image_url", "image_url": {"url": "https://img.example/a.png"}}),
+        _texts,
+    ),
+    max_size=2,
+)
+_messages = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.sampled_from(["user", "assistant", "system", "developer", "tool", None, 3]),
+        "content": st.one_of(_maybe, _parts, st.just(7)),
+        "content_parts": st.one_of(st.none(), _parts, st.just("junk")),
+        "name": st.one_of(_maybe, st.just(5)),
+        "tool_call_id": _maybe,
+        "tool_calls": st.one_of(
+            st.none(),
+            st.just([]),
+            st.just("junk"),
+            st.just([{"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]),
+        ),
+        "id": _texts,
+        "refusal": _maybe,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_messages, _messages, st.sampled_from(list(SystemMode)))
+def test_digest_equality_is_canonical_equality(
+    a: dict[str, Any], b: dict[str, Any], mode: SystemMode
+) -> None:
+    """The digest's fast path for text messages agrees with the canonical JSON, form by form."""
+    assert (digest(a, mode) == digest(b, mode)) == (canonical(a, mode) == canonical(b, mode))
+    assert (digest(a, mode) is None) == (canonical(a, mode) is None)
+
+
+def _variant(m: dict[str, Any]) -> dict[str, Any]:
+    """The same message in another form: text as one part, ids and nulls added or gone."""
+    out = {k: v for k, v in m.items() if k not in ("id", "refusal")}
+    content = out.get("content")
+    stored_parts = out.get("content_parts")
+    if isinstance(content, str) and not (isinstance(stored_parts, list) and stored_parts):
+        out["content"] = [{"type": "text", "text": content}] if content else None
+    return {"id": "chatcmpl-v-1", "annotations": None, **out}
+
+
+@settings(max_examples=300, deadline=None)
+@given(_messages, st.sampled_from(list(SystemMode)))
+def test_digest_of_another_form_is_the_same(a: dict[str, Any], mode: SystemMode) -> None:
+    b = _variant(a)
+    assert canonical(a, mode) == canonical(b, mode)
+    assert digest(a, mode) == digest(b, mode)

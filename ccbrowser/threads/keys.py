@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, canonical
+from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, digest
 
 DEFAULT_ID_KEYS = ("conversation_id", "session_id", "thread_id")
 _ROOT = bytes(16)
@@ -86,10 +86,6 @@ class Keys:
     length: int
 
 
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 def _step(chain: bytes, digest: bytes) -> bytes:
     return hashlib.blake2b(chain + digest, digest_size=16).digest()
 
@@ -118,33 +114,32 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
     before: bytes | None = None  # digest of the last non-system input so far
     after_roles: list[str] = []  # roles since the last assistant message
     length = 0
+    system = options.system
     for msg in completion.inputs:
-        text = canonical(msg, options.system)
-        if text is None:
+        d = digest(msg, system)
+        if d is None:
             continue
-        digest = _digest(text)
-        chain = _step(chain, digest)
+        chain = _step(chain, d)
         length += 1
-        role = msg.get("role") if isinstance(msg, dict) else None
+        role = msg.get("role") if type(msg) is dict else None
         if role == "assistant":
             prefix = chain
-            anchor = _pair(before, digest) if before is not None else None
+            anchor = _pair(before, d) if before is not None else None
             after_roles = []
         else:
             after_roles.append(role if isinstance(role, str) else "")
         if role not in SYSTEM_ROLES:
-            before = digest
+            before = d
     full: list[bytes] = []
     tail: list[bytes] = []
     for out in completion.outputs:
         msg = out if isinstance(out, dict) else {}
         if not isinstance(msg.get("role"), str):
             msg = {**msg, "role": "assistant"}
-        text = canonical(msg, options.system)
-        digest = _digest(text or "")
-        full.append(_step(chain, digest))
+        d = digest(msg, system) or bytes(16)
+        full.append(_step(chain, d))
         if before is not None:
-            tail.append(_pair(before, digest))
+            tail.append(_pair(before, d))
     tool_step = prefix is not None and bool(after_roles) and all(r in TOOL_ROLES for r in after_roles)
     return Keys(
         completion.id,
