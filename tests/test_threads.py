@@ -175,7 +175,12 @@ class Chat:
         user: JSON = {"role": "user", "content": [{"type": "text", "text": text}] if self.parts else text}
         n = len(self.corpus.calls)
         outs = (
-            [output(calls=calls)] if calls else [output(f"answer {n}.{j} to {text}") for j in range(answers)]
+            [output(calls=calls)]
+            if calls
+            else [
+                output(f"Answer {n}.{j} to {text!r}, in the few sentences a model writes.")
+                for j in range(answers)
+            ]
         )
         return self._send([user], outs, tool_step=False)
 
@@ -456,23 +461,39 @@ def test_changing_system_prompt_needs_masking_or_ignoring() -> None:
 
 
 def test_system_prompts_that_differ_in_words_split_when_masked() -> None:
-    """Not the same thread, but the same exchange: the new persona's chat continues the old one."""
     corpus = Corpus()
-    old = corpus.call(
-        [{"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "hi"}],
-        [output("arr")],
-        Truth(),
-    )
+    opener = [{"role": "user", "content": "Tell me about the sea, in a few sentences please."}]
+    reply = "The sea covers most of the planet and holds most of its water."
+    old = corpus.call([{"role": "system", "content": "You are a pirate."}, *opener], [output(reply)], Truth())
     history = [
         {"role": "system", "content": "You are a lawyer."},
-        {"role": "user", "content": "hi"},
-        {"role": "assistant", "content": "arr"},
+        *opener,
+        {"role": "assistant", "content": reply},
         {"role": "user", "content": "x"},
     ]
-    corpus.call(history, [output("y")], Truth(continues=old.id))
+    new = corpus.call(
+        history, [output("y")], Truth(continues=old.id)
+    )  # not the same thread, the same exchange
     check(corpus, run(corpus.calls)[0])
     ignored, _ = run(corpus.calls, Options(system=SystemMode.IGNORE))
-    assert ignored[corpus.calls[1].id].parent == corpus.calls[0].id
+    assert ignored[new.id].parent == old.id
+
+
+def test_a_short_generic_exchange_never_makes_a_continues_link() -> None:
+    corpus = Corpus()
+    corpus.call([{"role": "user", "content": "hi"}], [output("Hello! How can I help you today?")], Truth())
+    corpus.call(
+        [
+            {"role": "system", "content": "Another app."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello! How can I help you today?"},
+            {"role": "user", "content": "what is 2+2"},
+        ],
+        [output("4")],
+        Truth(),
+    )
+    for order in itertools.permutations(corpus.calls):
+        check(corpus, run(order)[0])
 
 
 def test_tool_loop_is_one_turn() -> None:

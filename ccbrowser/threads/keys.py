@@ -15,6 +15,9 @@ from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, digest
 
 DEFAULT_ID_KEYS = ("conversation_id", "session_id", "thread_id")
 _ROOT = bytes(16)
+# A pair of messages shorter than this ("hi" / "Hello! How can I help you today?") recurs across
+# unrelated chats, so it never makes a "continues" link.
+PAIR_MIN_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,8 @@ class Keys:
       (None without one: such a completion opens a thread and never has a parent);
     - `full_keys[j]`: the chain key of all inputs followed by choice `j`'s message;
       a child's `prefix_key` equals its parent's `full_keys[j]`;
-    - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message;
+    - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message
+      (pair keys only for pairs of at least `PAIR_MIN_CHARS` characters);
     - `anchor_key`: the pair key of the last assistant input and the non-system message before
       it; a root whose `anchor_key` equals an earlier completion's tail key continues it
       (its history was truncated or summarised but kept the last exchange verbatim);
@@ -94,6 +98,16 @@ def _pair(first: bytes, second: bytes) -> bytes:
     return hashlib.blake2b(first + second, digest_size=16, person=b"ccb-pair").digest()
 
 
+def _size(msg: Any) -> int:
+    """Characters of text and tool calls: how distinctive a message is."""
+    if type(msg) is not dict:
+        return 0
+    content = msg.get("content")
+    size = len(content) if type(content) is str else len(str(content)) if content else 0
+    calls = msg.get("tool_calls")
+    return size + (len(str(calls)) if calls else 0)
+
+
 def group_of(metadata: Mapping[str, Any], id_keys: Sequence[str]) -> str | None:
     """The first of `id_keys` present with a non-empty value: explicit ids win over inference."""
     for key in id_keys:
@@ -112,6 +126,7 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
     prefix: bytes | None = None
     anchor: bytes | None = None
     before: bytes | None = None  # digest of the last non-system input so far
+    before_size = 0
     after_roles: list[str] = []  # roles since the last assistant message
     length = 0
     system = options.system
@@ -124,12 +139,16 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
         role = msg.get("role") if type(msg) is dict else None
         if role == "assistant":
             prefix = chain
-            anchor = _pair(before, d) if before is not None else None
+            anchor = (
+                _pair(before, d)
+                if before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS
+                else None
+            )
             after_roles = []
         else:
             after_roles.append(role if isinstance(role, str) else "")
         if role not in SYSTEM_ROLES:
-            before = d
+            before, before_size = d, _size(msg)
     full: list[bytes] = []
     tail: list[bytes] = []
     for out in completion.outputs:
@@ -138,7 +157,7 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
             msg = {**msg, "role": "assistant"}
         d = digest(msg, system) or bytes(16)
         full.append(_step(chain, d))
-        if before is not None:
+        if before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS:
             tail.append(_pair(before, d))
     tool_step = prefix is not None and bool(after_roles) and all(r in TOOL_ROLES for r in after_roles)
     return Keys(
