@@ -163,12 +163,13 @@ def canonical(msg: Any, system: SystemMode = SystemMode.MASK) -> str | None:
     return None if value is None and isinstance(msg, dict) else dumps(value, sort_keys=True)
 
 
-def digest(msg: Any, system: SystemMode = SystemMode.MASK) -> bytes | None:
-    """16 bytes that are equal exactly when the canonical JSON is; None when it takes no part.
+def encoding(msg: Any, system: SystemMode = SystemMode.MASK) -> bytes | None:
+    """Bytes that are equal exactly when the canonical JSON is; None when it takes no part.
 
-    Most messages are text with a role (and perhaps a name or a tool call id): those hash a
+    Most messages are text with a role (and perhaps a name or a tool call id): those encode as a
     length-prefixed form of those fields instead of their JSON, which is several times cheaper
-    and, being decided on the canonical value, gives the same equality. The rest hash their JSON.
+    and, being decided on the canonical value, gives the same equality. The rest are their JSON.
+    A tag byte keeps the two forms apart.
     """
     if type(msg) is dict:
         role = msg.get("role")
@@ -189,16 +190,20 @@ def digest(msg: Any, system: SystemMode = SystemMode.MASK) -> bytes | None:
                         return None
                     if system is SystemMode.MASK:
                         content = mask(content)
-                return _text_digest(role, name or "", call_id or "", content)
+                return _text_encoding(role, name or "", call_id or "", content)
     value = form(msg, system)
     if value is None and isinstance(msg, dict):
         return None
     text = _text_form(value)
     if text is not None:
-        return _text_digest(*text)
-    return hashlib.blake2b(
-        dumps(value, sort_keys=True).encode("utf-8", "surrogatepass"), digest_size=16, person=b"ccb-json"
-    ).digest()
+        return _text_encoding(*text)
+    return b"J" + dumps(value, sort_keys=True).encode("utf-8", "surrogatepass")
+
+
+def digest(msg: Any, system: SystemMode = SystemMode.MASK) -> bytes | None:
+    """16 bytes (BLAKE2b) of the message's `encoding`."""
+    enc = encoding(msg, system)
+    return None if enc is None else hashlib.blake2b(enc, digest_size=16).digest()
 
 
 _TEXT_KEYS = frozenset(("role", "content", "name", "tool_call_id"))
@@ -220,11 +225,10 @@ def _text_form(value: Any) -> tuple[str, str, str, str] | None:
     return value["role"], name, call_id, text
 
 
-def _text_digest(role: str, name: str, call_id: str, text: str) -> bytes:
-    head = f"{len(role)}:{role}{len(name)}:{name}{len(call_id)}:{call_id}"
-    return hashlib.blake2b(
-        (head + text).encode("utf-8", "surrogatepass"), digest_size=16, person=b"ccb-text"
-    ).digest()
+def _text_encoding(role: str, name: str, call_id: str, text: str) -> bytes:
+    return f"T{len(role)}:{role}{len(name)}:{name}{len(call_id)}:{call_id}{text}".encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 def normalise_system(msg: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, digest
+from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, encoding
 
 DEFAULT_ID_KEYS = ("conversation_id", "session_id", "thread_id")
 _ROOT = bytes(16)
@@ -90,12 +90,14 @@ class Keys:
     length: int
 
 
-def _step(chain: bytes, digest: bytes) -> bytes:
-    return hashlib.blake2b(chain + digest, digest_size=16).digest()
+def _step(chain: bytes, enc: bytes) -> bytes:
+    return hashlib.blake2b(chain + enc, digest_size=16).digest()
 
 
 def _pair(first: bytes, second: bytes) -> bytes:
-    return hashlib.blake2b(first + second, digest_size=16, person=b"ccb-pair").digest()
+    return hashlib.blake2b(
+        len(first).to_bytes(8, "little") + first + second, digest_size=16, person=b"ccb-pair"
+    ).digest()
 
 
 def _size(msg: Any) -> int:
@@ -124,41 +126,39 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
         return Keys(completion.id, completion.created, group, None, (), (), None, False, 0)
     chain = _ROOT
     prefix: bytes | None = None
-    anchor: bytes | None = None
-    before: bytes | None = None  # digest of the last non-system input so far
+    anchor: tuple[bytes, bytes] | None = None  # (before, assistant) encodings, hashed at the end
+    before: bytes | None = None  # encoding of the last non-system input so far
     before_size = 0
     after_roles: list[str] = []  # roles since the last assistant message
     length = 0
     system = options.system
+    blake2b = hashlib.blake2b
     for msg in completion.inputs:
-        d = digest(msg, system)
-        if d is None:
+        enc = encoding(msg, system)
+        if enc is None:
             continue
-        chain = _step(chain, d)
+        chain = blake2b(chain + enc, digest_size=16).digest()
         length += 1
         role = msg.get("role") if type(msg) is dict else None
         if role == "assistant":
             prefix = chain
-            anchor = (
-                _pair(before, d)
-                if before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS
-                else None
-            )
+            big = before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS
+            anchor = (before, enc) if big and before is not None else None
             after_roles = []
         else:
             after_roles.append(role if isinstance(role, str) else "")
         if role not in SYSTEM_ROLES:
-            before, before_size = d, _size(msg)
+            before, before_size = enc, _size(msg)
     full: list[bytes] = []
     tail: list[bytes] = []
     for out in completion.outputs:
         msg = out if isinstance(out, dict) else {}
         if not isinstance(msg.get("role"), str):
             msg = {**msg, "role": "assistant"}
-        d = digest(msg, system) or bytes(16)
-        full.append(_step(chain, d))
+        enc = encoding(msg, system) or b""
+        full.append(_step(chain, enc))
         if before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS:
-            tail.append(_pair(before, d))
+            tail.append(_pair(before, enc))
     tool_step = prefix is not None and bool(after_roles) and all(r in TOOL_ROLES for r in after_roles)
     return Keys(
         completion.id,
@@ -167,7 +167,7 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
         prefix,
         tuple(full),
         tuple(tail),
-        anchor,
+        _pair(*anchor) if anchor is not None else None,
         tool_step,
         length,
     )
