@@ -194,8 +194,9 @@ class Threader:
 
     def _link(self, keys: Keys) -> _Link:
         """The parent: the earliest completion, in the same explicit group (or none), whose inputs
-        plus one choice equal this one's inputs up to its last assistant message. Without one, the
-        latest earlier completion whose last exchange this one's history ends its assistant turns with."""
+        plus one choice equal this one's inputs up to its last assistant message. Without one,
+        `continues`: the latest earlier completion whose last input and output are this one's last
+        assistant message and the message before it (its history was cut, that exchange kept)."""
         index = self.index
         if keys.prefix_key is not None:
             best: tuple[int, str, int] | None = None
