@@ -123,6 +123,8 @@ class Chat:
     system: str | Callable[[int], str] | None
     metadata: JSON | None
     parts: bool = False  # send user text as a list of parts
+    cut_from: str | None = None  # the call the next one continues, after a truncation
+    sent: tuple[list[Any], Completion | None, int, list[JSON], bool] | None = None  # before the last call
 
     def fork(self) -> Chat:
         return Chat(
@@ -144,20 +146,34 @@ class Chat:
         return [{"role": "system", "content": system}]
 
     def _send(self, appended: list[JSON], outputs: list[JSON], *, tool_step: bool) -> Completion:
+        self.sent = (list(self.history), self.last, self.last_choice, appended, tool_step)
         self.history.extend(appended)
         parent = self.last.id if self.last is not None and self._has_assistant() else None
         truth = Truth(
             parent,
             self.last_choice if parent else None,
-            None,
+            self.cut_from,
             tool_step,
             f"conversation_id:{self.metadata['conversation_id']}"
             if self.metadata and "conversation_id" in self.metadata
             else None,
         )
         comp = self.corpus.call(self._head() + self.history, outputs, truth, self.metadata)
-        self.last, self.last_choice = comp, 0
+        self.last, self.last_choice, self.cut_from = comp, 0, None
         return comp
+
+    def regenerate(self) -> Completion:
+        """The last call again, same history, another output: a sibling of it."""
+        assert self.sent is not None
+        history, last, choice, appended, tool_step = self.sent
+        fork = Chat(self.corpus, list(history), last, choice, self.system, self.metadata, self.parts)
+        fork.cut_from = self.corpus.truth[self.last.id].continues if self.last else None
+        n = len(self.corpus.calls)
+        return fork._send(
+            appended,
+            [output(f"Regenerated answer {n}, in the few sentences a model writes, no fewer.")],
+            tool_step=tool_step,
+        )
 
     def _has_assistant(self) -> bool:
         return any(m.get("role") == "assistant" for m in self.history)
@@ -178,7 +194,7 @@ class Chat:
             [output(calls=calls)]
             if calls
             else [
-                output(f"Answer {n}.{j} to {text!r}, in the few sentences a model writes.")
+                output(f"Answer {n}.{j} to {text!r}, in the few sentences a model writes, no fewer.")
                 for j in range(answers)
             ]
         )
@@ -193,15 +209,25 @@ class Chat:
             for call in self.last.outputs[0]["tool_calls"]
         ]
         n = len(self.corpus.calls)
-        out = output(calls=calls) if calls else output(answer or f"answer {n} from tools")
+        out = (
+            output(calls=calls)
+            if calls
+            else output(
+                answer or f"Answer {n} from the tools, in the few sentences a model writes, no fewer."
+            )
+        )
         return self._send(results, [out], tool_step=True)
 
     def truncate(self, keep: int, summary: str | None = None) -> Chat:
         """Drop all but the last `keep` messages (after appending the last output); the next call
         continues the last one."""
         assert self.last is not None
-        self.take(self.last_choice)
+        if not self.history or self.history[-1].get("role") != "assistant":
+            self.take(self.last_choice)
+        if keep >= len(self.history) and not summary:
+            return self  # nothing to cut
         self.history = ([{"role": "user", "content": summary}] if summary else []) + self.history[-keep:]
+        self.cut_from = self.last.id
         self.last = None
         return self
 
@@ -273,13 +299,13 @@ def full_corpus() -> Corpus:
     last = window.last
     window.truncate(3)
     comp = window.say("after the window")
-    c.truth[comp.id] = Truth(None, None, last.id if last else None)
+    assert c.truth[comp.id] == Truth(None, None, last.id if last else None)
     window.say("and once more")
     summed = linear(c, 3, system="You are a tutor.")
     last = summed.last
     summed.truncate(2, summary="Summary of the conversation so far: rain, snow.")
     comp = summed.say("after the summary")
-    c.truth[comp.id] = Truth(None, None, last.id if last else None)
+    assert c.truth[comp.id] == Truth(None, None, last.id if last else None)
     # explicit ids: a client that rewrites the whole history each call still makes one thread,
     # and two identical transcripts with different ids are not merged
     for conv in ("conv-a", "conv-b"):
@@ -395,7 +421,7 @@ def test_every_permutation_of_a_truncation_and_unrelated_openers() -> None:
     last = a.last
     a.truncate(2)
     cont = a.say("after truncation")
-    corpus.truth[cont.id] = Truth(None, None, last.id if last else None)
+    assert corpus.truth[cont.id] == Truth(None, None, last.id if last else None)
     b = corpus.chat("Be brief.")
     b.say("Hello")
     reference, _ = run(corpus.calls)
@@ -616,3 +642,54 @@ def test_empty_and_odd_completions_do_not_break_threading(size: int) -> None:
     ]
     got, _ = run(odd, batch=size)
     assert all(a.thread for a in got.values())
+
+
+_OPENERS = ["Hello", "Hello", "Can you help me with something?", "hi"]
+_SYSTEMS: list[Any] = [None, "Be brief.", date_prompt]
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["new", "new", "say", "say", "say", "regenerate", "tool", "truncate", "n"]),
+        st.integers(0, 50),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_ops, st.randoms(use_true_random=False), st.integers(1, 12))
+def test_random_conversations_in_any_order(
+    ops: list[tuple[str, int]], rng: random.Random, batch: int
+) -> None:
+    """Random forests of chats (some under explicit ids, openers shared), threaded shuffled."""
+    corpus = Corpus()
+    chats: list[Chat] = []
+    for op, k in ops:
+        if op == "new" or not chats:
+            meta = {"conversation_id": f"conv-{k % 3}"} if k % 4 == 0 else None
+            chat = corpus.chat(_SYSTEMS[k % len(_SYSTEMS)], metadata=meta)
+            chat.parts = k % 5 == 1
+            chat.say(_OPENERS[k % len(_OPENERS)])
+            chats.append(chat)
+            continue
+        chat = chats[k % len(chats)]
+        if op == "say":
+            chat.say(f"question {len(corpus.calls)}")
+        elif op == "regenerate":
+            chat.regenerate()
+        elif op == "tool":
+            chat.say("look it up", calls=[call_tool("lookup", n=len(corpus.calls))])
+            chat.tool_results()
+        elif op == "truncate":
+            chat.truncate(2 + k % 3)
+            chat.say(f"after the cut {len(corpus.calls)}")
+        elif op == "n":
+            chat.say(f"options {len(corpus.calls)}", answers=3)
+            other = chat.fork()
+            chat.take(k % 3)
+            other.take((k + 1) % 3).say(f"the other option {len(corpus.calls)}")
+    shuffled = list(corpus.calls)
+    rng.shuffle(shuffled)
+    got, _ = run(shuffled, batch=batch)
+    check(corpus, got)
+    assert run(corpus.calls)[0] == got

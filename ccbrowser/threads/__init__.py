@@ -19,7 +19,7 @@ Pitfalls, and what is done about them:
 - A truncated or summarised history (early messages dropped or replaced by a summary, the last
   exchange kept) has no parent; it opens a new thread whose `continues` names the latest earlier
   completion whose last input and output are the child's last assistant message and the
-  non-system message before it. A pair shorter than `keys.PAIR_MIN_CHARS` ("hi" / "Hello! How
+  non-system message before it. A pair shorter than `keys.PAIR_MIN_BYTES` ("hi" / "Hello! How
   can I help?") recurs across unrelated chats and never links. A history that also rewrote that
   last exchange, or a sliding window of fewer than two messages, is a thread of its own.
 - `n > 1`: each choice has its own key; `Assignment.parent_choice` records the one continued.

@@ -15,9 +15,10 @@ from ccbrowser.threads.canon import SYSTEM_ROLES, TOOL_ROLES, SystemMode, encodi
 
 DEFAULT_ID_KEYS = ("conversation_id", "session_id", "thread_id")
 _ROOT = bytes(16)
-# A pair of messages shorter than this ("hi" / "Hello! How can I help you today?") recurs across
-# unrelated chats, so it never makes a "continues" link.
-PAIR_MIN_CHARS = 64
+# A pair of messages shorter than this, in bytes of their encodings (`canon.encoding`: the text
+# and about 15 bytes of role and lengths), recurs across unrelated chats ("hi" / "Hello! How can
+# I help you today?" is 61), so it never makes a "continues" link.
+PAIR_MIN_BYTES = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class Keys:
     - `full_keys[j]`: the chain key of all inputs followed by choice `j`'s message;
       a child's `prefix_key` equals its parent's `full_keys[j]`;
     - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message
-      (pair keys only for pairs of at least `PAIR_MIN_CHARS` characters);
+      (pair keys only for pairs of at least `PAIR_MIN_BYTES`);
     - `anchor_key`: the pair key of the last assistant input and the non-system message before
       it; a root whose `anchor_key` equals an earlier completion's tail key continues it
       (its history was truncated or summarised but kept the last exchange verbatim);
@@ -100,16 +101,6 @@ def _pair(first: bytes, second: bytes) -> bytes:
     ).digest()
 
 
-def _size(msg: Any) -> int:
-    """Characters of text and tool calls: how distinctive a message is."""
-    if type(msg) is not dict:
-        return 0
-    content = msg.get("content")
-    size = len(content) if type(content) is str else len(str(content)) if content else 0
-    calls = msg.get("tool_calls")
-    return size + (len(str(calls)) if calls else 0)
-
-
 def group_of(metadata: Mapping[str, Any], id_keys: Sequence[str]) -> str | None:
     """The first of `id_keys` present with a non-empty value: explicit ids win over inference."""
     for key in id_keys:
@@ -128,8 +119,7 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
     prefix: bytes | None = None
     anchor: tuple[bytes, bytes] | None = None  # (before, assistant) encodings, hashed at the end
     before: bytes | None = None  # encoding of the last non-system input so far
-    before_size = 0
-    after_roles: list[str] = []  # roles since the last assistant message
+    after, tools_only = 0, True  # inputs since the last assistant message; all tool results?
     length = 0
     system = options.system
     blake2b = hashlib.blake2b
@@ -142,13 +132,14 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
         role = msg.get("role") if type(msg) is dict else None
         if role == "assistant":
             prefix = chain
-            big = before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS
-            anchor = (before, enc) if big and before is not None else None
-            after_roles = []
+            anchor = (before, enc) if before is not None else None
+            after, tools_only = 0, True
+            before = enc
         else:
-            after_roles.append(role if isinstance(role, str) else "")
-        if role not in SYSTEM_ROLES:
-            before, before_size = enc, _size(msg)
+            after += 1
+            tools_only = tools_only and role in TOOL_ROLES
+            if role not in SYSTEM_ROLES:
+                before = enc
     full: list[bytes] = []
     tail: list[bytes] = []
     for out in completion.outputs:
@@ -157,9 +148,11 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
             msg = {**msg, "role": "assistant"}
         enc = encoding(msg, system) or b""
         full.append(_step(chain, enc))
-        if before is not None and before_size + _size(msg) >= PAIR_MIN_CHARS:
+        if before is not None and len(before) + len(enc) >= PAIR_MIN_BYTES:
             tail.append(_pair(before, enc))
-    tool_step = prefix is not None and bool(after_roles) and all(r in TOOL_ROLES for r in after_roles)
+    if anchor is not None and len(anchor[0]) + len(anchor[1]) < PAIR_MIN_BYTES:
+        anchor = None
+    tool_step = prefix is not None and after > 0 and tools_only
     return Keys(
         completion.id,
         completion.created,
