@@ -66,11 +66,14 @@ def _int(value: Any, default: int) -> int:
 class Keys:
     """One completion's threading keys: 16-byte BLAKE2b digests, and a few small values.
 
+    The chain key of messages m1..mk is h_k, with h_0 = 16 zero bytes and
+    h_i = BLAKE2b-128(h_(i-1) + encoding(m_i)) (`canon.encoding`; messages it drops are skipped).
+
     - `prefix_key`: the chain key of the inputs up to and including the last assistant message
       (None without one: such a completion opens a thread and never has a parent);
     - `full_keys[j]`: the chain key of all inputs followed by choice `j`'s message;
       a child's `prefix_key` equals its parent's `full_keys[j]`;
-    - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message
+    - `tail_keys`: the pair keys of the last non-system input and each choice's message
       (pair keys only for pairs of at least `PAIR_MIN_BYTES`);
     - `anchor_key`: the pair key of the last assistant input and the non-system message before
       it; a root whose `anchor_key` equals an earlier completion's tail key continues it
