@@ -31,7 +31,7 @@ Pitfalls, and what is done about them:
 What the store keeps (the schema comes later): per completion the `Keys` columns `prefix_key`,
 `anchor_key` (BLOB, 16 bytes, nullable), `grp` (TEXT), `created`, `length`, `tool_step`, and the
 `Assignment` columns `thread`, `parent`, `parent_choice`, `turn`, `branch`, `continues`; per
-(completion, choice) `full_key` and `tail_key`. Indexed: `full_key`, `tail_key`, `prefix_key`,
+(completion, choice) `full_key` and `tail_key` (nullable). Indexed: `full_key`, `tail_key`, `prefix_key`,
 `anchor_key`, `parent`, `(grp) WHERE parent IS NULL`, `thread`. Those are the lookups of
 `threader.Index`, so a sync touches only the rows near what it adds, never every message:
 `keys_of` reads one completion's messages while its page is prepared, `Threader.add` then needs

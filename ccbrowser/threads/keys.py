@@ -73,8 +73,8 @@ class Keys:
       (None without one: such a completion opens a thread and never has a parent);
     - `full_keys[j]`: the chain key of all inputs followed by choice `j`'s message;
       a child's `prefix_key` equals its parent's `full_keys[j]`;
-    - `tail_keys`: the pair keys of the last non-system input and each choice's message
-      (pair keys only for pairs of at least `PAIR_MIN_BYTES`);
+    - `tail_keys[j]`: the pair key of the last non-system input and choice `j`'s message
+      (None for a pair shorter than `PAIR_MIN_BYTES`);
     - `anchor_key`: the pair key of the last assistant input and the non-system message before
       it; a root whose `anchor_key` equals an earlier completion's tail key continues it
       (its history was truncated or summarised but kept the last exchange verbatim);
@@ -88,7 +88,7 @@ class Keys:
     group: str | None
     prefix_key: bytes | None
     full_keys: tuple[bytes, ...]
-    tail_keys: tuple[bytes, ...]
+    tail_keys: tuple[bytes | None, ...]
     anchor_key: bytes | None
     tool_step: bool
     length: int
@@ -144,15 +144,15 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
             if role not in SYSTEM_ROLES:
                 before = enc
     full: list[bytes] = []
-    tail: list[bytes] = []
+    tail: list[bytes | None] = []
     for out in completion.outputs:
         msg = out if isinstance(out, dict) else {}
         if not isinstance(msg.get("role"), str):
             msg = {**msg, "role": "assistant"}
         enc = encoding(msg, system) or b""
         full.append(_step(chain, enc))
-        if before is not None and len(before) + len(enc) >= PAIR_MIN_BYTES:
-            tail.append(_pair(before, enc))
+        big = before is not None and len(before) + len(enc) >= PAIR_MIN_BYTES
+        tail.append(_pair(before, enc) if big and before is not None else None)
     if anchor is not None and len(anchor[0]) + len(anchor[1]) < PAIR_MIN_BYTES:
         anchor = None
     tool_step = prefix is not None and after > 0 and tools_only

@@ -74,8 +74,9 @@ class MemoryIndex:
         if old is not None:
             for j, key in enumerate(old.full_keys):
                 self._full[key].remove((old.id, j))
-            for key in old.tail_keys:
-                self._tail[key].remove(old.id)
+            for tail in old.tail_keys:
+                if tail is not None:
+                    self._tail[tail].remove(old.id)
             if old.prefix_key is not None:
                 self._prefix[old.prefix_key].remove(old.id)
             if old.anchor_key is not None:
@@ -83,8 +84,9 @@ class MemoryIndex:
         self._keys[keys.id] = keys
         for j, key in enumerate(keys.full_keys):
             self._full.setdefault(key, []).append((keys.id, j))
-        for key in keys.tail_keys:
-            self._tail.setdefault(key, []).append(keys.id)
+        for tail in keys.tail_keys:
+            if tail is not None:
+                self._tail.setdefault(tail, []).append(keys.id)
         if keys.prefix_key is not None:
             self._prefix.setdefault(keys.prefix_key, []).append(keys.id)
         if keys.anchor_key is not None:
@@ -189,8 +191,9 @@ class Threader:
     def _waiters(self, keys: Keys, into: dict[str, None]) -> None:
         for key in keys.full_keys:
             into.update(dict.fromkeys(self.index.with_prefix_key(key)))
-        for key in keys.tail_keys:
-            into.update(dict.fromkeys(self.index.with_anchor_key(key)))
+        for tail in keys.tail_keys:
+            if tail is not None:
+                into.update(dict.fromkeys(self.index.with_anchor_key(tail)))
 
     def _link(self, keys: Keys) -> _Link:
         """The parent: the earliest completion, in the same explicit group (or none), whose inputs
