@@ -255,10 +255,6 @@ def linear(corpus: Corpus, turns: int = 5, system: Any = "Be brief.") -> Chat:
     return chat
 
 
-def with_continues(corpus: Corpus, comp: Completion, truncated_from: str) -> None:
-    corpus.truth[comp.id].continues = truncated_from
-
-
 def full_corpus() -> Corpus:
     """Every scenario at once, interleaved in time the way one account's traffic is."""
     c = Corpus()
