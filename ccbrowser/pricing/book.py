@@ -103,6 +103,10 @@ class PriceBook:
         """(path under ``usage``, genai-prices usage key, required) from the package's OpenAI chat extractor."""
         return self._chat_paths
 
+    def cache_sizes(self) -> tuple[int, int]:
+        """(model lookups, resolved rate sets) held: how much a backfill had to resolve."""
+        return len(self._models), len(self._rates)
+
     # -- model lookup ------------------------------------------------------------------------
 
     def find(

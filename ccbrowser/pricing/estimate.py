@@ -198,6 +198,8 @@ def _estimate(
     reason = None
     if rates.tier_source == "unlisted":
         reason = f"no price or factor for tier {tier!r}: standard rates"
+    elif prov.id == "openrouter" and provider is None and api_url is None:
+        reason = "priced at OpenRouter's listed rate for this name (self-hosted models cost otherwise)"
     return CostEstimate(
         "estimate",
         total,
