@@ -430,19 +430,28 @@ def test_a_process_wide_price_update_by_another_library_does_not_change_ccbrowse
         set_custom_snapshot(None)
 
 
-def test_rates_are_resolved_once_per_model_day_and_tier() -> None:
+def test_rates_are_resolved_once_per_price_period_and_tier() -> None:
     book = PriceBook.bundled()
-    day = int(BEFORE_TIER_DATA.timestamp()) // 86_400 * 86_400
-    for second in range(0, 86_400, 97):
+    start = int(datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+    for n in range(400):  # a completion every ~22 hours through 2025, two tiers
+        when = datetime.fromtimestamp(start + n * 79_000, UTC)
         for tier in ("default", "flex"):
-            c = completion(
-                "gpt-4.1", datetime.fromtimestamp(day + second, UTC), 1_000 + second, 10, tier=tier
+            assert (
+                estimate(completion("gpt-4.1", when, 1_000 + n, 10, tier=tier), book=book).status
+                == "estimate"
             )
-            assert estimate(c, book=book).status == "estimate"
-    assert book.cache_sizes() == (1, 2)
-    nxt = completion("gpt-4.1", datetime.fromtimestamp(day + 86_400, UTC), 10, 10)
-    estimate(nxt, book=book)
-    assert book.cache_sizes() == (1, 3)
+    assert book.cache_sizes() == (1, 2)  # gpt-4.1's prices did not change in that span
+    estimate(completion("gpt-4.1", AFTER_TIER_DATA, 10, 10, tier="flex"), book=book)
+    assert book.cache_sizes() == (1, 3)  # a new period: the package's own tier rates start
+    # o3's price change on 2025-06-10 starts at 00:00 UTC that day, as in genai-prices
+    edge = int(datetime(2025, 6, 10, tzinfo=UTC).timestamp())
+    for created in (edge - 1, edge):
+        c = completion("o3", datetime.fromtimestamp(created, UTC), 1_000, 100)
+        assert estimate(c, book=book).usd == package_price(c)
+    assert (
+        estimate(completion("o3", datetime.fromtimestamp(edge - 1, UTC), 1_000, 100), book=book).usd
+        != estimate(completion("o3", datetime.fromtimestamp(edge, UTC), 1_000, 100), book=book).usd
+    )
 
 
 def test_the_estimate_names_its_price_data() -> None:
@@ -451,3 +460,16 @@ def test_the_estimate_names_its_price_data() -> None:
     e = estimate(completion("gpt-4o", BEFORE_TIER_DATA, 1, 1))
     assert e.is_estimate and e.label == "estimate"
     assert genai_prices.__version__ in e.price_data
+
+
+def test_time_of_day_prices_follow_the_completion_clock() -> None:
+    # DeepSeek listed off-peak rates for part of each UTC day; one day, two clocks, two periods.
+    book = PriceBook.bundled()
+    day = datetime(2025, 3, 3, tzinfo=UTC)
+    costs = set()
+    for hour in (3, 17):
+        c = completion("deepseek-chat", day.replace(hour=hour), 20_000, 2_000, cached=4_096)
+        e = estimate(c, provider="deepseek", book=book)
+        assert e.usd == package_price(c, provider="deepseek")
+        costs.add(e.usd)
+    assert len(costs) == 2

@@ -6,15 +6,17 @@ snapshot, so another library in the same process that starts genai-prices' ``Upd
 cannot change ccbrowser's numbers, and nothing here ever fetches anything.
 
 Two caches: model lookup by (model name, provider hint) and resolved rates by (model, price
-period, tier). A price period is a UTC day, or a finer slice when the model has time-of-day
-prices, so a backfill resolves each model's rates once per day it was used.
+period, tier). A price period is the span between two dates at which the model's prices (or its
+tier rates) change in the data, refined by time-of-day prices where a model has them; so a
+backfill resolves each model's rates once per period and tier it was used in, not per row.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,6 @@ if TYPE_CHECKING:
 _MAX_MODEL_CHARS = 200  # longer names are never price-list entries; do not cache them
 _MAX_TIER_CHARS = 32
 _CACHE_LIMIT = 8192  # entries per cache; cleared when full (names come from servers)
-_DAY = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class PriceBook:
     )
     _rates: dict[tuple[Any, ...], Rates | None] = field(default_factory=dict, init=False, repr=False)
     _units: Mapping[str, Any] = field(default_factory=dict, init=False, repr=False)
-    _clocks: dict[int, list[Any]] = field(default_factory=dict, init=False, repr=False)
+    _bounds: dict[int, tuple[list[int], list[Any]]] = field(default_factory=dict, init=False, repr=False)
     _chat_paths: tuple[tuple[tuple[str, ...], str, bool], ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -174,18 +175,16 @@ class PriceBook:
         return found
 
     def _period(self, model: ModelInfo, created: float) -> tuple[Any, ...]:
-        day = int(created // _DAY)
-        clocks = self._clocks.get(id(model))
-        if clocks is None:
-            from genai_prices.types import TimeOfDateConstraint
-
-            clocks = self._clocks[id(model)] = [
-                c for c in _constraints(model) if isinstance(c, TimeOfDateConstraint)
-            ]
+        """Which of the model's price periods ``created`` falls in: the same key, the same rates."""
+        bounds = self._bounds.get(id(model))
+        if bounds is None:
+            bounds = self._bounds[id(model)] = _bounds(model)
+        starts, clocks = bounds
+        index = bisect.bisect_right(starts, created) if starts else 0
         if not clocks:
-            return (day,)
+            return (index,)
         when = datetime.fromtimestamp(created, UTC)
-        return (day, *(c.active(when) for c in clocks))
+        return (index, *(c.active(when) for c in clocks))
 
     def _resolve(self, provider: Provider, model: ModelInfo, created: float, tier: str) -> Rates:
         when = datetime.fromtimestamp(created, UTC)
@@ -261,6 +260,23 @@ def _power_of_ten(n: int) -> bool:
 
 def _factors(tier_factors: Mapping[str, object] | None) -> dict[str, Decimal]:
     return parse_factors(tier_factors) if tier_factors else {}
+
+
+def _bounds(model: ModelInfo) -> tuple[list[int], list[Any]]:
+    """A model's price periods: the epoch seconds its dated prices start, and its time-of-day rules.
+
+    genai-prices activates a start date from 00:00 UTC of that day.
+    """
+    from genai_prices.types import StartDateConstraint
+
+    starts: set[int] = set()
+    clocks: list[Any] = []
+    for c in _constraints(model):
+        if isinstance(c, StartDateConstraint):
+            starts.add(int(datetime.combine(c.start_date, time(0), UTC).timestamp()))
+        else:
+            clocks.append(c)  # time-of-day prices (or any other rule): asked per completion
+    return sorted(starts), clocks
 
 
 def _constraints(model: ModelInfo) -> list[Any]:
