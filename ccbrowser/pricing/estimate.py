@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -27,6 +27,7 @@ Number = int | float | Decimal
 Status = Literal["estimate", "reported", "unknown"]
 _MAX_CREATED = 253_402_300_799  # 9999-12-31, the last second datetime can hold
 _ONE = Decimal(1)
+_MAX_TIER_CHARS = 32  # tier names are short words; a longer one is kept cut, never in full
 
 
 class CostLine(NamedTuple):
@@ -134,24 +135,7 @@ def estimate(
     priced = _estimate(book, model, usage, created, tier, provider, api_url, base)
     if reported is None:
         return priced
-    return CostEstimate(
-        "reported",
-        reported,
-        estimated=priced.estimated,
-        reported=reported,
-        subtotal=priced.subtotal,
-        model=priced.model,
-        provider_id=priced.provider_id,
-        model_id=priced.model_id,
-        tier=priced.tier,
-        tier_factor=priced.tier_factor,
-        tier_source=priced.tier_source,
-        lines=priced.lines,
-        tokens=priced.tokens,
-        reason=priced.reason,
-        price_data=priced.price_data,
-        created=priced.created,
-    )
+    return replace(priced, status="reported", usd=reported)
 
 
 def _estimate(
@@ -218,7 +202,7 @@ def _served_tier(value: object, batch: bool) -> str:
         return "batch"
     if not isinstance(value, str):
         return "default"
-    tier = value.strip().lower()
+    tier = value.strip().lower()[:_MAX_TIER_CHARS]
     return "default" if tier in STANDARD_TIERS else tier
 
 
