@@ -473,3 +473,14 @@ def test_time_of_day_prices_follow_the_completion_clock() -> None:
         assert e.usd == package_price(c, provider="deepseek")
         costs.add(e.usd)
     assert len(costs) == 2
+
+
+def test_endless_distinct_model_names_do_not_grow_memory_without_bound() -> None:
+    book = PriceBook.bundled()
+    for n in range(9_000):  # past the 8,192-entry bound
+        c = completion(f"model-{n}" if n % 10 else f"vendor{n}/gpt-x{n}", BEFORE_TIER_DATA, 10, 10)
+        assert estimate(c, book=book).status == "unknown"
+    models, _ = book.cache_sizes()
+    assert models <= 8192
+    memo = book.snapshot._provider_misses  # genai-prices' own memo of names it could not place
+    assert len(memo) < 9_000

@@ -131,8 +131,17 @@ class PriceBook:
         found = self._find(model, provider, api_url)
         if len(self._models) >= _CACHE_LIMIT:
             self._models.clear()
+            self._clear_snapshot_caches()
         self._models[key] = found
         return found
+
+    def _clear_snapshot_caches(self) -> None:
+        """genai-prices memoises every name it was asked about, found or not, without a bound;
+        names come from servers, so its memo is emptied whenever ccbrowser's own is."""
+        for name in ("_lookup_cache", "_provider_cache", "_provider_misses"):
+            memo = getattr(self.snapshot, name, None)
+            if isinstance(memo, dict | set):
+                memo.clear()
 
     def _find(
         self, model: str, provider: str | None, api_url: str | None
