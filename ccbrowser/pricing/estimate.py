@@ -118,11 +118,11 @@ def estimate(
         book = _book_for(tier_factors) if tier_factors else default_book()
     elif tier_factors:
         book = book.with_tier_factors(tier_factors)
-    if not isinstance(completion, Mapping):
+    if type(completion) is not dict and not isinstance(completion, Mapping):
         return CostEstimate("unknown", None, reason="not a completion object", price_data=book.source)
     model = completion.get("model")
     raw_usage = completion.get("usage")
-    usage = raw_usage if isinstance(raw_usage, Mapping) else None
+    usage = raw_usage if type(raw_usage) is dict or isinstance(raw_usage, Mapping) else None
     tier = _served_tier(completion.get("service_tier"), batch)
     reported = _reported_cost(usage)
     created = completion.get("created")
