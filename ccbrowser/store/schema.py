@@ -21,6 +21,7 @@ import sqlite_utils
 
 from ccbrowser.errors import CCBrowserError
 
+FTS_TABLE = "bodies_fts"  # external content: the text lives in `bodies`, keyed by `bodies.id`
 FTS_COLUMNS = ("content", "tool", "refusal", "transcript")
 
 _V1 = """
@@ -191,7 +192,7 @@ CREATE INDEX completions_has_images ON completions(created) WHERE has_images = 1
 # dropped, declared again and rebuilt from `bodies` (the triggers stay: they name the table only).
 # Rebuilding costs ~10 s per 100k completions, once. Two views give Datasette readable rows.
 FTS_DDL = f"""
-CREATE VIRTUAL TABLE bodies_fts USING fts5(
+CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
     {", ".join(FTS_COLUMNS)},
     content="bodies", content_rowid="id",
     tokenize="unicode61 remove_diacritics 2"
@@ -211,7 +212,7 @@ SELECT c.pk, c.id, {_ISO.format(col="c.created")} AS created, c.model, c.finish_
     c.profile, {_ISO.format(col="c.fetched_at")} AS fetched_at,
     {_ISO.format(col="c.removed_at")} AS removed_at
 FROM completions c""",
-    # Every message of every completion with its text: inputs in request order, then the choices.
+    # Every message of every completion with its text; (completion, kind, position) is its key.
     "messages_view": f"""
 SELECT c.id AS completion_id, {_ISO.format(col="c.created")} AS created, c.model,
     CASE m.kind WHEN 0 THEN 'input' ELSE 'output' END AS kind, m.position, b.role,
@@ -222,7 +223,7 @@ FROM messages m JOIN completions c ON c.pk = m.completion JOIN bodies b ON b.id 
 
 def _v4(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn, execute_plugins=False)
-    db.table("bodies_fts").drop(ignore=True)
+    db.table(FTS_TABLE).drop(ignore=True)
     conn.execute(FTS_DDL)
     # `rebuild_fts` finds the index through `detect_fts`: it fails here if the declaration is
     # still one that other tools cannot see.
