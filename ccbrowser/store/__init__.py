@@ -6,11 +6,11 @@ Two ways to talk to SQLite, each where it pays:
   re-declaring the FTS index, `rebuild_fts`, views, `table_names`), where its checks and quoting
   are worth more than its overhead.
 - Raw `sqlite3` on the measured hot paths: the writer (import and sync), the reader behind the TUI
-  and the search executor. sqlite-utils caps a batch at 999 bound variables and builds each
-  statement through Python-level introspection; the writer's multi-row statements sized to the
-  connection's own limit load ~60k message rows/s with the FTS triggers, several times the
-  sqlite-utils baseline of `bench/bench_import.py`, and search latency is counted in single
-  milliseconds (`bench/bench_search.py`), where every layer shows.
+  and the search executor. With the FTS triggers, one row per statement loads ~12k rows/s and
+  multi-row statements ~60k rows/s; sqlite-utils caps a batch at 999 bound variables and builds
+  every statement through Python-level introspection, while the writer sizes its statements to
+  the connection's own limit (`bench/bench_import.py` compares it with a sqlite-utils import).
+  Search answers in milliseconds (`bench/bench_search.py`), where every layer shows.
 """
 
 from ccbrowser.store.db import open_db, open_existing
