@@ -222,17 +222,14 @@ def _exact_pks(
     if limit is not None and rarest is None and driver is None:
         where, params = plan.probe_where()
         where = _exclude_sql(where, params, exclude)
-        walked = _budgeted(conn, pks_sql(where, sort, limit=True), [*params, limit + offset], WALK_BUDGET)
+        sql, page = pks_sql(where, sort, limit + offset)
+        walked = _budgeted(conn, sql, [*params, *page], WALK_BUDGET)
         if walked is not None:
             return walked[offset:]
     where, params = _set_where(conn, plan, driver)
     where = _exclude_sql(where, params, exclude)
-    sql = pks_sql(where, sort, limit=limit is not None, offset=limit is not None or offset > 0)
-    if limit is not None:
-        params += [limit, offset]
-    elif offset:
-        params.append(offset)
-    return [r[0] for r in conn.execute(sql, params)]
+    sql, page = pks_sql(where, sort, limit, offset)
+    return [r[0] for r in conn.execute(sql, [*params, *page])]
 
 
 def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:

@@ -181,16 +181,15 @@ def order_sql(sort: str) -> str:
 EXCLUDE_SQL = " AND c.pk NOT IN (SELECT value FROM json_each(?))"
 
 
-def pks_sql(where: str, sort: str, *, limit: bool = False, offset: bool = False) -> str:
-    """Matching pks in time order; `LIMIT ?` and/or `OFFSET ?` bound after `where`'s params."""
+def pks_sql(where: str, sort: str, limit: int | None = None, offset: int = 0) -> tuple[str, list[int]]:
+    """Matching pks in time order, optionally one page of them: the SQL, and the parameters that
+    follow `where`'s own."""
     sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort)}"
-    if limit and offset:
-        return sql + " LIMIT ? OFFSET ?"
-    if limit:
-        return sql + " LIMIT ?"
+    if limit is not None:
+        return sql + " LIMIT ? OFFSET ?", [limit, offset]
     if offset:
-        return sql + " LIMIT -1 OFFSET ?"
-    return sql
+        return sql + " LIMIT -1 OFFSET ?", [offset]
+    return sql, []
 
 
 def count_sql(where: str) -> str:
