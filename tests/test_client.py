@@ -825,3 +825,28 @@ async def test_peak_memory_of_a_child_stays_bounded(
     print(f"peak RSS {name}: {result['rss_mb']:.0f} MB")
     assert result["rss_mb"] < 300, f"{name}: {result['rss_mb']:.0f} MB"
     assert all(expect in line and "\n" not in line for line in result["lines"]), result["lines"][:3]
+
+
+async def test_a_long_error_message_is_cut_not_scanned_quadratically(server: Scripted) -> None:
+    # One 60 KB word: the old masking regex (`\S*\*{2,}\S*`) took minutes on it.
+    word = "a" * 60_000
+    masked = "x" * 500 + " sk-live-" + "b" * 40 + " " + "c" * 10 + "**" + "d" * 10
+    server.script += [
+        response(400, json.dumps({"error": {"message": word}}).encode()),
+        response(400, json.dumps({"error": {"message": masked}}).encode()),
+    ]
+    async with Client(settings(server.url), retry=FAST) as client:
+        with pytest.raises(APIError) as first:
+            await client.list_page()
+        with pytest.raises(APIError) as second:
+            await client.list_page()
+    assert str(first.value) == f"GET /chat/completions failed with HTTP 400: {'a' * 300}…"
+    assert "sk-live" not in str(second.value) and "**" not in str(second.value)
+
+
+def test_literal_dots_would_be_resolved_by_url_handling() -> None:
+    # Why ids are encoded with %2E: httpx resolves `..` and `.` segments into another endpoint.
+    import httpx
+
+    assert httpx.URL("http://h/v1/chat/completions/../messages").raw_path == b"/v1/chat/messages"
+    assert httpx.URL("http://h/v1/chat/completions/%2E%2E/messages").raw_path.endswith(b"/%2E%2E/messages")

@@ -305,8 +305,18 @@ class _Answer:
 ERROR_BODY_BYTES = 64 << 10  # an error body is read this far (its message is all we need)
 MALFORMED_RETRIES = 2  # a body that is not JSON: maybe truncated in transit, but rarely twice
 
-# Whole or masked keys in a server's message ("Incorrect API key provided: sk-*abcd").
-_KEYLIKE = re.compile(r"\b(?:sk|ak|key|pk|rk)-[A-Za-z0-9_\-*]{3,}|\S*\*{2,}\S*|\S+\*\S+")
+# Whole or masked keys in a server's message ("Incorrect API key provided: sk-*abcd"): a key-like
+# prefix, or a word with "**" or an inner "*" (masked). Word by word: one regex with `\S*` on both
+# sides of `\*` backtracks quadratically (minutes on a 64 KiB word).
+_KEYLIKE = re.compile(r"\b(?:sk|ak|key|pk|rk)-[A-Za-z0-9_\-*]{3,}")
+_WORD = re.compile(r"\S+")
+
+
+def _mask_word(match: re.Match[str]) -> str:
+    word = match.group()
+    return "***" if "**" in word or "*" in word[1:-1] else word
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
@@ -837,9 +847,10 @@ class Client:
         key = self.settings.api_key.reveal() if self.settings.api_key is not None else None
         if key:
             text = text.replace(key, "***")
-        text = _KEYLIKE.sub("***", text)
+        cut = len(text) > 1000
+        text = _WORD.sub(_mask_word, _KEYLIKE.sub("***", text[:1000]))
         text = _CONTROL.sub(" ", text).strip()
-        return text[:300] + ("…" if len(text) > 300 else "")
+        return text[:300] + ("…" if cut or len(text) > 300 else "")
 
 
 def _redirect_line(answer: _Answer, method: str, path: str, redact: Callable[[str], str]) -> str:

@@ -5,13 +5,15 @@ A server is untrusted: it can send an endless body, drip a byte a second, ask fo
 account never reaches, and each cap ends the request (or the walk) with one clear line instead of a
 hang, a traceback or gigabytes of memory. Config and CLI options override them.
 
-How the memory defaults were chosen (a child process reading hostile bodies from a loopback
-server, peak RSS): decoding costs up to ~25x a body's bytes when it is made of tiny values
-(``[{},{},...]``: 64 bytes per empty dict), ~5x for ``[0,0,...]``. So a body is capped in bytes
-*and* in values: 32 MiB of ``[0,...]`` or 1M values of ``[{},...]`` each peak near 200 MB, and
-the bodies being read at once share a 64 MiB budget, which keeps a process reading the worst of
-them with 32 requests in flight under 300 MB. A real page of 100 completions is ~1 MiB and
-~50k values (logprobs included), so the caps sit 30x above it.
+How the memory defaults were chosen (a child process reading from a hostile loopback server,
+peak RSS, ``tests/test_client.py``): decoding costs up to ~25x a body's bytes when it is made of
+tiny values (``[{},{},...]``: 64 bytes per empty dict), ~5x for ``[0,0,...]``, so a body is capped
+in bytes *and* in values, and the bodies being read at once share one byte budget. Measured with
+these defaults: a 300 MB body, an endless chunked body or 32 of them at once stop at 32 MiB
+(76 / 69 / 149 MB); 31 MiB of ``{},`` is refused before decoding (105 MB); 32 requests in flight
+each answered with a 31 MiB string (read, budgeted, decoded one after another) peak at 240 MB,
+32 x 499k empty dicts at 107 MB: under 300 MB whatever the server sends. A real page of 100
+completions is ~1 MiB and ~50k values (logprobs included): the caps sit ~30x above it.
 """
 
 from __future__ import annotations
