@@ -84,11 +84,11 @@ def _assert_checkpoint_consistent(db: Path, state: EmulatorState) -> None:
     finally:
         conn.close()
     newest_first = list(reversed(state.snapshot_ids()))
-    if checkpoint and checkpoint["backfill"]["after"]:
-        cursor = newest_first.index(checkpoint["backfill"]["after"])
+    if checkpoint and checkpoint.after:
+        cursor = newest_first.index(checkpoint.after)
         missing = [cid for cid in newest_first[: cursor + 1] if cid not in stored]
         assert not missing, f"{len(missing)} completions lost before the checkpoint"
-    if checkpoint and checkpoint["backfill"]["done"]:
+    if checkpoint and checkpoint.done:
         assert set(newest_first) <= set(stored)
     assert set(stored.values()) <= {"ok", None}
     mine = local(db)
