@@ -287,3 +287,17 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     bar.event(SyncEvent("wait", p, "rate limited: waiting 1.5 s"))
     last = bar.progress.stream.getvalue().rsplit("\r\x1b[2K", 1)[1]
     assert len(last) <= 39 and last.endswith("…")
+
+
+def test_waits_retries_and_warnings_are_lines_even_when_piped(tmp_path: Path) -> None:
+    faults = FaultOptions(rate_limit_rate=0.2, retry_after_ms=20, error_rate=0.1, seed=4)
+    with run_in_thread(EmulatorOptions(count=150, seed=18, now=NOW, api_key=KEY, faults=faults)) as emu:
+        done = run_cli("sync", "--db", str(tmp_path / "db.sqlite"), "--base-url", emu.base_url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    waits = [line for line in lines if line.startswith("ccbrowser: rate limited: waiting ")]
+    retries = [line for line in lines if line.startswith("ccbrowser: HTTP 5")]
+    assert waits and retries, done.stderr
+    assert all(" of 8)" in line for line in waits) and all(" of 8 in " in line for line in retries)
+    assert "\r" not in done.stderr and "\x1b" not in done.stderr  # no progress bar when piped
+    assert lines[-1].startswith("ccbrowser: synced (first")

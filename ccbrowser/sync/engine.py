@@ -27,18 +27,39 @@ What a sync does (DESIGN section 4):
 2. **Backfill** (first sync, or resuming one): newest first, 100 per page. Every page commits
    with the checkpoint (cursor) in one transaction, so a SIGKILL at any instant resumes with no
    duplicate and no loss. An interrupted head walk leaves its floor in the checkpoint too, so the
-   next head walk still reaches it.
-3. **Reconcile** (``full=True``): walk everything, apply changes (metadata), and mark ids that are
-   no longer listed as removed upstream (never deleted). A walk from the top also marks the ids it
-   should have seen in the range it covered, so an incremental sync notices recent deletions.
+   next head walk still reaches it. Two page transactions may be in flight while the next page
+   is fetched; if one fails, none queued behind it commits and the walk ends: a saved checkpoint
+   only ever covers pages whose rows are committed.
+3. **Reconcile** (``full=True``): walk everything and apply changes (metadata).
 4. **Input messages**: fetched once per completion that lacks them, newest first, by a pool of
    workers behind an adaptive limiter (halves after a 429, grows back slowly), pipelined with the
    list paging and written in batches. A 404 is recorded as ``missing``; other per-completion
    errors leave it pending for the next sync. Items that embed ``input_messages`` (Llama Stack)
    need no call.
 
-All SQLite work runs on one dedicated thread with one connection (SQLite has one writer); the
-event loop keeps fetching while a page commits. An unchanged listed object is not rewritten.
+What the sync does not trust:
+
+- **Items.** Each listed object is checked by one schema (``api.models.ListedCompletion``, see
+  ``sync.vet``); a malformed one goes to ``rejects`` with its reason and the page goes on.
+- **Pages.** A walk ends, with a warning, when a page repeats (a cursor, or every item, seen
+  before in this walk: the checkpoint stays at the last page before the repeat), when a page has
+  more but no cursor, or after ``Limits.max_pages`` pages (an endless list).
+- **Llama Stack's cursor** is ``created < created(after)`` with whole-second ``created``: a cursor
+  inside a group of equal ``created`` would skip the rest of that second (any client paging the
+  usual way loses them). Its pages are cut before their trailing group of equal ``created``, so
+  the next cursor is the last item of a complete second; a page that is one second throughout is
+  asked again with a doubled ``limit`` (it has no cap) until the second fits.
+- **"Removed upstream"** needs two pieces of evidence. (a) A *verified* walk from the top: it
+  ended normally (the list's end, or below the head window), newest first throughout as asked,
+  no page overlapping another, no repeat, no item without a usable id, nothing cut by a limit.
+  Such a walk covered every ``created`` strictly above the lowest one it listed (everything, at
+  the list's end), so a live local id in that range that it did not list is a *candidate*.
+  (b) For each candidate, ``GET /chat/completions/{id}`` answers 404 (Llama Stack: 400 "not
+  found"). An answer with the object means the list skipped it: it is stored, not marked, with a
+  warning. Any other answer leaves it as it is. This costs one request per completion that
+  really went away (at most ``SyncOptions.max_removal_checks`` per sync). A marked completion
+  that is listed or retrieved again is live again (``restored``), changed or not. Removed rows
+  are never deleted locally.
 """
 
 from __future__ import annotations
