@@ -225,7 +225,15 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     transcript = clean(transcript) if type(transcript) is str else ""
     role = msg.get("role")
     return Body(
-        digest, clean(role) if type(role) is str else None, content, tool, refusal, transcript, raw, images, split
+        digest,
+        clean(role) if type(role) is str else None,
+        content,
+        tool,
+        refusal,
+        transcript,
+        raw,
+        images,
+        split,
     )
 
 
