@@ -420,3 +420,22 @@ async def _run(db: Path, s: Settings, opts: SyncOptions) -> SyncSummary:
     from ccbrowser.sync import run_sync
 
     return await run_sync(db, s, options=opts)
+
+
+@emu(count=250, seed=33)
+def test_a_head_walk_that_reaches_the_end_saves_the_backfill_as_done(
+    emulator: RunningEmulator, db_path: Path
+) -> None:
+    stop = threading.Event()
+    s = settings_for(emulator)
+    first = sync(db_path, s, stop=stop, on_event=lambda e: stop.set() if e.kind == "page" else None)
+    assert first.cancelled
+    wide = SyncOptions(retry=FAST.retry, lookback=10**9)  # the head walk reaches the list's end
+    resumed = sync(db_path, s, options=wide)
+    assert resumed.mode == "resume"
+    conn = open_db(db_path)
+    saved = load_checkpoint(conn, "default")
+    conn.close()
+    assert saved is not None and saved.done and saved.after is None
+    assert sync(db_path, s).mode == "incremental"
+    assert_mirrors(db_path, emulator.state)

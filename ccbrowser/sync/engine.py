@@ -510,8 +510,6 @@ class _Sync:
                 if cp.head_floor is not None and stop_below is not None:
                     stop_below = min(stop_below, cp.head_floor)
                 evidence = await self._walk("head", after=None, stop_below=stop_below)
-                if evidence.reached_end and not cp.done:
-                    cp.after, cp.done = None, True
             if not cp.done:
                 self._phase("backfill")
                 try:
@@ -583,7 +581,7 @@ class _Sync:
             repeat: str | None = None
             if ids and all(cid in out.seen for cid in ids):
                 repeat = "every item of a page seen before"
-            elif has_more and next_after in cursors:
+            elif has_more and next_after is not None and next_after in cursors:
                 repeat = f"cursor {one_line(str(next_after), 60)} seen before"
             if any(cid in out.seen for cid in ids):
                 out.verified = False  # pages that overlap: the list moved or reorders
@@ -609,6 +607,8 @@ class _Sync:
             if repeat is None:
                 if kind == "head" and last:
                     cp.head_floor = None
+                if kind == "head" and reached_end and not cp.done:
+                    cp.after, cp.done = None, True  # the whole list, from the top: nothing to backfill
                 if not cp.done and kind in ("backfill", "full"):
                     cp.after = next_after
                     if reached_end:
