@@ -439,3 +439,43 @@ def test_a_head_walk_that_reaches_the_end_saves_the_backfill_as_done(
     assert saved is not None and saved.done and saved.after is None
     assert sync(db_path, s).mode == "incremental"
     assert_mirrors(db_path, emulator.state)
+
+
+def test_write_page_decides_what_changed(db_path: Path) -> None:
+    conn = open_db(db_path)
+    writer = Writer(conn, profile="default")
+    a, b, c = (completion(f"chatcmpl-{x}", NOW) for x in "abc")
+    first = writer.write_page([a, b], Checkpoint(after="chatcmpl-b"))
+    assert (first.new, first.updated, first.restored) == (2, 0, 0)
+    assert [cid for cid, _ in first.need_messages] == ["chatcmpl-a", "chatcmpl-b"]
+    mark_removed(conn, ["chatcmpl-a"])
+    deep: Any = 0
+    for _ in range(5000):
+        deep = [deep]
+    changed = {**b, "metadata": {"label": "x"}}
+    out = writer.write_page(
+        [a, changed, c, {**completion("chatcmpl-deep", NOW), "x": deep}], Checkpoint(done=True)
+    )
+    assert (out.new, out.updated, out.restored) == (1, 1, 1)
+    assert out.rejected == ["cannot index this object (RecursionError)"]
+    # Input messages were never fetched: all three still need them; the rejected one does not.
+    assert sorted(cid for cid, _ in out.need_messages) == ["chatcmpl-a", "chatcmpl-b", "chatcmpl-c"]
+    assert conn.execute("SELECT count(*) FROM completions WHERE removed_at IS NOT NULL").fetchone()[0] == 0
+    saved = load_checkpoint(conn, "default")
+    assert saved is not None and saved.done and saved.after is None
+    again = writer.write_page([a, changed, c], None)
+    assert (again.new, again.updated, again.restored) == (0, 0, 0)
+    conn.close()
+
+
+def test_old_saved_checkpoints_still_load(db_path: Path) -> None:
+    conn = open_db(db_path)
+    conn.execute(
+        "INSERT INTO sync_state (profile, state, updated) VALUES ('default', ?, 0)",
+        ('{"v":1,"backfill":{"after":"chatcmpl-x","done":false},"head_floor":17,"last_sync":5}',),
+    )
+    conn.execute("INSERT INTO sync_state (profile, state, updated) VALUES ('other', '{\"v\":99}', 0)")
+    assert load_checkpoint(conn, "default") == Checkpoint(after="chatcmpl-x", head_floor=17, last_sync=5.0)
+    assert load_checkpoint(conn, "other") == Checkpoint()
+    assert load_checkpoint(conn, "nobody") is None
+    conn.close()

@@ -269,7 +269,7 @@ class Writer:
         if rejects:
             prepared.rejects[:0] = list(rejects)
         if prepared.rejects:  # `prepare` rejected some after all: they are neither new nor updated
-            gone = {cid for cid in ids if cid not in prepared.rows}
+            gone = {cid for it in todo if (cid := _id_or_none(it)) is not None and cid not in prepared.rows}
             out.new -= sum(1 for cid in gone if cid not in stored)
             out.need_messages = [(c, t) for c, t in out.need_messages if c not in gone]
         result = self.apply(
@@ -507,6 +507,11 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 def _created(item: dict[str, Any]) -> int | None:
     value = item.get("created")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _id_or_none(item: Any) -> str | None:
+    cid = item.get("id") if isinstance(item, dict) else None
+    return cid if isinstance(cid, str) else None
 
 
 def _dumps_or_none(item: Any) -> str | None:
