@@ -22,13 +22,15 @@ import test_sync
 from test_sync import FAST, KEY, NOW, assert_mirrors, emu, local, settings_for, sync
 from test_sync_cli import run_cli
 
+from ccbrowser.api.client import RetryPolicy
 from ccbrowser.api.limits import Limits
 from ccbrowser.config import Settings, resolve
+from ccbrowser.emulator.faults import FaultOptions
 from ccbrowser.emulator.server import RunningEmulator
 from ccbrowser.errors import CCBrowserError
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Checkpoint, Writer, load_checkpoint, mark_removed, prepare
-from ccbrowser.sync import SyncOptions, SyncSummary
+from ccbrowser.sync import SyncEvent, SyncOptions, SyncSummary
 
 globals()["emulator"] = test_sync.emulator  # the shared fixture (pytest finds it by this name)
 Route = Callable[[str, str, dict[str, str]], tuple[int, Any]]
@@ -479,3 +481,18 @@ def test_old_saved_checkpoints_still_load(db_path: Path) -> None:
     assert load_checkpoint(conn, "other") == Checkpoint()
     assert load_checkpoint(conn, "nobody") is None
     conn.close()
+
+
+@emu(count=40, seed=34, faults=FaultOptions(rate_limit_rate=0.3, retry_after_ms=700, seed=2))
+def test_a_long_rate_limit_wait_says_so_every_heartbeat(emulator: RunningEmulator, db_path: Path) -> None:
+    events: list[SyncEvent] = []
+    opts = SyncOptions(
+        retry=RetryPolicy(max_retries=30, base_delay=0.005, max_delay=0.05, max_retry_after=1.0),
+        limits=Limits(heartbeat=0.2),
+        concurrency=2,
+    )
+    sync(db_path, settings_for(emulator), options=opts, on_event=events.append)
+    waits = [e.detail for e in events if e.kind == "wait"]
+    assert any(w.startswith("rate limited: waiting 0.7 s (retry ") for w in waits)
+    assert any(w.startswith("rate limited: still waiting, ") and w.endswith(" to go") for w in waits)
+    assert_mirrors(db_path, emulator.state)

@@ -303,6 +303,8 @@ class _Sync:
         self._committed: Checkpoint | None = None
         self._page_failed = False
         self.client: Client | None = None
+        self._waiting_until = 0.0  # monotonic end of the longest rate-limit wait announced
+        self._next_beat = 0.0  # when to say "still waiting" if nothing else was said
 
     # -- small helpers --------------------------------------------------------------------------
 
@@ -334,7 +336,10 @@ class _Sync:
             if self.client
             else f"retry {notice.attempt}"
         )
+        now = time.monotonic()
+        self._next_beat = now + self.options.limits.heartbeat  # any notice counts as a sign of life
         if notice.rate_limited:
+            self._waiting_until = max(self._waiting_until, now + notice.delay)
             self.emit("wait", f"rate limited: waiting {_seconds(notice.delay)} ({of})")
         else:
             self.emit("retry", f"{notice.reason}: {of} in {_seconds(notice.delay)}")
@@ -489,10 +494,15 @@ class _Sync:
             await asyncio.sleep(0.05)
 
     async def _ticker(self) -> None:
+        """Flush fetched input messages; during a long rate-limit wait, say so every heartbeat."""
         while True:
-            await asyncio.sleep(self.options.flush_interval)
+            await asyncio.sleep(min(self.options.flush_interval, self.options.limits.heartbeat))
             if self._buffer:
                 self._flush()
+            now = time.monotonic()
+            if now < self._waiting_until and now >= self._next_beat:
+                self._next_beat = now + self.options.limits.heartbeat
+                self.emit("wait", f"rate limited: still waiting, {_seconds(self._waiting_until - now)} to go")
 
     # -- list walking ---------------------------------------------------------------------------
 
