@@ -144,10 +144,13 @@ def run(args: argparse.Namespace) -> int:
 
 class _Bar:
     """The progress line (pages, completions, messages, retries, waits) on a terminal only; waits,
-    retries and warnings as lines of their own, piped or not (one line each; rejects after the
-    first twenty are only counted in the summary)."""
+    retries of a second or more and warnings as lines of their own, piped or not (one line each;
+    warnings after the first twenty are only counted in the summary)."""
 
     MAX_WARNING_LINES = 20
+    # A retry after a short backoff is noise (the summary counts it; a wrong URL stays one line);
+    # one that makes the user wait gets a line.
+    RETRY_LINE_AFTER = 1.0
 
     def __init__(self) -> None:
         from ccbrowser.progress import Progress
@@ -159,7 +162,7 @@ class _Bar:
     def event(self, ev: Any) -> None:
         from ccbrowser.safe import one_line
 
-        if ev.kind in ("wait", "retry"):
+        if ev.kind == "wait" or (ev.kind == "retry" and ev.seconds >= self.RETRY_LINE_AFTER):
             self.progress.line(f"ccbrowser: {one_line(ev.detail, 300)}")
         elif ev.kind in ("warning", "reject"):
             self.warning_lines += 1

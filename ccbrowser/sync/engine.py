@@ -153,6 +153,7 @@ class SyncEvent:
     kind: str
     progress: SyncProgress
     detail: str = ""
+    seconds: float = 0.0  # wait | retry: how long this wait is
 
 
 @dataclass
@@ -308,14 +309,14 @@ class _Sync:
 
     # -- small helpers --------------------------------------------------------------------------
 
-    def emit(self, kind: str, detail: str = "") -> None:
+    def emit(self, kind: str, detail: str = "", seconds: float = 0.0) -> None:
         if self.on_event is None:
             return
         if self.client is not None:
             s = self.client.stats
             self.progress.requests, self.progress.retries = s.requests, s.retries
             self.progress.rate_limited, self.progress.waited = s.rate_limited, s.waited
-        self.on_event(SyncEvent(kind, replace(self.progress), detail))
+        self.on_event(SyncEvent(kind, replace(self.progress), detail, seconds))
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -340,9 +341,9 @@ class _Sync:
         self._next_beat = now + self.options.limits.heartbeat  # any notice counts as a sign of life
         if notice.rate_limited:
             self._waiting_until = max(self._waiting_until, now + notice.delay)
-            self.emit("wait", f"rate limited: waiting {_seconds(notice.delay)} ({of})")
+            self.emit("wait", f"rate limited: waiting {_seconds(notice.delay)} ({of})", notice.delay)
         else:
-            self.emit("retry", f"{notice.reason}: {of} in {_seconds(notice.delay)}")
+            self.emit("retry", f"{notice.reason}: {of} in {_seconds(notice.delay)}", notice.delay)
 
     # -- database-thread functions ---------------------------------------------------------------
 
@@ -502,7 +503,8 @@ class _Sync:
             now = time.monotonic()
             if now < self._waiting_until and now >= self._next_beat:
                 self._next_beat = now + self.options.limits.heartbeat
-                self.emit("wait", f"rate limited: still waiting, {_seconds(self._waiting_until - now)} to go")
+                left = self._waiting_until - now
+                self.emit("wait", f"rate limited: still waiting, {_seconds(left)} to go", left)
 
     # -- list walking ---------------------------------------------------------------------------
 
