@@ -47,7 +47,7 @@ from ccbrowser.emulator.corpus import (
     ID_PREFIX,
     JSON,
     Corpus,
-    _Gen,
+    TextGen,
     b62,
     mix64,
     random_id,
@@ -544,7 +544,7 @@ def _digest(obj: Any) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big")
 
 
-def _fake_value(g: _Gen, name: str, schema: JSON) -> Any:
+def _fake_value(g: TextGen, name: str, schema: JSON) -> Any:
     rng = g.rng
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
@@ -569,7 +569,7 @@ def _fake_value(g: _Gen, name: str, schema: JSON) -> Any:
     return g.words(2)
 
 
-def _fake_args(g: _Gen, schema: JSON) -> JSON:
+def _fake_args(g: TextGen, schema: JSON) -> JSON:
     props = schema.get("properties") or {}
     return {k: _fake_value(g, k, v if isinstance(v, dict) else {}) for k, v in props.items()}
 
@@ -590,7 +590,7 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
     the reply calls a tool with arguments made from its JSON schema; otherwise it is text.
     """
     msgs = body.get("messages") or []
-    g = _Gen(random.Random(_digest([body.get("model"), msgs, body.get("tools")])))
+    g = TextGen(random.Random(_digest([body.get("model"), msgs, body.get("tools")])))
     tools = [t for t in (body.get("tools") or []) if isinstance(t, dict)]
     choice = body.get("tool_choice")
     n = int(body.get("n") or 1)
