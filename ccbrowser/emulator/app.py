@@ -322,6 +322,19 @@ class EmulatorState:
             self._version += 1
             return True
 
+    def undelete(self, completion_id: str) -> bool:
+        """Bring a deleted completion back (a server restored from backup); False if it was not deleted."""
+        with self.lock:
+            ref = self._locate(completion_id)
+            if ref is None or self._alive(ref):
+                return False
+            if ref[0] == "c":
+                self._deleted.discard(ref[1])
+            else:
+                self._extras[ref[1]].deleted = False
+            self._version += 1
+            return True
+
     def drift(
         self, new: int = 0, late: int = 0, deleted: int = 0, updated: int = 0, late_age_s: int = 600
     ) -> dict[str, list[str]]:
