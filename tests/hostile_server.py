@@ -188,19 +188,24 @@ class HostileServer:
     def running(self) -> Iterator[HostileServer]:
         loop = asyncio.new_event_loop()
         started = threading.Event()
-        servers: list[asyncio.Server] = []
 
         async def main() -> None:
             server = await asyncio.start_server(self._handle, self.host, self.port)
             self.port = server.sockets[0].getsockname()[1]
-            servers.append(server)
             started.set()
-            async with server:
-                await server.serve_forever()
+            try:
+                async with server:
+                    await server.serve_forever()
+            finally:
+                if self._client is not None:
+                    await self._client.aclose()
 
         def target() -> None:
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(main())
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(main())
+            finally:
+                loop.close()
 
         thread = threading.Thread(target=target, name="hostile-server", daemon=True)
         thread.start()

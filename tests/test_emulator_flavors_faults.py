@@ -316,6 +316,8 @@ def test_cli_serves_until_ctrl_c() -> None:
         (["--host", "0.0.0.0"], {}, "non-loopback"),
         (["--api-key-env", "EMU_UNSET_VAR"], {}, "EMU_UNSET_VAR"),
         (["--error-rate", "1.5"], {}, "between 0 and 1"),
+        (["--burst", "0.5"], {}, "--burst"),
+        (["--flavor", "vllm"], {}, "invalid choice"),
     ],
 )
 def test_cli_usage_errors(args: list[str], env: dict[str, str], message: str) -> None:
