@@ -68,10 +68,14 @@ WAITS_CLIENT_CAP = "client: streamed read capped at max_response_bytes"
 WAITS_CLIENT_JSON = "client: bounded JSON decoding (depth, invalid UTF-8, non-JSON 200 not retried)"
 WAITS_CLIENT_RETRY_AFTER = "client: retry-after capped by max_retry_wait / max_total_wait"
 WAITS_CLIENT_MESSAGES = "client: /messages cycle detection and max_message_pages"
-WAITS_SYNC_REJECTS = "sync: a malformed item goes to rejects and the sync goes on"
-WAITS_SYNC_CYCLES = "sync: list cycle detection / max_pages"
+WAITS_SYNC_REJECTS = (
+    "sync: a malformed item goes to rejects, the sync goes on, and a later sync fetches it again once whole"
+)
+WAITS_SYNC_CYCLES = "sync: list cycle detection; max_pages from [limits] ends an endless list"
 WAITS_SYNC_CHECKPOINT = "sync: checkpoints never pass a failed or skipped page"
-WAITS_CLIENT_IDS = "client: ids percent-encoded as path segments, . and .. included"
+WAITS_CLIENT_IDS = (
+    "client/sync: ids . and .. percent-encoded (or refused), never normalised into other endpoints"
+)
 WAITS_SYNC_MISSING = "sync: a completion whose /messages said 404 is asked again by a later sync"
 WAITS_SYNC_LLAMA = "sync: Llama Stack paging never lands a cursor inside a group of equal created"
 

@@ -64,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--burst",
         metavar="N",
         type=number(float, low=1.0),
-        default=1.0,
-        help="mean run of completions sharing one created second (default: 1; try 4 with llama-stack)",
+        default=None,
+        help="mean run of completions sharing one created second (default: 4 for llama-stack, else 1)",
     )
     parser.add_argument(
         "--api-key-env",
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         flavor=args.flavor,
         api_key=api_key,
         drift_every=args.drift_every,
-        burst=args.burst,
+        burst=args.burst if args.burst is not None else (4.0 if args.flavor == "llama-stack" else 1.0),
         host=args.host,
         port=args.port,
         faults=FaultOptions(
