@@ -108,7 +108,6 @@ def _pool() -> Executor:
 def run(args: argparse.Namespace) -> int:
     from collections import deque
 
-    from ccbrowser.cli import db_path
     from ccbrowser.progress import Progress
     from ccbrowser.store import open_db
     from ccbrowser.store.extract import clean
@@ -128,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CCBrowserError(f"cannot import {args.file}: {exc.strerror}") from None
         total_bytes = path.stat().st_size
-    conn = open_db(db_path(args))
+    conn = open_db(args.db)
     conn.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints while bulk loading
     writer = Writer(conn, profile=args.profile, source="import")
     progress = Progress("importing", total=total_bytes)

@@ -61,7 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ccbrowser.cli import db_path
     from ccbrowser.config import is_loopback, resolve
     from ccbrowser.sync import SyncOptions, run_sync, watch
 
@@ -70,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
     settings = resolve(
-        args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None
+        args.profile,
+        base_url=args.base_url,
+        flavor=args.flavor,
+        insecure=args.insecure or None,
+        config=args.config,
     )
     if not settings.has_key and settings.flavor != "llama-stack" and not is_loopback(settings.base_url):
         raise UsageError(
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     options = SyncOptions()
     if args.concurrency:
         options.concurrency = args.concurrency
-    path = db_path(args)
+    path = args.db
     stop = threading.Event()
     bar = _Bar()
 
