@@ -77,8 +77,9 @@ def check_integrity(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> N
     except sqlite3.DatabaseError as exc:
         raise database_error(exc, path) from None
     if rows and rows[0][0] != "ok":
+        detail = " ".join(str(rows[0][0]).replace("*** in database main ***", "").split())[:160]
         raise DamagedDatabase(
-            f"{path} is damaged (integrity check: {str(rows[0][0])[:120]}); a copy of it can be repaired "
+            f"{path} is damaged (integrity check: {detail}); a copy of it can be repaired "
             f"with `sqlite3 {shlex.quote(str(path))} .recover | sqlite3 repaired.db`"
         )
 
