@@ -237,11 +237,11 @@ def test_everything_written_is_strict_json(non_finite_db: Path, capsys: pytest.C
         else:
             assert strict_lines(out), argv
     inf = json.loads(outputs["show chatcmpl-inf --json"])
-    assert (inf["temperature"], inf["top_p"]) == ("Infinity", "-Infinity")
+    assert (inf["temperature"], inf["top_p"]) == ("1e999", "-1e999")  # the literal text, as sent
     nan = json.loads(outputs["show chatcmpl-nan --json"])
     assert nan["seed"] == "NaN" and nan["choices"][0]["logprobs"]["content"][0]["logprob"] == "-Infinity"
     assert json.loads(outputs["messages chatcmpl-nan --json"])[0]["weight"] == "Infinity"
-    assert json.loads(outputs["args chatcmpl-inf"]) == {"x": "NaN", "y": "Infinity"}
+    assert json.loads(outputs["args chatcmpl-inf"]) == {"x": "NaN", "y": "1e999"}
     assert len(strict_lines(outputs["export --format jsonl"])) == 2
 
 

@@ -10,7 +10,6 @@ piping them gets the exact bytes the model produced.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -22,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ccbrowser.api.jsonio import decode
     from ccbrowser.commands.formats import dumps
     from ccbrowser.errors import CCBrowserError, UsageError
     from ccbrowser.render import json_for_terminal
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ccbrowser: note: tool call {index + 1} has no arguments\n")
         return 0
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = decode(text.encode("utf-8", "surrogatepass"), max_depth=10_000)
+    except ValueError:  # BadJSON included
         sys.stderr.write(
             f"ccbrowser: note: the arguments of call {index + 1} are not valid JSON; printed verbatim\n"
         )

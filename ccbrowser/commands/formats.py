@@ -3,8 +3,9 @@
 Strict JSON: Python's `json` reads `NaN`, `Infinity` and `1e999` and writes them back as `NaN` and
 `Infinity`, which other parsers (jq, JavaScript, Go, the `openai` SDKs) reject. Every JSON the CLI
 writes goes through here, and a non-finite number is written as the string of its text
-(`"Infinity"`, `"-Infinity"`, `"NaN"`; `1e999` was already `Infinity` once decoded). `import`
-reads those strings back as strings: an export of an export is identical.
+(`"Infinity"`, `"-Infinity"`, `"NaN"`, or `"1e999"` where the literal text was kept: `import`
+and `api.jsonio` keep it). `import` reads those strings back as strings: an export of an export
+is identical.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 _NON_FINITE = ("NaN", "Infinity")
+_STORED_DEPTH = 10_000  # stored text was written by json.dumps, which recursed that far
 
 
 def iso_time(ts: int | float | None) -> str | None:
@@ -51,7 +53,18 @@ def dumps(value: Any, *, indent: int | None = None, ensure_ascii: bool = True, c
 
 
 def strict(text: str) -> str:
-    """Stored JSON text as strict JSON: unchanged (byte for byte) unless it holds NaN or Infinity."""
+    """Stored JSON text as strict JSON: unchanged (byte for byte) unless it holds NaN or Infinity.
+
+    Decoded with `api.jsonio` (non-finite numbers become their text); written back ASCII-escaped
+    like the stored text (`jsonio.encode` keeps UTF-8 as is, and a C1 control must not reach a
+    terminal raw).
+    """
     if not any(token in text for token in _NON_FINITE):
         return text
-    return dumps(json.loads(text), compact=True)
+    from ccbrowser.api.jsonio import BadJSON, decode
+
+    try:
+        value = decode(text.encode("utf-8", "surrogatepass"), max_depth=_STORED_DEPTH)
+    except BadJSON:  # deeper than anything sync or import stores now: fall back to the slow walk
+        value = json.loads(text)
+    return dumps(value, compact=True)
