@@ -64,7 +64,10 @@ def db_path(args: argparse.Namespace) -> Path:
 
 # Commands that use the config file (profiles, keys, limits).
 CONFIG_COMMANDS = frozenset({"tui", "sync"})
-# Commands that write into the database: they refuse a damaged file before writing (one full read).
+# Commands that write into the database: a damaged file is refused before anything is written
+# (one full read: PRAGMA quick_check). A one-off `sync` runs the check beside its network work
+# instead (`args.integrity`, see `store.db.IntegrityCheck`) and never reports success on a
+# damaged file; `sync --watch` and `import` check first.
 CHECKED_COMMANDS = frozenset({"sync", "import"})
 
 
@@ -141,11 +144,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ccbrowser.config import load_config
 
             args.config = load_config()
+        args.integrity = None
         if args.command in CHECKED_COMMANDS and args.db.is_file() and args.db.stat().st_size:
-            from ccbrowser.store.db import open_checked
+            from ccbrowser.store.db import IntegrityCheck, open_checked
 
-            open_checked(args.db).close()
-        return int(args._module.run(args) or 0)
+            if args.command == "sync" and not args.watch:
+                args.integrity = IntegrityCheck(args.db)
+            else:
+                open_checked(args.db).close()
+        try:
+            rc = int(args._module.run(args) or 0)
+        except CCBrowserError:
+            if args.integrity is not None:
+                args.integrity.result()  # a damaged file explains the failure better than the failure
+            raise
+        except BaseException:
+            if args.integrity is not None:
+                args.integrity.cancel()
+            raise
+        if args.integrity is not None:
+            args.integrity.result()
+        return rc
     except CCBrowserError as exc:
         cause = exc.__cause__ or exc.__context__
         if type(exc) is CCBrowserError and isinstance(cause, sqlite3.DatabaseError):

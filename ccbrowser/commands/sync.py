@@ -130,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
         bar.clear()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+    if args.integrity is not None:
+        args.integrity.result()  # a damaged file is never reported as synced (see cli.CHECKED_COMMANDS)
     sys.stderr.write(f"ccbrowser: {result.line()}\n")
     if result.cancelled:
         sys.stderr.write("ccbrowser: interrupted; run `ccbrowser sync` again to continue where it stopped\n")

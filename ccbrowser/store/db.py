@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,6 +174,49 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class IntegrityCheck:
+    """`check_integrity` on its own read-only connection, in a thread, while a sync talks to the server.
+
+    A full check costs ~4 s on 100,000 completions (820 MB) here, 4-7x a no-change incremental
+    sync; run beside the sync's network waits it costs little wall time. WAL keeps the check's
+    snapshot stable while the sync commits. :meth:`result` waits for it and raises what it found.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._error: DatabaseError | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._run, name="integrity-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            check_integrity(self._conn, self.path)
+        except DatabaseError as exc:
+            self._error = exc
+        except sqlite3.Error:
+            pass  # cannot even read it: the command itself says why
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def result(self) -> None:
+        """Wait for the check; raise the DamagedDatabase it found, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.interrupt()
+            except sqlite3.ProgrammingError:
+                pass  # already closed
 
 
 def open_checked(path: str | os.PathLike[str]) -> sqlite3.Connection:
