@@ -364,12 +364,21 @@ def load_config(path: Path | None = None) -> Config:
     return parse_config(data, path)
 
 
-def profile_names(config: Config | None = None) -> list[str]:
-    return (load_config() if config is None else config).profile_names
+def _as_config(config: Config | typing.Mapping[str, Any] | None) -> Config:
+    """The given Config; a plain mapping (a decoded TOML document) is validated first; None loads the file."""
+    if config is None:
+        return load_config()
+    if isinstance(config, Config):
+        return config
+    return parse_config(dict(config), Path("<config>"))
 
 
-def default_profile_name(config: Config | None = None) -> str:
-    return (load_config() if config is None else config).default_profile
+def profile_names(config: Config | typing.Mapping[str, Any] | None = None) -> list[str]:
+    return _as_config(config).profile_names
+
+
+def default_profile_name(config: Config | typing.Mapping[str, Any] | None = None) -> str:
+    return _as_config(config).default_profile
 
 
 def resolve(
@@ -379,7 +388,7 @@ def resolve(
     flavor: str | None = None,
     insecure: bool | None = None,
     env: typing.Mapping[str, str] | None = None,
-    config: Config | None = None,
+    config: Config | typing.Mapping[str, Any] | None = None,
 ) -> Settings:
     """The effective settings of a profile: explicit arguments > profile table > environment > defaults.
 
@@ -388,7 +397,7 @@ def resolve(
     from the environment (the variable named by ``api_key_env``).
     """
     env = os.environ if env is None else env
-    config = load_config() if config is None else config
+    config = _as_config(config)
     name = profile or config.default_profile
     table = config.profiles.get(name)
     if table is None:
@@ -437,7 +446,10 @@ def resolve(
 
 
 def has_key(
-    profile: str | None = None, *, env: typing.Mapping[str, str] | None = None, config: Config | None = None
+    profile: str | None = None,
+    *,
+    env: typing.Mapping[str, str] | None = None,
+    config: Config | typing.Mapping[str, Any] | None = None,
 ) -> bool:
     """Whether a background sync can start for this profile (the TUI asks before syncing).
 
