@@ -62,7 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ccbrowser.cli import db_path
     from ccbrowser.config import is_loopback, resolve
     from ccbrowser.sync import SyncOptions, run_sync, watch
 
@@ -71,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
     settings = resolve(
-        args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None
+        args.profile,
+        base_url=args.base_url,
+        flavor=args.flavor,
+        insecure=args.insecure or None,
+        config=args.config,
     )
     if not settings.has_key and settings.flavor != "llama-stack" and not is_loopback(settings.base_url):
         raise UsageError(
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     options = SyncOptions()
     if args.concurrency:
         options.concurrency = args.concurrency
-    path = db_path(args)
+    path = args.db
     stop = threading.Event()
     bar = _Bar()
 
@@ -128,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         bar.clear()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+    if args.integrity is not None:
+        args.integrity.result()  # a damaged file is never reported as synced (see cli.CHECKED_COMMANDS)
     sys.stderr.write(f"ccbrowser: {result.line()}\n")
     if result.cancelled:
         sys.stderr.write("ccbrowser: interrupted; run `ccbrowser sync` again to continue where it stopped\n")
