@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -158,7 +160,7 @@ class CCBrowserApp(App[int]):
         self.query_one("#list").border_title = "Completions"
         self.tabs.border_title = "Detail"
         self.query_one("#query-error").display = False
-        self.completion_list.focus()
+        self._focus(self.completion_list)
         self.on_resize()
         state = self.status.state
         state.profile = self.profile or self._default_profile()
@@ -211,7 +213,7 @@ class CCBrowserApp(App[int]):
 
     @on(CompletionList.Opened)
     def _on_opened(self) -> None:
-        self.doc().focus()
+        self._focus(self.doc())
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
@@ -271,8 +273,17 @@ class CCBrowserApp(App[int]):
 
     # -- actions ------------------------------------------------------------------------------
 
+    def _focus(self, widget: Widget) -> None:
+        """Move focus now: `Widget.focus` waits for the next idle, and keys read before then
+        would still go to the old widget."""
+        widget.screen.set_focus(widget)
+
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        """Focus moves now, not on the next idle (`Widget.focus` waits): the next key read goes
+        to the box. A priority key, so it steps aside where `/` is text or another screen is up."""
+        if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+            raise SkipAction
+        self._focus(self.query_one("#search", Input))
 
     def action_back_out(self) -> None:
         focused = self.focused
@@ -282,7 +293,7 @@ class CCBrowserApp(App[int]):
             or isinstance(focused, DocView)
             or (focused is not None and focused is not self.completion_list)
         ):
-            self.completion_list.focus()
+            self._focus(self.completion_list)
         elif self.query_text:
             search.value = ""
             self.set_query("")
@@ -292,9 +303,9 @@ class CCBrowserApp(App[int]):
             self.screen.focus_next()
             return
         if self.focused is self.completion_list:
-            self.doc().focus()
+            self._focus(self.doc())
         else:
-            self.completion_list.focus()
+            self._focus(self.completion_list)
 
     def _tab_step(self, step: int) -> None:
         keys = [k for k, _t, _b in TABS]
@@ -303,7 +314,7 @@ class CCBrowserApp(App[int]):
         self.tabs.active = f"tab-{keys[i]}"
         self._build_tab(keys[i])
         if was_doc:
-            self.doc(keys[i]).focus()
+            self._focus(self.doc(keys[i]))
 
     def action_next_tab(self) -> None:
         self._tab_step(1)
@@ -447,7 +458,7 @@ class CCBrowserApp(App[int]):
             self._search_timer.stop()
         if event.value != self.query_text:
             self.set_query(event.value, from_input=True)
-        self.completion_list.focus()
+        self._focus(self.completion_list)
 
     def set_query(self, text: str, *, from_input: bool = False) -> None:
         """Parse on the UI thread (instant feedback on errors), run on the search thread."""
@@ -565,7 +576,7 @@ class CCBrowserApp(App[int]):
             state.matches, state.total = None, len(pks)
             lst.set_snapshot(pks, keep_pk=pk)
             self.status.update_state()
-        lst.focus()
+        self._focus(lst)
 
     # -- live refresh -------------------------------------------------------------------------
 

@@ -34,7 +34,9 @@ KEYS: tuple[KeySpec, ...] = (
     # the whole app
     KeySpec("app.quit", "q", "quit", "Quit", show=True, short="Quit"),
     KeySpec("app.help", "question_mark", "help", "Help: all keys", show=True, short="Help"),
-    KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search"),
+    # priority: the app handles it the moment it reads the key, so the keys behind it in the same
+    # burst (fast typing, a paste) already go to the search box, never to the list.
+    KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search", priority=True),
     KeySpec("app.back", "escape", "back_out", "Back (leave search / detail, clear query)"),
     KeySpec("app.switch_pane", "tab", "switch_pane", "Switch pane (list / detail)", priority=True),
     KeySpec("app.prev_tab", "left_square_bracket", "prev_tab", "Previous detail tab"),
