@@ -15,3 +15,7 @@ class UsageError(CCBrowserError):
 
 class NotFound(CCBrowserError):
     """An id that the local store does not hold."""
+
+
+class NetworkError(CCBrowserError):
+    """The server could not be reached, or kept failing, after every retry."""

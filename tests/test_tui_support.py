@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from ccbrowser.tui.app import CCBrowserApp
-from ccbrowser.tui.sample import FROZEN_NOW, build
+from ccbrowser.demo_corpus import FROZEN_NOW, build
 
 SAMPLE_COUNT = 400
 _cache: dict[tuple[int, int], Path] = {}

@@ -38,7 +38,7 @@ import httpx
 
 from ccbrowser import __version__
 from ccbrowser.config import Settings, check_base_url
-from ccbrowser.errors import CCBrowserError
+from ccbrowser.errors import CCBrowserError, NetworkError
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
 PAGE_LIMIT = 100
@@ -67,10 +67,6 @@ class NotFoundError(APIError):
 
 class UnsupportedError(APIError):
     """The server does not implement this operation (some routers lack update/delete)."""
-
-
-class NetworkError(CCBrowserError):
-    """The server could not be reached, or kept failing, after every retry."""
 
 
 # -- retry and rate-limit bookkeeping -----------------------------------------------------------

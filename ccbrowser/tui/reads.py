@@ -1,4 +1,4 @@
-"""The TUI's access to SQLite: two reader threads, each with its own connection.
+"""The TUI's reads of the store: two reader threads, each with its own connection.
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
@@ -58,8 +58,8 @@ class _Lane:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-class Database:
-    """Reads for the TUI. Create it on the UI thread; call `close` on exit."""
+class Reads:
+    """The TUI's two reader threads (quick reads, searches). Create on the UI thread; `close` on exit."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -11,28 +11,18 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from ccbrowser import search
 from ccbrowser.errors import UsageError
 from ccbrowser.store import reader
 from ccbrowser.tui.document import Matcher
-
-try:  # the search package is built alongside; without it the list still browses everything
-    from ccbrowser import search as _search
-except ImportError:  # pragma: no cover - only while the package is missing
-    _search = None  # type: ignore[assignment]
-
-
-def available() -> bool:
-    return _search is not None and hasattr(_search, "parse")
 
 
 def parse_query(text: str, now: float | None = None) -> Any | None:
     """None for an empty query; a parsed query; or UsageError with a clear message."""
     if not text.strip():
         return None
-    if not available():
-        raise UsageError("search is not available in this build")
     try:
-        return _search.parse(text, now=now)
+        return search.parse(text, now=now)
     except UsageError:
         raise
     except Exception as exc:  # a parser bug must not crash the UI: say so under the bar
@@ -44,7 +34,7 @@ def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = No
     (the first `limit` of them: the same order, so a short answer is a prefix of the full one)."""
     if query is None:
         return reader.all_pks(conn)
-    return list(_search.matching_pks(conn, query, limit=limit))
+    return list(search.matching_pks(conn, query, limit=limit))
 
 
 def hints(query: Any | None) -> list[str]:
@@ -54,11 +44,11 @@ def hints(query: Any | None) -> list[str]:
 
 def matcher(query: Any | None) -> Matcher | None:
     """Spans of the query's words in a displayed line (accent- and case-insensitive), or None."""
-    if query is None or _search is None:
+    if query is None:
         return None
     try:
-        terms = _search.highlight_terms(query)
-        compiled = _search.Matcher(terms) if terms else None
+        terms = search.highlight_terms(query)
+        compiled = search.Matcher(terms) if terms else None
     except Exception:
         return None
     if not compiled:
