@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from test_tui_support import make_app, sample_db
 
+from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.emulator.corpus import Corpus
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Record, Writer
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.keymap import KEYS, KeymapError, load_keymap
-from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.tui.screens.chooser import Chooser
 from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.widgets.docview import DocView

@@ -68,7 +68,7 @@ async def test_keys_after_slash_go_to_the_search_box(sample: Path, word: str) ->
         assert app.is_running
         assert _search(app).value == word
         assert app.focused is _search(app)
-        assert app.expanded is False
+        assert app.tabs.expanded is False
         assert app.completion_list.cursor == 0
         assert app.active_tab == "conversation"
 
@@ -94,7 +94,7 @@ async def test_burst_while_the_app_is_busy(sample: Path) -> None:
         await _settle(app, pilot)
         assert app.is_running
         assert _search(app).value == "zipper"
-        assert app.expanded is False
+        assert app.tabs.expanded is False
         # escape leaves the box, escape again clears the query; then list keys, then `/` again
         burst(app, "\x1b\x1b")
         await _settle(app, pilot)

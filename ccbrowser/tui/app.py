@@ -12,47 +12,38 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from textual import on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
+from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent
+from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, search_bridge
+from ccbrowser.tui import background, clipboard, idle, reads, search_bridge
+from ccbrowser.tui import messages as msg
 from ccbrowser.tui.keymap import bindings, effective_keys
-from ccbrowser.tui.messages import (
-    DataChanged,
-    GoToId,
-    SetQuery,
-    ShowHelp,
-    SwitchProfile,
-    SyncFinished,
-    SyncNow,
-    SyncProgressed,
-)
 from ccbrowser.tui.palette import CCBrowserCommands
-from ccbrowser.tui.reads import Cancelled, Reads
-from ccbrowser.tui.screens.copy import Clip, CopyMenu, ToolCallChooser, tool_call_clip
+from ccbrowser.tui.reads import Reads
+from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, tool_call_clip
 from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
+from ccbrowser.tui.widgets.search_bar import SearchBar
 from ccbrowser.tui.widgets.status import StatusBar
 
 SEARCH_DEBOUNCE = 0.15
 SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
-FIRST_RESULTS = 100  # a screenful and then some: a walk that stops early stops sooner
 EMPTY_HINT = (
     "Nothing selected. No completions yet?  Press R to sync (needs OPENAI_API_KEY), "
     "run `ccbrowser import FILE`, or try `ccbrowser demo`."
@@ -107,16 +98,8 @@ class CCBrowserApp(App[int]):
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
 
-    # -- layout -------------------------------------------------------------------------------
-
     def compose(self) -> ComposeResult:
-        with Vertical(id="top"):
-            yield Input(
-                placeholder="Search   tool:refund_order A-8812 since:7d   model:gpt-4o*   has:refusal   (/ to focus)",
-                id="search",
-                select_on_focus=False,
-            )
-            yield Static("", id="query-error", markup=False)
+        yield SearchBar(cursor_blink=self.cursor_blink, id="top")
         with Horizontal(id="main"):
             yield CompletionList(self.reads, id="list")
             yield DetailTabs(id="tabs")
@@ -140,12 +123,8 @@ class CCBrowserApp(App[int]):
         return self.tabs.detail
 
     @property
-    def expanded(self) -> bool:
-        return self.tabs.expanded
-
-    @property
-    def search_box(self) -> Input:
-        return self.query_one("#search", Input)
+    def search_bar(self) -> SearchBar:
+        return self.query_one("#top", SearchBar)
 
     def doc(self, key: str | None = None) -> DocView:
         return self.tabs.doc(key)
@@ -155,14 +134,12 @@ class CCBrowserApp(App[int]):
         return self.tabs.active_key
 
     async def on_mount(self) -> None:
-        self.search_box.cursor_blink = self.cursor_blink
         self.query_one("#list").border_title = "Completions"
-        self.query_one("#query-error").display = False
         self._focus(self.completion_list)
         self.on_resize()
-        pks, total, last = await self.reads.read(_initial_load)
+        pks, total, last = await self.reads.read(reads.initial_load)
         await self.watcher.check()  # the baseline data_version
-        profile = self.profile or _or_none(background.default_profile)
+        profile = self.profile or background.default_profile()
         self.status.set(profile=profile, connectivity=None, total=total, last_sync=last)
         self.completion_list.set_snapshot(pks)
         if self.watch_enabled:
@@ -175,22 +152,7 @@ class CCBrowserApp(App[int]):
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
-        """Until no page, detail or search read is in flight (tests, screenshots, benchmark)."""
-        deadline = time.monotonic() + timeout
-        quiet = 0
-        while quiet < 3 and time.monotonic() < deadline:
-            busy = [
-                w
-                for w in self.workers
-                if w.group not in ("watch", "sync", "clipboard")
-                and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
-            ]
-            if busy:
-                quiet = 0
-                await self.workers.wait_for_complete(busy)
-            else:
-                quiet += 1
-                await asyncio.sleep(0.01)
+        await idle.wait_idle(self, timeout)
 
     def on_resize(self) -> None:
         self.screen_stack[0].set_class(self.size.width >= 140, "-wide")
@@ -207,10 +169,12 @@ class CCBrowserApp(App[int]):
             return
         worker, error = event.worker, event.worker.error
         name = worker.group if worker.group != "default" else worker.name
-        detail = str(error) if isinstance(error, CCBrowserError) else f"{type(error).__name__}: {error}"
-        self.notify(one_line(f"{name} failed: {detail}", 200), severity="error", markup=False)
-
-    # -- list and detail ----------------------------------------------------------------------
+        text = (
+            str(error)
+            if isinstance(error, CCBrowserError)
+            else f"{name} failed: {type(error).__name__}: {error}"
+        )
+        self.notify(one_line(text, 200), severity="error", markup=False)
 
     @on(CompletionList.Highlighted)
     def _on_highlighted(self, event: CompletionList.Highlighted) -> None:
@@ -222,21 +186,23 @@ class CCBrowserApp(App[int]):
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
-        """Read on the data thread, build the visible tab here."""
-        if pk is None:
+        detail = None if pk is None else await self.reads.read(reader.detail_by_pk, pk)
+        self.post_message(msg.DetailRead(pk, detail))
+
+    @on(msg.DetailRead)
+    def _on_detail_read(self, message: msg.DetailRead) -> None:
+        if message.pk != self.completion_list.current_pk:
+            return  # the cursor moved on
+        if message.pk is None:
             self.tabs.show_nothing(None if self.completion_list.pks else EMPTY_HINT)
-            return
-        detail = await self.reads.read(reader.detail_by_pk, pk)
-        if detail is not None:
-            self.tabs.show(detail, search_bridge.matcher(self.parsed_query), self._query_gen)
+        elif message.detail is not None:
+            self.tabs.show(message.detail, search_bridge.matcher(self.parsed_query), self._query_gen)
             self.status.set(match_pos=None)
 
     @on(TabbedContent.TabActivated)
     def _on_tab(self, event: TabbedContent.TabActivated) -> None:
         self.tabs.build()
         self.status.set(match_pos=None)
-
-    # -- actions ------------------------------------------------------------------------------
 
     def _focus(self, widget: Widget) -> None:
         """Move focus now: `Widget.focus` waits for the next idle, and keys read before then
@@ -248,13 +214,13 @@ class CCBrowserApp(App[int]):
         to the box. A priority key, so it steps aside where `/` is text or another screen is up."""
         if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
             raise SkipAction
-        self._focus(self.search_box)
+        self._focus(self.search_bar.box)
 
     def action_back_out(self) -> None:
         if self.focused is not self.completion_list:
             self._focus(self.completion_list)
         elif self.query_text:
-            self.search_box.value = ""
+            self.search_bar.box.value = ""
             self.set_query("")
 
     def action_switch_pane(self) -> None:
@@ -265,25 +231,14 @@ class CCBrowserApp(App[int]):
         else:
             self._focus(self.completion_list)
 
-    def _tab_step(self, step: int) -> None:
+    def action_tab_step(self, step: int) -> None:
         was_doc = isinstance(self.focused, DocView)
         key = self.tabs.step(step)
         if was_doc:
             self._focus(self.doc(key))
 
-    def action_next_tab(self) -> None:
-        self._tab_step(1)
-
-    def action_prev_tab(self) -> None:
-        self._tab_step(-1)
-
-    def action_next_match(self) -> None:
-        self._jump(1)
-
-    def action_prev_match(self) -> None:
-        self._jump(-1)
-
-    def _jump(self, step: int) -> None:
+    def action_jump(self, step: int) -> None:
+        """`n` / `N`: the next or previous match in the visible tab."""
         if self.parsed_query is None:
             self.notify("No search: type a query with / first", severity="warning", markup=False)
             return
@@ -299,12 +254,10 @@ class CCBrowserApp(App[int]):
                 "Showing everything" if expanded else "Long content capped again", markup=False, timeout=2
             )
 
-    @on(ShowHelp)
+    @on(msg.ShowHelp)
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(effective_keys(self.user_keymap)))
-
-    # -- copying ------------------------------------------------------------------------------
 
     def copy(self, what: str, value: str) -> None:
         """Copy the raw value (OSC 52 + system clipboard) and say what and how much."""
@@ -320,7 +273,7 @@ class CCBrowserApp(App[int]):
 
     def _copy_clip(self, clip: Clip | None) -> None:
         if clip is not None:
-            self.copy(clip.what, clip.value)
+            self.copy(*clip)
 
     @work(thread=True, exit_on_error=False, group="clipboard")
     def _copy_system(self, value: str) -> None:
@@ -328,38 +281,32 @@ class CCBrowserApp(App[int]):
 
     def action_copy_args(self) -> None:
         calls = self.detail.tool_calls if self.detail is not None else None
-        if calls is None:
-            return
-        if not calls:
+        if calls == []:
             self.notify("No tool call in this completion", severity="warning", markup=False, timeout=3)
-        elif len(calls) == 1:
+        elif calls and len(calls) == 1:
             self._copy_clip(tool_call_clip(calls[0]))
-        else:
+        elif calls:
             self.push_screen(
                 ToolCallChooser(calls), lambda key: self._copy_clip(ToolCallChooser.clip(calls, key))
             )
 
     def action_copy_menu(self) -> None:
-        d = self.detail
-        if d is None:
-            return
+        if (d := self.detail) is not None:
+            self.push_screen(CopyMenu(d), lambda key: self._on_copy_menu(d, key))
 
-        def chosen(key: str | None) -> None:
-            if key == "args":
-                self.action_copy_args()
-            elif key is not None:
-                self._copy_clip(CopyMenu.clip(d, key))
-
-        self.push_screen(CopyMenu(d), chosen)
-
-    # -- search -------------------------------------------------------------------------------
+    def _on_copy_menu(self, detail: Detail, key: str | None) -> None:
+        if key == ARGS:
+            self.action_copy_args()
+        elif key is not None:
+            self._copy_clip(CopyMenu.clip(detail, key))
 
     @on(Input.Changed, "#search")
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        value = event.value
-        self._search_timer = self.set_timer(SEARCH_DEBOUNCE, lambda: self.set_query(value, from_input=True))
+        self._search_timer = self.set_timer(
+            SEARCH_DEBOUNCE, partial(self.set_query, event.value, from_input=True)
+        )
 
     @on(Input.Submitted, "#search")
     def _on_search_submitted(self, event: Input.Submitted) -> None:
@@ -369,8 +316,8 @@ class CCBrowserApp(App[int]):
             self.set_query(event.value, from_input=True)
         self._focus(self.completion_list)
 
-    @on(SetQuery)
-    def _on_set_query(self, message: SetQuery) -> None:
+    @on(msg.SetQuery)
+    def _on_set_query(self, message: msg.SetQuery) -> None:
         self.set_query(message.text)
 
     def set_query(self, text: str, *, from_input: bool = False) -> None:
@@ -378,123 +325,88 @@ class CCBrowserApp(App[int]):
         safe = visible(text)
         if safe != text:  # a pasted escape sequence must not be echoed by the search box
             text, from_input = safe, False
-        if not from_input and self.search_box.value != text:
-            with self.search_box.prevent(Input.Changed):
-                self.search_box.value = text
+        if not from_input:
+            self.search_bar.set_text(text)
         try:
             parsed = search_bridge.parse_query(text, now=self.clock())
         except UsageError as exc:
-            self._show_query_line("✗ ", str(exc), error=True)
+            self.search_bar.say(str(exc), error=True)
             return
-        self._show_query_line("ℹ ", "; ".join(search_bridge.hints(parsed)), error=False)
-        self.query_text = text
-        self.parsed_query = parsed
+        self.search_bar.say("; ".join(search_bridge.hints(parsed)), error=False)
+        self.query_text, self.parsed_query = text, parsed
         self._query_gen += 1
         self.status.set(searching=True)
         self.run_search(parsed, self._query_gen)
 
-    def _show_query_line(self, mark: str, text: str, *, error: bool) -> None:
-        """The line under the search bar: an error (the results stay), a hint, or hidden."""
-        line = self.query_one("#query-error", Static)
-        if error:
-            line.update(
-                Content.assemble(Content.styled(mark, "bold $text-error"), Content(one_line(text, 200)))
-            )
-        elif text:
-            line.update(Content.styled(mark + one_line(text, 200), "$text-warning"))
-        line.display = bool(text)
-
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def run_search(self, parsed: Any, gen: int, keep_pk: int | None = None) -> None:
-        """Replace the list's snapshot with the matches; `keep_pk` keeps the cursor (live refresh).
+    async def run_search(self, parsed: Any, gen: int, keep_cursor: bool = False) -> None:
+        await search_bridge.answer(self.reads, parsed, gen, self.post_message, keep_cursor=keep_cursor)
 
-        A new query answers in two steps: the first screenful of matches (shown at once), then the
-        complete snapshot (the count, and everything to scroll through). Both are in the same order,
-        so the rows on screen do not move when the rest arrives.
-        """
+    @on(msg.Matches)
+    def _on_matches(self, message: msg.Matches) -> None:
+        """A new snapshot for the list; `keep_cursor` keeps the cursor on its completion."""
+        if message.generation != self._query_gen:
+            return
         lst = self.completion_list
-        try:
-            if parsed is not None and keep_pk is None:
-                first = await self.reads.search(search_bridge.snapshot, parsed, FIRST_RESULTS)
-                if gen != self._query_gen:
-                    return
-                if len(first) < FIRST_RESULTS:
-                    pks = first
-                else:
-                    lst.query_generation = gen
-                    lst.set_snapshot(first)
-                    self.status.set(match_pos=None, matches=len(first), partial=True)
-                    keep_pk = lst.current_pk
-                    pks = await self.reads.search(search_bridge.snapshot, parsed)
-            else:
-                pks = await self.reads.search(search_bridge.snapshot, parsed)
-        except Cancelled:
-            return
-        except Exception as exc:
-            self._show_query_line("✗ ", _error_line("search failed", exc), error=True)
-            self.status.set(searching=False, partial=False)
-            return
-        if gen != self._query_gen:
-            return
-        lst.query_generation = gen
-        lst.set_snapshot(pks, keep_pk=keep_pk)
-        total = len(pks) if parsed is None else self.status.state.total
-        matches = None if parsed is None else len(pks)
-        self.status.set(searching=False, partial=False, matches=matches, total=total, match_pos=None)
+        lst.query_generation = message.generation
+        lst.set_snapshot(message.pks, keep_pk=lst.current_pk if message.keep_cursor else None)
+        everything = self.parsed_query is None
+        self.status.set(
+            searching=message.partial,
+            partial=message.partial,
+            matches=None if everything else len(message.pks),
+            total=len(message.pks) if everything else self.status.state.total,
+            match_pos=None,
+        )
 
-    @on(GoToId)
-    def _on_go_to_id(self, message: GoToId) -> None:
+    @on(msg.SearchFailed)
+    def _on_search_failed(self, message: msg.SearchFailed) -> None:
+        self.search_bar.say(message.text, error=True)
+        self.status.set(searching=False, partial=False)
+
+    @on(msg.GoToId)
+    def _on_go_to_id(self, message: msg.GoToId) -> None:
         self.go_to_id(message.id_or_prefix)
 
     @work(exclusive=True, group="search", exit_on_error=False)
     async def go_to_id(self, id_or_prefix: str) -> None:
         """Put the cursor on one completion; drops the query when the id is not among its matches."""
+        pk = await self.reads.read(search_bridge.pk_for_id, id_or_prefix)  # NotFound: the error handler
+        if pk is not None:
+            listed = pk in self.completion_list.pks
+            pks = None if listed else await self.reads.search(search_bridge.snapshot, None)
+            self.post_message(msg.Found(pk, pks))
 
-        def find(conn: Any) -> int | None:
-            return reader.pk_of(conn, reader.resolve_id(conn, id_or_prefix))
-
-        try:
-            pk = await self.reads.read(find)
-        except CCBrowserError as exc:
-            self.notify(one_line(str(exc), 200), severity="error", markup=False)
-            return
-        if pk is None:
-            return
+    @on(msg.Found)
+    def _on_found(self, message: msg.Found) -> None:
         lst = self.completion_list
-        if pk in lst.pks:
-            lst.set_snapshot(lst.pks, keep_pk=pk, rows_changed=False)
+        if message.pks is None:
+            lst.set_snapshot(lst.pks, keep_pk=message.pk, rows_changed=False)
         else:
-            with self.search_box.prevent(Input.Changed):
-                self.search_box.value = ""
+            self.search_bar.set_text("")
             self.query_text, self.parsed_query = "", None
             self._query_gen += 1
-            pks = await self.reads.search(search_bridge.snapshot, None)
-            lst.set_snapshot(pks, keep_pk=pk)
-            self.status.set(matches=None, total=len(pks))
+            lst.set_snapshot(message.pks, keep_pk=message.pk)
+            self.status.set(matches=None, total=len(message.pks))
         self._focus(lst)
 
-    # -- live refresh -------------------------------------------------------------------------
-
-    @on(DataChanged)
+    @on(msg.DataChanged)
     async def _on_data_changed(self) -> None:
         """Another connection committed: the same query again, the cursor stays put."""
-        keep = self.completion_list.current_pk
-        total, last = await self.reads.read(_counts)
+        total, last = await self.reads.read(reads.counts)
         self.status.set(total=total, last_sync=last)
-        self.run_search(self.parsed_query, self._query_gen, keep_pk=keep)
-
-    # -- sync ---------------------------------------------------------------------------------
+        self.run_search(self.parsed_query, self._query_gen, keep_cursor=True)
 
     def profile_names(self) -> list[str]:
-        return _or_none(background.profile_names) or []
+        return background.profile_names()
 
-    @on(SwitchProfile)
-    def _on_switch_profile(self, message: SwitchProfile) -> None:
+    @on(msg.SwitchProfile)
+    def _on_switch_profile(self, message: msg.SwitchProfile) -> None:
         self.profile = message.name
         self.status.set(profile=message.name, sync_error=None)
         self._start_sync(initial=False)
 
-    @on(SyncNow)
+    @on(msg.SyncNow)
     def action_sync_now(self) -> None:
         self._start_sync(initial=False)
 
@@ -504,10 +416,7 @@ class CCBrowserApp(App[int]):
         if not self.sync_enabled:
             self.status.set(connectivity="sync off")
             return self._tell(initial, "Sync is off (--no-sync)", severity="warning")
-        if self._sync_worker is not None and self._sync_worker.state in (
-            WorkerState.PENDING,
-            WorkerState.RUNNING,
-        ):
+        if self._sync_worker is not None and not self._sync_worker.is_finished:
             return self._tell(initial, "A sync is already running", timeout=2)
         profile = self.profile or self.status.state.profile
         try:
@@ -521,52 +430,24 @@ class CCBrowserApp(App[int]):
             )
         self.status.set(sync_error=None, sync_text="starting…")
         self._sync_stop = stop = threading.Event()
-        self._sync_worker = self.run_worker(
-            lambda: background.run_sync(self, self.db_path, settings, stop),
-            name="sync",
-            group="sync",
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+        run = partial(background.run_sync, self, self.db_path, settings, stop)
+        self._sync_worker = self.run_worker(run, name="sync", group="sync", thread=True, exit_on_error=False)
 
     def _tell(self, quiet: bool, text: str, **options: Any) -> None:
         if not quiet:
             self.notify(text, markup=False, **options)
 
-    @on(SyncProgressed)
-    def _on_sync_progress(self, event: SyncProgressed) -> None:
+    @on(msg.SyncProgressed)
+    def _on_sync_progress(self, event: msg.SyncProgressed) -> None:
         self.status.set(sync_text=event.text)
 
-    @on(SyncFinished)
-    async def _on_sync_finished(self, event: SyncFinished) -> None:
+    @on(msg.SyncFinished)
+    async def _on_sync_finished(self, event: msg.SyncFinished) -> None:
         error = event.error
-        if isinstance(error, NetworkError):
+        if isinstance(error, NetworkError):  # not an error to show: we are offline
             self.status.set(sync_text=None, connectivity="offline", sync_error=None)
         elif error is not None:
             self.status.set(sync_text=None, sync_error=str(error))
         else:
             self.status.set(sync_text=None, connectivity=None, sync_error=None)
         await self.watcher.check()
-
-
-def _initial_load(conn: Any) -> tuple[list[int], int, float | None]:
-    pks = reader.all_pks(conn)
-    return pks, len(pks), reader.last_sync(conn)
-
-
-def _counts(conn: Any) -> tuple[int, float | None]:
-    return reader.count(conn), reader.last_sync(conn)
-
-
-def _error_line(what: str, exc: Exception) -> str:
-    return str(exc) if isinstance(exc, CCBrowserError) else f"{what}: {type(exc).__name__}: {exc}"
-
-
-def _or_none(get: Callable[[], Any]) -> Any:
-    """A config lookup for display (the status bar, the palette): a broken config shows up when
-    a sync starts (`resolve_settings` raises, the status bar says why), not here."""
-    try:
-        return get()
-    except CCBrowserError:
-        return None

@@ -124,15 +124,24 @@ class ChangeWatcher:
 
 
 def default_profile() -> str | None:
+    """For the status bar. A broken config is not hidden: `resolve_settings` raises it when the
+    sync starts, and the status bar shows why."""
     from ccbrowser.config import default_profile_name
 
-    return default_profile_name()
+    try:
+        return default_profile_name()
+    except CCBrowserError:
+        return None
 
 
 def profile_names() -> list[str]:
+    """For the palette (none when the config cannot be read: see `default_profile`)."""
     from ccbrowser.config import profile_names as names
 
-    return names()
+    try:
+        return names()
+    except CCBrowserError:
+        return []
 
 
 def resolve_settings(profile: str | None) -> Any:

@@ -73,3 +73,40 @@ class SwitchProfile(Message):
 
 class ShowHelp(Message):
     """Open the keys-and-help screen."""
+
+
+class Matches(Message):
+    """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
+    on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""
+
+    def __init__(self, generation: int, pks: list[int], *, partial: bool, keep_cursor: bool) -> None:
+        super().__init__()
+        self.generation = generation
+        self.pks = pks
+        self.partial = partial
+        self.keep_cursor = keep_cursor
+
+
+class SearchFailed(Message):
+    def __init__(self, generation: int, text: str) -> None:
+        super().__init__()
+        self.generation = generation
+        self.text = text
+
+
+class DetailRead(Message):
+    """One completion's detail, read for the cursor at `pk` (None: nothing to show)."""
+
+    def __init__(self, pk: int | None, detail: Any | None) -> None:
+        super().__init__()
+        self.pk = pk
+        self.detail = detail
+
+
+class Found(Message):
+    """`GoToId` resolved to `pk`; `pks`: the whole list when the current one lacks it."""
+
+    def __init__(self, pk: int, pks: list[int] | None) -> None:
+        super().__init__()
+        self.pk = pk
+        self.pks = pks

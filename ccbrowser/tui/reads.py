@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ccbrowser.store import reader
 from ccbrowser.store.db import open_db
 
 T = TypeVar("T")
@@ -116,3 +117,13 @@ class Reads:
                 self._search.conn.interrupt()
         self._read.close()
         self._search.close()
+
+
+def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:
+    """Start-up: every primary key (newest first), the count, the last sync time."""
+    pks = reader.all_pks(conn)
+    return pks, len(pks), reader.last_sync(conn)
+
+
+def counts(conn: sqlite3.Connection) -> tuple[int, float | None]:
+    return reader.count(conn), reader.last_sync(conn)

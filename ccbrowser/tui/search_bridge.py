@@ -1,20 +1,27 @@
 """The TUI's bridge to `ccbrowser.search`: parse on the UI thread, run on the search thread.
 
-Kept in one place so that the rest of the TUI sees three things: `parse_query` (raises a
-`UsageError` with a message for the line under the search bar), `snapshot` (the primary keys of
-the matches, in display order) and `matcher` (spans to highlight in the detail pane).
+Kept in one place so that the rest of the TUI sees four things: `parse_query` (raises a
+`UsageError` with a message for the line under the search bar), `answer` (runs a query on the
+search thread and posts the matches as messages), `snapshot` (the primary keys of the matches,
+in display order) and `matcher` (spans to highlight in the detail pane).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from textual.message import Message
+
 from ccbrowser import search
-from ccbrowser.errors import UsageError
+from ccbrowser.errors import CCBrowserError, UsageError
 from ccbrowser.store import reader
 from ccbrowser.tui.document import Matcher
+from ccbrowser.tui.messages import Matches, SearchFailed
+from ccbrowser.tui.reads import Cancelled, Reads
+
+FIRST_RESULTS = 100  # a screenful and then some: a walk that stops early stops sooner
 
 
 def parse_query(text: str, now: float | None = None) -> Any | None:
@@ -27,6 +34,38 @@ def parse_query(text: str, now: float | None = None) -> Any | None:
         raise
     except Exception as exc:  # a parser bug must not crash the UI: say so under the bar
         raise UsageError(f"cannot parse this query ({type(exc).__name__})") from None
+
+
+async def answer(
+    reads: Reads, parsed: Any | None, generation: int, post: Callable[[Message], Any], *, keep_cursor: bool
+) -> None:
+    """Post the matches of `parsed` (None: everything) as `Matches`, or `SearchFailed`.
+
+    A new query answers in two steps: the first screenful of matches (shown at once), then the
+    complete snapshot (the count, and everything to scroll through). Both are in the same order,
+    so the rows on screen do not move when the rest arrives. A newer search cancels this one.
+    """
+    try:
+        if parsed is not None and not keep_cursor:
+            first = await reads.search(snapshot, parsed, FIRST_RESULTS)
+            if len(first) < FIRST_RESULTS:
+                post(Matches(generation, first, partial=False, keep_cursor=False))
+                return
+            post(Matches(generation, first, partial=True, keep_cursor=False))
+            keep_cursor = True
+        pks = await reads.search(snapshot, parsed)
+    except Cancelled:
+        return
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, CCBrowserError) else f"search failed: {type(exc).__name__}: {exc}"
+        post(SearchFailed(generation, text))
+        return
+    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor))
+
+
+def pk_for_id(conn: sqlite3.Connection, id_or_prefix: str) -> int | None:
+    """The completion an id or unique prefix names (NotFound / UsageError say why not)."""
+    return reader.pk_of(conn, reader.resolve_id(conn, id_or_prefix))
 
 
 def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = None) -> list[int]:
