@@ -44,10 +44,6 @@ from ccbrowser.tui.widgets.status import StatusBar
 SEARCH_DEBOUNCE = 0.15
 SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
-EMPTY_HINT = (
-    "Nothing selected. No completions yet?  Press R to sync (needs OPENAI_API_KEY), "
-    "run `ccbrowser import FILE`, or try `ccbrowser demo`."
-)
 
 
 class CCBrowserApp(App[int]):
@@ -182,7 +178,7 @@ class CCBrowserApp(App[int]):
 
     @on(CompletionList.Opened)
     def _on_opened(self) -> None:
-        self._focus(self.doc())
+        self._focus(self.doc())  # enter on a row: read it
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
@@ -194,7 +190,7 @@ class CCBrowserApp(App[int]):
         if message.pk != self.completion_list.current_pk:
             return  # the cursor moved on
         if message.pk is None:
-            self.tabs.show_nothing(None if self.completion_list.pks else EMPTY_HINT)
+            self.tabs.show_nothing(empty_store=not self.completion_list.pks)
         elif message.detail is not None:
             self.tabs.show(message.detail, search_bridge.matcher(self.parsed_query), self._query_gen)
             self.status.set(match_pos=None)
@@ -397,8 +393,7 @@ class CCBrowserApp(App[int]):
         self.status.set(total=total, last_sync=last)
         self.run_search(self.parsed_query, self._query_gen, keep_cursor=True)
 
-    def profile_names(self) -> list[str]:
-        return background.profile_names()
+    profile_names = staticmethod(background.profile_names)  # the palette's
 
     @on(msg.SwitchProfile)
     def _on_switch_profile(self, message: msg.SwitchProfile) -> None:

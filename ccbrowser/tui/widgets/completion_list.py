@@ -181,7 +181,8 @@ class CompletionList(ScrollView, can_focus=True):
                 self._pages.move_to_end(page)
             elif page not in self._loading:
                 self._loading.add(page)
-                self.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
+                # the app's worker: a failed read reaches its one Worker.StateChanged handler
+                self.app.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
 
     async def _load(self, page: int, generation: int) -> None:
         keys = list(self.pks[page * PAGE : (page + 1) * PAGE])

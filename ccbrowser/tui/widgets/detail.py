@@ -16,6 +16,10 @@ from ccbrowser.tui.document import TABS, Matcher
 from ccbrowser.tui.widgets.docview import DocView
 
 KEYS = [key for key, _title, _build in TABS]
+EMPTY_HINT = (
+    "Nothing selected. No completions yet?  Press R to sync (needs OPENAI_API_KEY), "
+    "run `ccbrowser import FILE`, or try `ccbrowser demo`."
+)
 
 
 class DetailTabs(TabbedContent):
@@ -52,10 +56,11 @@ class DetailTabs(TabbedContent):
         self.border_title = Content(one_line(detail.row.id, 60))
         self.build(keep_scroll=keep_scroll)
 
-    def show_nothing(self, hint: str | None) -> None:
+    def show_nothing(self, *, empty_store: bool) -> None:
+        """No completion under the cursor; in an empty store, say how to get some."""
         self.detail = None
         self._built.clear()
-        lines = [Content.styled(hint, "$text-muted italic")] if hint else []
+        lines = [Content.styled(EMPTY_HINT, "$text-muted italic")] if empty_store else []
         for key in KEYS:
             self.doc(key).set_lines(lines)
         self.border_title = "Detail"
