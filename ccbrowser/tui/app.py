@@ -206,8 +206,9 @@ class CCBrowserApp(App[int]):
         widget.screen.set_focus(widget)
 
     def action_focus_search(self) -> None:
-        """Focus moves now, not on the next idle (`Widget.focus` waits): the next key read goes
-        to the box. A priority key, so it steps aside where `/` is text or another screen is up."""
+        """A priority key: it runs when the app reads it, not after it has travelled through the
+        list's queue (by then the keys behind it in a burst are routed to the list), and focus
+        moves at once, so the next key read goes to the box. It steps aside where `/` is text."""
         if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
             raise SkipAction
         self._focus(self.search_bar.box)
