@@ -48,7 +48,7 @@ from ccbrowser.api import jsonio
 from ccbrowser.api.body import BodyTooLarge, ByteBudget, UnsupportedEncoding, read_body
 from ccbrowser.api.limits import Limits
 from ccbrowser.config import Settings, check_base_url, is_loopback
-from ccbrowser.errors import CCBrowserError, UsageError
+from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
 PAGE_LIMIT = 100
@@ -94,10 +94,6 @@ class PaginationError(APIError):
 
 class RedirectError(APIError):
     """A 3xx answer: never followed (the key must not travel to wherever it points)."""
-
-
-class NetworkError(CCBrowserError):
-    """The server could not be reached, or kept failing, after every retry."""
 
 
 class RateLimitedTooLong(NetworkError):
