@@ -461,7 +461,6 @@ def test_connections_reset_mid_body_are_retried(trial: Any) -> None:
 # ---- size: huge, endless, compressed, deep ----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_CAP)
 def test_a_300_mb_body_is_refused_at_the_size_cap(trial: Any) -> None:
     @every("list")
     async def huge(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -479,7 +478,6 @@ def test_a_300_mb_body_is_refused_at_the_size_cap(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_CAP)
 def test_an_endless_chunked_body_is_cut_at_the_size_cap(trial: Any) -> None:
     @every("list")
     async def endless(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -505,7 +503,6 @@ def gzip_bomb(mib: int = 200) -> bytes:
     return b"".join(out)
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_CAP)
 def test_a_gzip_bomb_is_cut_at_the_size_cap(trial: Any) -> None:
     @every("list")
     async def bomb(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -516,7 +513,6 @@ def test_a_gzip_bomb_is_cut_at_the_size_cap(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_JSON)
 def test_json_nested_100k_deep_in_a_list_page_is_refused(trial: Any) -> None:
     @every("list")
     async def nested(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -527,7 +523,6 @@ def test_json_nested_100k_deep_in_a_list_page_is_refused(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_JSON)
 def test_json_nested_100k_deep_in_a_message_page_fails_only_that_completion(trial: Any) -> None:
     @victim
     async def nested(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -538,7 +533,6 @@ def test_json_nested_100k_deep_in_a_message_page_fails_only_that_completion(tria
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_JSON)
 def test_json_nested_100k_deep_in_an_error_body_is_one_line(trial: Any) -> None:
     @every("list")
     async def nested(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -552,7 +546,6 @@ def test_json_nested_100k_deep_in_an_error_body_is_one_line(trial: Any) -> None:
 # ---- not the API: HTML, redirects, auth -------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_JSON)
 def test_an_html_page_with_200_says_it_is_not_the_api(trial: Any) -> None:
     @every("list")
     async def portal(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -662,7 +655,6 @@ def test_duplicate_ids_within_and_across_pages_are_stored_once(trial: Any) -> No
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_CYCLES)
 def test_a_list_cycle_a_b_a_ends_the_walk(trial: Any) -> None:
     async def cycle(req: Request, conn: Conn, srv: HostileServer) -> bool:
         if req.kind != "list":
@@ -706,7 +698,6 @@ def test_endless_new_ids_stop_at_the_page_cap(trial: Any) -> None:
     t.heals(full=True)  # the invented ids are then marked removed
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_CHECKPOINT)
 def test_a_page_with_has_more_and_no_data_ends_the_walk_without_marking_removed(trial: Any) -> None:
     async def hollow(req: Request, conn: Conn, srv: HostileServer) -> bool:
         if req.kind == "list" and req.query.get("after"):
@@ -724,7 +715,6 @@ def test_a_page_with_has_more_and_no_data_ends_the_walk_without_marking_removed(
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_MESSAGES)
 def test_a_messages_cycle_fails_only_that_completion(trial: Any) -> None:
     async def cycle(req: Request, conn: Conn, srv: HostileServer) -> bool:
         if req.kind != "messages" or srv.state.setdefault("victim", req.path) != req.path:
@@ -860,7 +850,6 @@ def test_nan_and_1e999_values_are_kept_as_sent_and_healed_by_a_full_sync(trial: 
     t.heals(full=True)
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_JSON)
 def test_invalid_utf8_in_one_completions_messages_fails_only_that_completion(trial: Any) -> None:
     @victim
     async def mojibake(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -872,7 +861,6 @@ def test_invalid_utf8_in_one_completions_messages_fails_only_that_completion(tri
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_IDS)
 def test_ids_dot_and_dot_dot_never_reach_other_endpoints(trial: Any) -> None:
     async def dots(req: Request, conn: Conn, srv: HostileServer) -> bool:
         if req.kind == "list" and not req.query.get("after"):
@@ -906,7 +894,6 @@ def llama() -> Iterator[RunningEmulator]:
         yield emu
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_LLAMA)
 def test_llama_stack_equal_created_seconds_lose_nothing_on_first_incremental_and_full_sync(
     llama: RunningEmulator, workdir: Path, tmp_path: Path
 ) -> None:
@@ -920,7 +907,6 @@ def test_llama_stack_equal_created_seconds_lose_nothing_on_first_incremental_and
         assert set(snapshot(db)) == set(state.snapshot_ids()) and not removed_ids(db)
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_LLAMA)
 def test_llama_stack_marks_a_deleted_completion_removed_and_unmarks_it_when_listed_again(
     llama: RunningEmulator, workdir: Path, tmp_path: Path
 ) -> None:
