@@ -332,18 +332,16 @@ class _Sync:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def _on_retry(self, notice: RetryNotice) -> None:
-        of = (
-            f"retry {notice.attempt} of {self.client.retry.max_retries}"
-            if self.client
-            else f"retry {notice.attempt}"
-        )
+        """Every client notice becomes one line: waits and heartbeats always, retries when long."""
         now = time.monotonic()
         self._next_beat = now + self.options.limits.heartbeat  # any notice counts as a sign of life
-        if notice.rate_limited:
+        if notice.heartbeat:
+            self.emit("wait", notice.line(), notice.remaining)
+        elif notice.rate_limited:
             self._waiting_until = max(self._waiting_until, now + notice.delay)
-            self.emit("wait", f"rate limited: waiting {_seconds(notice.delay)} ({of})", notice.delay)
+            self.emit("wait", notice.line(), notice.delay)
         else:
-            self.emit("retry", f"{notice.reason}: {of} in {_seconds(notice.delay)}", notice.delay)
+            self.emit("retry", notice.line(), notice.delay)
 
     # -- database-thread functions ---------------------------------------------------------------
 
@@ -418,6 +416,7 @@ class _Sync:
                 concurrency=self.options.concurrency,
                 initial_concurrency=self.options.initial_concurrency or self.options.concurrency,
                 on_retry=self._on_retry,
+                limits=self.options.limits,
             )
             try:
                 await self._fetch_all(full, newest)
