@@ -295,7 +295,7 @@ def test_faults_end_with_the_same_data(emulator: RunningEmulator, tmp_path: Path
     integrity(tmp_path / "faulty.db")
 
 
-@emu(count=300, seed=12, faults=FaultOptions(rate_limit_rps=150.0))
+@emu(count=150, seed=12, faults=FaultOptions(rate_limit_rps=30.0))  # low enough to bite on a busy machine
 def test_rate_limit_lowers_concurrency_and_honours_retry_after(
     emulator: RunningEmulator, db_path: Path
 ) -> None:
