@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("stats", "counts by model, finish reason and day; tokens"),
     "emulator": ("emulator", "serve a local emulator of the stored completions API"),
     "demo": ("demo", "emulator + sync + TUI on a throw-away database"),
+    "datasette-metadata": ("datasette", "write a Datasette metadata file for browsing the database"),
 }
 
 

@@ -1,14 +1,19 @@
-"""Schema migrations beyond v1 -> v2 (see test_store.py): a v2 database upgrades to v3 in place."""
+"""Schema migrations beyond v1 -> v2 (see test_store.py): v2 -> v3 -> v4 in place, foreign files refused."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import pytest
+import sqlite_utils
+
 from ccbrowser import search
+from ccbrowser.emulator.corpus import Corpus
+from ccbrowser.errors import CCBrowserError
 from ccbrowser.store import open_db, reader
 from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
-from ccbrowser.store.writer import Writer
+from ccbrowser.store.writer import Record, Writer
 
 FLAGS = ("has_tools", "has_refusal", "has_audio", "has_annotations", "has_logprobs", "has_images")
 
@@ -59,3 +64,89 @@ def test_v2_database_upgrades_to_v3(db_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.close()
     assert open_db(db_path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION  # idempotent
+
+
+TABLES = ("completions", "bodies", "messages", "tool_calls", "completion_metadata", "rejects", "sync_state")
+WORDS = ("refund", "weather", "deploy", "order", "the")
+QUERIES = ("refund", "tool:refund_order", "weather Paris", "東京", "has:tools the", "in:output order")
+
+
+def _rows(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+def _fts_hits(conn: sqlite3.Connection) -> dict[str, list[int]]:
+    sql = "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid"
+    return {w: [r[0] for r in conn.execute(sql, (w,))] for w in WORDS}
+
+
+def _searches(conn: sqlite3.Connection) -> dict[str, tuple[int, list[int]]]:
+    now = 1_790_000_000
+    return {
+        q: (search.count(conn, search.parse(q, now=now)), search.matching_pks(conn, search.parse(q, now=now)))
+        for q in QUERIES
+    }
+
+
+def test_v3_database_upgrades_keeping_every_row_and_fts_hit(db_path: Path) -> None:
+    """A v3 database written by the v3 code (FTS declared `content='bodies'`) becomes v4: the index is
+    re-declared where Datasette and sqlite-utils find it, rebuilt, and nothing is lost."""
+    conn = open_db(db_path, migrate_schema=False)
+    migrate(conn, target=3)
+    corpus = Corpus(300, seed=11, now=1_790_000_000)
+    Writer(conn, profile="default").write(
+        [Record(*corpus.pair(i)) for i in range(300)] + [Record(["not", "an", "object"])]
+    )
+    conn.execute("INSERT INTO sync_state (profile, state, updated) VALUES ('default', '{\"a\": 1}', 5.0)")
+    assert version(conn) == 3
+    ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'bodies_fts'").fetchone()[0]
+    assert "content='bodies'" in ddl
+    assert sqlite_utils.Database(conn).table("bodies").detect_fts() is None  # what v4 fixes
+    rows, hits, found = _rows(conn), _fts_hits(conn), _searches(conn)
+    assert all(rows[t] for t in TABLES) and all(hits.values())
+    assert sum(n for n, _ in found.values()) > 0
+    conn.close()
+
+    conn = open_db(db_path)
+    assert version(conn) == SCHEMA_VERSION >= 4
+    assert _rows(conn) == rows
+    assert _fts_hits(conn) == hits
+    assert _searches(conn) == found
+    conn.execute("INSERT INTO bodies_fts(bodies_fts, rank) VALUES('integrity-check', 1)")
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    db = sqlite_utils.Database(conn)
+    assert db.table("bodies").detect_fts() == "bodies_fts"
+    assert {r["id"] for r in db.table("bodies").search("refund")} == set(hits["refund"])
+    assert {"completions_view", "messages_view"} <= set(db.view_names())
+    assert db.execute("SELECT count(*) FROM completions_view").fetchone()[0] == len(rows["completions"])
+    assert db.execute("SELECT count(*) FROM messages_view").fetchone()[0] == len(rows["messages"])
+    # the triggers survived the rebuild: a body written after the upgrade is found
+    Writer(conn).write(
+        [
+            {
+                "id": "c-after",
+                "created": 7,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "zyzzyva"}}],
+            }
+        ]
+    )
+    assert search.matching_pks(conn, "zyzzyva") == [reader_pk(conn, "c-after")]
+    conn.close()
+
+
+def reader_pk(conn: sqlite3.Connection, cid: str) -> int:
+    return int(conn.execute("SELECT pk FROM completions WHERE id = ?", (cid,)).fetchone()[0])
+
+
+def test_a_database_of_another_program_is_refused_untouched(db_path: Path) -> None:
+    other = sqlite3.connect(db_path)
+    other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    other.execute("INSERT INTO notes (text) VALUES ('mine')")
+    other.commit()
+    other.close()
+    with pytest.raises(CCBrowserError, match=r"not a ccbrowser database.*\(notes\)"):
+        open_db(db_path)
+    conn = sqlite3.connect(db_path)
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    assert version(conn) == 0
+    conn.close()

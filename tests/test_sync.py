@@ -115,6 +115,7 @@ def emu(**options: Any) -> Any:
 # -- first sync, nothing new -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @emu(count=2000, seed=7)
 def test_first_sync_mirrors_everything_then_nothing_new_costs_one_request(
     emulator: RunningEmulator, db_path: Path
@@ -370,6 +371,7 @@ def test_two_profiles_share_one_database(db_path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 @emu(count=1000, seed=13, faults=FaultOptions(latency_ms=3))
 def test_stop_ends_cleanly_and_the_next_sync_resumes(emulator: RunningEmulator, db_path: Path) -> None:
     stop = threading.Event()

@@ -108,6 +108,7 @@ def _count(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_equals_a_clean_sync(
     slow_emulator: RunningEmulator, tmp_path: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_sync(
     assert killed_mid_run >= 6
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_exit_130(slow_emulator: RunningEmulator, tmp_path: Path) -> None:
     db = tmp_path / "c.db"
     proc = start_cli("sync", "--db", str(db), "--base-url", slow_emulator.base_url)

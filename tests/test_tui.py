@@ -276,6 +276,7 @@ def test_keymap_from_config(tmp_path: Path) -> None:
         load_keymap(cfg)
 
 
+@pytest.mark.slow
 async def test_palette_goes_to_id_and_filters(sample: Path) -> None:
     ids = _newest_first_ids(sample)
     target = ids[123]

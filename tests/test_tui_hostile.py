@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hostile import ESCAPES, MARKUP, hostile_records
 from test_tui_support import make_app
 
@@ -27,6 +28,7 @@ def _build(db_path: Path) -> list[str]:
     return [c["id"] for c, _m in records]
 
 
+@pytest.mark.slow
 async def test_hostile_completions_render_safely(db_path: Path) -> None:
     ids = _build(db_path)
     app = make_app(db_path)
@@ -71,6 +73,7 @@ async def test_hostile_completions_render_safely(db_path: Path) -> None:
         assert app.is_running
 
 
+@pytest.mark.slow
 async def test_expand_shows_everything(db_path: Path) -> None:
     _build(db_path)
     app = make_app(db_path)

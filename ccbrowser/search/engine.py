@@ -1,4 +1,4 @@
-"""Running a plan: ranked hits, exact snapshots, counts.
+"""Running a plan: ranked hits, exact snapshots, counts. The SQL text comes from `plan.py`.
 
 Two ways to answer, chosen per query:
 
@@ -24,9 +24,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ccbrowser.errors import UsageError
-from ccbrowser.search.plan import BOILERPLATE_FACTOR, WEIGHTS, Plan, build
+from ccbrowser.search.plan import (
+    BODY_COUNT_SQL,
+    EXCLUDE_SQL,
+    HITS_SQL,
+    MESSAGE_KIND_SQL,
+    NEWEST_BODIES_SQL,
+    Plan,
+    body_texts_sql,
+    build,
+    count_sql,
+    pks_sql,
+    ranked_bodies_sql,
+)
 from ccbrowser.search.query import Query, highlight_terms, parse
 from ccbrowser.search.text import Matcher, make_snippet, one_line
+from ccbrowser.store.schema import FTS_COLUMNS
 
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
@@ -80,10 +93,6 @@ def _check_sort(sort: str) -> None:
         raise UsageError(f"sort must be one of {', '.join(SORTS)} (got {sort!r})")
 
 
-def _order(sort: str) -> str:
-    return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
-
-
 # -- exact ---------------------------------------------------------------------------------------
 #
 # Two ways to get the exact set in time order, chosen per statement from cheap bounded counts:
@@ -112,7 +121,7 @@ def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUN
 
 def _message_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int) -> int:
     """Messages (of the plan's kinds) whose body matches, counted up to `cap + 1`."""
-    row = conn.execute(f"SELECT count(*) FROM ({plan.set_sql()} LIMIT ?)", (expr, cap + 1)).fetchone()
+    row = conn.execute(plan.message_count_sql(), (expr, cap + 1)).fetchone()
     return int(row[0])
 
 
@@ -152,7 +161,7 @@ def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | N
         # Several text sets: one INTERSECT, rarest first, is cheaper than an IN list per set.
         where, pred_params = plan.where("exact")
         order = sorted(plan.text_sets, key=lambda e: _body_count(conn, plan, e))
-        where += f" AND c.pk IN ({' INTERSECT '.join(plan.set_sql() for _ in order)})"
+        where += plan.intersect_sql(len(order))
         return where, [*pred_params, *order]
     kind, index = driver
     parts: list[str] = []
@@ -195,7 +204,7 @@ def _budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds
 
 def _exclude_sql(where: str, params: list[Any], exclude: Sequence[int]) -> str:
     if exclude:
-        where += " AND c.pk NOT IN (SELECT value FROM json_each(?))"
+        where += EXCLUDE_SQL
         params.append(json.dumps(list(exclude)))
     return where
 
@@ -213,43 +222,30 @@ def _exact_pks(
     if limit is not None and rarest is None and driver is None:
         where, params = plan.probe_where()
         where = _exclude_sql(where, params, exclude)
-        sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {_order(sort)} LIMIT ?"
-        walked = _budgeted(conn, sql, [*params, limit + offset], WALK_BUDGET)
+        sql, page = pks_sql(where, sort, limit + offset)
+        walked = _budgeted(conn, sql, [*params, *page], WALK_BUDGET)
         if walked is not None:
             return walked[offset:]
     where, params = _set_where(conn, plan, driver)
     where = _exclude_sql(where, params, exclude)
-    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {_order(sort)}"
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params += [limit, offset]
-    elif offset:
-        sql += " LIMIT -1 OFFSET ?"
-        params.append(offset)
-    return [r[0] for r in conn.execute(sql, params)]
+    sql, page = pks_sql(where, sort, limit, offset)
+    return [r[0] for r in conn.execute(sql, [*params, *page])]
 
 
 def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
     if not plan.preds and len(plan.text_sets) == 1:
         # One text clause and nothing else: counting distinct completions of the join is several
         # times cheaper than building the set and scanning the table.
-        sql = (
-            "SELECT count(DISTINCT m.completion) FROM bodies_fts JOIN messages m ON m.body = bodies_fts.rowid "
-            f"WHERE bodies_fts MATCH ?{plan.kind_sql()}"
-        )
-        return int(conn.execute(sql, (plan.text_sets[0],)).fetchone()[0])
+        return int(conn.execute(plan.distinct_count_sql(), (plan.text_sets[0],)).fetchone()[0])
     where, params = _set_where(conn, plan, _small_driver(conn, plan, _rarest_text(conn, plan)))
-    return int(conn.execute(f"SELECT count(*) FROM completions c WHERE {where}", params).fetchone()[0])
+    return int(conn.execute(count_sql(where), params).fetchone()[0])
 
 
 # -- ranked --------------------------------------------------------------------------------------
 
 
 def _bounded_count(conn: sqlite3.Connection, expr: str, cap: int) -> int:
-    row = conn.execute(
-        "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)",
-        (expr, cap + 1),
-    ).fetchone()
+    row = conn.execute(BODY_COUNT_SQL, (expr, cap + 1)).fetchone()
     return int(row[0])
 
 
@@ -259,23 +255,12 @@ def _ranked_bodies(
     """(body id, score) best first, and whether that list holds every matching body."""
     n = _body_count(conn, plan, expr)
     if n > COUNT_CAP:
-        rows = conn.execute(
-            "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
-            (expr, RANK_LIMIT),
-        ).fetchall()
+        rows = conn.execute(NEWEST_BODIES_SQL, (expr, RANK_LIMIT)).fetchall()
         return [(r[0], None) for r in rows], False
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    inner = f"SELECT rowid AS id, bm25(bodies_fts, {weights}) AS s FROM bodies_fts WHERE bodies_fts MATCH ?"
     params: list[Any] = [expr]
     if n > RANK_LIMIT:
-        inner += " ORDER BY rowid DESC LIMIT ?"
         params.append(RANK_LIMIT)
-    sql = (
-        f"WITH r AS MATERIALIZED ({inner}) "
-        f"SELECT r.id, r.s * CASE WHEN b.role IN ('system', 'developer') THEN {BOILERPLATE_FACTOR} ELSE 1.0 END AS w "
-        "FROM r JOIN bodies b ON b.id = r.id ORDER BY w, r.id DESC"
-    )
-    rows = conn.execute(sql, params).fetchall()
+    rows = conn.execute(ranked_bodies_sql(newest_only=n > RANK_LIMIT), params).fetchall()
     return [(r[0], -r[1] if r[1] is not None else None) for r in rows], n <= RANK_LIMIT
 
 
@@ -287,19 +272,17 @@ def _ranked(
     assert expr is not None
     bodies, complete = _ranked_bodies(conn, plan, expr)
     where, wparams = plan.where("probe")
-    base = (
-        "SELECT c.pk FROM messages m JOIN completions c ON c.pk = m.completion "
-        f"WHERE m.body = ?{plan.kind_sql()} AND {where} ORDER BY m.completion DESC"
-    )
+    every = plan.completions_of_body_sql(where, limited=False)
+    some = plan.completions_of_body_sql(where, limited=True)
     out: list[tuple[int, float | None, int]] = []
     seen: set[int] = set()
     for body, score in bodies:
         if need is not None and len(out) >= need:
             return out, False
         if need is None:
-            rows = conn.execute(base, [body, *wparams]).fetchall()
+            rows = conn.execute(every, [body, *wparams]).fetchall()
         else:
-            rows = conn.execute(base + " LIMIT ?", [body, *wparams, need - len(out)]).fetchall()
+            rows = conn.execute(some, [body, *wparams, need - len(out)]).fetchall()
         for (pk,) in rows:
             if pk not in seen:
                 seen.add(pk)
@@ -312,17 +295,13 @@ def _ranked(
 
 # -- hits and snippets ---------------------------------------------------------------------------
 
-_HIT_COLS = (
-    "pk, id, created, model, finish_reason, total_tokens, tool_call_count, has_refusal, removed_at, preview"
-)
-_TEXT_COLS = ("content", "tool", "refusal", "transcript")
+_BODY_TEXTS_SQL = body_texts_sql(SNIPPET_CHARS)
+_COLUMN_INDEX = {c: i for i, c in enumerate(FTS_COLUMNS)}
 
 
 def _body_texts(conn: sqlite3.Connection, body: int) -> tuple[str | None, list[str]]:
-    row = conn.execute(
-        f"SELECT role, {', '.join(f'substr({c}, 1, {SNIPPET_CHARS})' for c in _TEXT_COLS)} FROM bodies WHERE id = ?",
-        (body,),
-    ).fetchone()
+    """A body's role and its FTS columns' texts, in `FTS_COLUMNS` order."""
+    row = conn.execute(_BODY_TEXTS_SQL, (body,)).fetchone()
     if row is None:
         return None, []
     return row[0], [t or "" for t in row[1:]]
@@ -330,9 +309,8 @@ def _body_texts(conn: sqlite3.Connection, body: int) -> tuple[str | None, list[s
 
 def _columns(plan: Plan) -> list[int]:
     if plan.columns is None:
-        return [0, 1, 2, 3]
-    names = {"content": 0, "tool": 1, "refusal": 2, "transcript": 3}
-    return [names[c] for c in plan.columns]
+        return list(range(len(FTS_COLUMNS)))
+    return [_COLUMN_INDEX[c] for c in plan.columns]
 
 
 def _snippet_from(texts: list[str], cols: list[int], matcher: Matcher) -> str | None:
@@ -360,17 +338,10 @@ def _find_snippet(
         role, texts = _body_texts(conn, body)
         snip = _snippet_from(texts, cols, matcher)
         if snip is not None:
-            kind_row = conn.execute(
-                "SELECT kind FROM messages WHERE completion = ? AND body = ? LIMIT 1", (pk, body)
-            ).fetchone()
+            kind_row = conn.execute(MESSAGE_KIND_SQL, (pk, body)).fetchone()
             return snip, _source(role, kind_row[0] if kind_row else None)
     # Output first, then the input from the newest message back; system prompts last.
-    rows = conn.execute(
-        f"SELECT m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
-        f"WHERE m.completion = ?{plan.kind_sql()} "
-        "ORDER BY m.kind DESC, b.role IN ('system', 'developer'), m.position DESC",
-        (pk,),
-    ).fetchall()
+    rows = conn.execute(plan.messages_sql(), (pk,)).fetchall()
     for kind, bid, _role in rows[:200]:
         role, texts = _body_texts(conn, bid)
         snip = _snippet_from(texts, cols, matcher)
@@ -387,13 +358,7 @@ def _hits(
     if not items:
         return []
     pks = [pk for pk, _, _ in items]
-    rows = {
-        r[0]: r
-        for r in conn.execute(
-            f"SELECT {_HIT_COLS} FROM completions WHERE pk IN (SELECT value FROM json_each(?))",
-            (json.dumps(pks),),
-        )
-    }
+    rows = {r[0]: r for r in conn.execute(HITS_SQL, (json.dumps(pks),))}
     matcher = Matcher(highlight_terms(plan.query))
     out: list[Hit] = []
     for pk, score, body in items:

@@ -1,4 +1,5 @@
-"""Query -> SQL. Filters become predicates on indexed columns; free text goes to FTS5, quoted.
+"""Query -> SQL, and every SQL statement the executor (`engine.py`) runs: no SQL text lives elsewhere
+in `search/`. Filters become predicates on indexed columns; free text goes to FTS5, quoted.
 
 Every free-text term reaches FTS5 as a double-quoted string (any `"` doubled, NUL removed), so
 FTS5 tokenizes it exactly as it tokenized the data and nothing the user types is ever parsed as
@@ -25,9 +26,11 @@ from typing import Any
 
 from ccbrowser.search.query import Clause, Filter, Query, Term
 from ccbrowser.search.text import CJK_VOCAB_RANGES, fold, has_cjk, tokens
+from ccbrowser.store.schema import FTS_COLUMNS
 
 # bm25 column weights: content > tool name + arguments > refusal > audio transcript.
-WEIGHTS = (4.0, 2.0, 1.5, 1.0)
+_WEIGHT = {"content": 4.0, "tool": 2.0, "refusal": 1.5, "transcript": 1.0}
+WEIGHTS = tuple(_WEIGHT[c] for c in FTS_COLUMNS)  # in the index's column order
 # System and developer prompts are shared boilerplate: a match there counts half.
 BOILERPLATE_FACTOR = 0.5
 # A CJK term expands to at most this many vocabulary tokens (a hint says when it is cut).
@@ -110,6 +113,38 @@ class Plan:
             f"WHERE mx.completion = c.pk{self.kind_sql('mx')} AND bodies_fts MATCH ?)"
         )
 
+    def message_count_sql(self) -> str:
+        """Messages (of `kinds`) matching the expression bound to the first `?`, up to the second."""
+        return f"SELECT count(*) FROM ({self.set_sql()} LIMIT ?)"
+
+    def intersect_sql(self, n: int) -> str:
+        """An `AND` term: the completion is in each of `n` text sets (one expression bound per set)."""
+        return f" AND c.pk IN ({' INTERSECT '.join(self.set_sql() for _ in range(n))})"
+
+    def distinct_count_sql(self) -> str:
+        """Completions having a message that matches the expression bound to `?`."""
+        return (
+            "SELECT count(DISTINCT m.completion) FROM bodies_fts JOIN messages m ON m.body = bodies_fts.rowid "
+            f"WHERE bodies_fts MATCH ?{self.kind_sql()}"
+        )
+
+    def completions_of_body_sql(self, where: str, limited: bool) -> str:
+        """Completions (newest first, passing `where`) that hold the body bound to the first `?`."""
+        sql = (
+            "SELECT c.pk FROM messages m JOIN completions c ON c.pk = m.completion "
+            f"WHERE m.body = ?{self.kind_sql()} AND {where} ORDER BY m.completion DESC"
+        )
+        return sql + " LIMIT ?" if limited else sql
+
+    def messages_sql(self) -> str:
+        """A completion's messages (`?`) in snippet order: output first, then the input from the
+        newest message back, system prompts last."""
+        return (
+            f"SELECT m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
+            f"WHERE m.completion = ?{self.kind_sql()} "
+            "ORDER BY m.kind DESC, b.role IN ('system', 'developer'), m.position DESC"
+        )
+
     def where(self, form: str = "exact") -> tuple[str, list[Any]]:
         """The non-text predicates (`exact` or `probe` form)."""
         if not self.preds:
@@ -133,6 +168,79 @@ class Plan:
             where += f" AND c.pk IN ({self.set_sql()})"
             params.append(expr)
         return where, params
+
+
+# -- statements of the executor -------------------------------------------------------------------
+
+
+def order_sql(sort: str) -> str:
+    return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
+
+
+# An `AND` term leaving out the completions whose pks are bound to `?` as a JSON array.
+EXCLUDE_SQL = " AND c.pk NOT IN (SELECT value FROM json_each(?))"
+
+
+def pks_sql(where: str, sort: str, limit: int | None = None, offset: int = 0) -> tuple[str, list[int]]:
+    """Matching pks in time order, optionally one page of them: the SQL, and the parameters that
+    follow `where`'s own."""
+    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort)}"
+    if limit is not None:
+        return sql + " LIMIT ? OFFSET ?", [limit, offset]
+    if offset:
+        return sql + " LIMIT -1 OFFSET ?", [offset]
+    return sql, []
+
+
+def count_sql(where: str) -> str:
+    return f"SELECT count(*) FROM completions c WHERE {where}"
+
+
+# Bodies matching the expression bound to the first `?`, counted up to the second.
+BODY_COUNT_SQL = "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)"
+# The newest matching bodies (FTS rowid order costs no ranking).
+NEWEST_BODIES_SQL = "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+
+
+def ranked_bodies_sql(newest_only: bool) -> str:
+    """(body id, weighted bm25) best first for the expression bound to `?`; with `newest_only`, only
+    the newest `?` matches are ranked."""
+    weights = ", ".join(str(w) for w in WEIGHTS)
+    inner = f"SELECT rowid AS id, bm25(bodies_fts, {weights}) AS s FROM bodies_fts WHERE bodies_fts MATCH ?"
+    if newest_only:
+        inner += " ORDER BY rowid DESC LIMIT ?"
+    return (
+        f"WITH r AS MATERIALIZED ({inner}) "
+        f"SELECT r.id, r.s * CASE WHEN b.role IN ('system', 'developer') THEN {BOILERPLATE_FACTOR} ELSE 1.0 END AS w "
+        "FROM r JOIN bodies b ON b.id = r.id ORDER BY w, r.id DESC"
+    )
+
+
+def body_texts_sql(chars: int) -> str:
+    """A body's role and the first `chars` characters of each FTS column, in `FTS_COLUMNS` order."""
+    return (
+        f"SELECT role, {', '.join(f'substr({c}, 1, {chars})' for c in FTS_COLUMNS)} FROM bodies WHERE id = ?"
+    )
+
+
+# The kind of the message of completion `?` that holds body `?`.
+MESSAGE_KIND_SQL = "SELECT kind FROM messages WHERE completion = ? AND body = ? LIMIT 1"
+# What a hit shows, for the pks bound to `?` as a JSON array (`HIT_COLUMNS` order).
+HIT_COLUMNS = (
+    "pk",
+    "id",
+    "created",
+    "model",
+    "finish_reason",
+    "total_tokens",
+    "tool_call_count",
+    "has_refusal",
+    "removed_at",
+    "preview",
+)
+HITS_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM completions WHERE pk IN (SELECT value FROM json_each(?))"
+# Is `?` a model name in the data?
+MODEL_EXISTS_SQL = "SELECT 1 FROM completions WHERE model = ? LIMIT 1"
 
 
 def quote(text: str) -> str:
@@ -275,7 +383,7 @@ def _model_hints(plan: Plan, conn: sqlite3.Connection) -> None:
     for term in plan.query.terms:
         if term.negated or term.prefix or len(term.text) > 100:
             continue
-        if conn.execute("SELECT 1 FROM completions WHERE model = ? LIMIT 1", (term.text,)).fetchone():
+        if conn.execute(MODEL_EXISTS_SQL, (term.text,)).fetchone():
             plan.hints.append(f"`{term.text}` is a model: model:{term.text} filters by it")
 
 

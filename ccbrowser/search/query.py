@@ -1,4 +1,4 @@
-"""The query language (DESIGN section 6): text in, a frozen `Query` out. Pure: no SQL, no I/O.
+"""The query language (docs/architecture.md section 8): text in, a frozen `Query` out. Pure: no SQL, no I/O.
 
 Grammar (whitespace separates atoms; the result is an AND of clauses):
 

@@ -11,10 +11,7 @@ import os
 import shlex
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import sqlite_utils
 
 from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, ReadOnlyDatabase
 from ccbrowser.store.schema import migrate
@@ -149,31 +146,6 @@ def open_db(
             raise DatabaseError(f"{p} is not a usable ccbrowser database: {exc}") from None
         raise error from None
     return conn
-
-
-@dataclass
-class Store:
-    """A path plus one connection; `db` is the sqlite-utils view of the same connection."""
-
-    path: Path
-    conn: sqlite3.Connection
-    db: sqlite_utils.Database = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.db = sqlite_utils.Database(self.conn)
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False) -> Store:
-        return cls(Path(path), open_db(path, readonly=readonly))
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class IntegrityCheck:

@@ -10,6 +10,15 @@ Layout (why):
   JSON): stored completions repeat the whole history and the same system prompt thousands of times.
   `messages` maps (completion, kind, position) to a body. The FTS index covers bodies only.
 - `tool_calls` and `completion_metadata` serve exact filters (`tool:`, `meta:`).
+- `completions_view` and `messages_view` (v4) are for other tools (Datasette, sqlite-utils):
+  ccbrowser itself never reads them.
+
+Migrations are history: a released one never changes, a new one is appended. They use sqlite-utils
+where it says the change plainly (`table_names`, `drop`, `rebuild_fts`, `create_view`, and for
+future ones `add_column`, `create_index`, `table.exists`) and raw DDL where it cannot (partial
+indexes, FTS5 options: `enable_fts` cannot set `content_rowid`). sqlite-utils' `transform()`
+drops the FTS triggers on `bodies`: re-create them after it. Never call its `executescript`-based
+helpers (`enable_fts`) inside a migration: `executescript` commits the migration's transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +26,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+import sqlite_utils
+
+from ccbrowser.errors import CCBrowserError
+
+FTS_TABLE = "bodies_fts"  # external content: the text lives in `bodies`, keyed by `bodies.id`
 FTS_COLUMNS = ("content", "tool", "refusal", "transcript")
 
 _V1 = """
@@ -181,7 +195,59 @@ CREATE INDEX completions_has_logprobs ON completions(created) WHERE has_logprobs
 CREATE INDEX completions_has_images ON completions(created) WHERE has_images = 1;
 """
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _script(_V3)]
+# v4: a database other tools understand. Datasette and `sqlite-utils search` find an external-content
+# FTS table only when its DDL says `content="bodies"` (or `[bodies]`); v1 wrote `content='bodies'`,
+# so their search boxes were silently ignored. The declaration cannot be altered: the index is
+# dropped, declared again and rebuilt from `bodies` (the triggers stay: they name the table only).
+# Rebuilding is done once: 100k completions (958k distinct bodies) took 7 s of CPU (27 s wall on a
+# loaded 2-core machine). Two views give Datasette readable rows.
+FTS_DDL = f"""
+CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
+    {", ".join(FTS_COLUMNS)},
+    content="bodies", content_rowid="id",
+    tokenize="unicode61 remove_diacritics 2"
+)
+""".strip()
+
+# Time columns are Unix seconds (cheap to index and compare); the views show them as ISO 8601 UTC.
+_ISO = "strftime('%Y-%m-%dT%H:%M:%SZ', {col}, 'unixepoch')"
+VIEWS: dict[str, str] = {
+    # One line per completion, as the list shows it: the first user message says what it was about.
+    "completions_view": f"""
+SELECT c.pk, c.id, {_ISO.format(col="c.created")} AS created, c.model, c.finish_reason,
+    c.prompt_tokens, c.completion_tokens, c.total_tokens, c.tool_call_count, c.input_count,
+    (SELECT substr(b.content, 1, 300) FROM messages m JOIN bodies b ON b.id = m.body
+        WHERE m.completion = c.pk AND m.kind = 0 AND b.role = 'user'
+        ORDER BY m.position LIMIT 1) AS first_user_message,
+    c.profile, {_ISO.format(col="c.fetched_at")} AS fetched_at,
+    {_ISO.format(col="c.removed_at")} AS removed_at
+FROM completions c""",
+    # Every message of every completion with its text; (completion, kind, position) is its key.
+    "messages_view": f"""
+SELECT c.id AS completion_id, {_ISO.format(col="c.created")} AS created, c.model,
+    CASE m.kind WHEN 0 THEN 'input' ELSE 'output' END AS kind, m.position, b.role,
+    b.content, b.tool, b.refusal, b.transcript, m.msg_id, m.body, m.completion
+FROM messages m JOIN completions c ON c.pk = m.completion JOIN bodies b ON b.id = m.body""",
+}
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    db.table(FTS_TABLE).drop(ignore=True)
+    conn.execute(FTS_DDL)
+    # `rebuild_fts` finds the index through `detect_fts`: it fails here if the declaration is
+    # still one that other tools cannot see.
+    db.table("bodies").rebuild_fts()
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _script(_V1),
+    _script(_V2),
+    _script(_V3),
+    _v4,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -189,15 +255,23 @@ def version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _refuse_foreign(conn: sqlite3.Connection) -> None:
+    """A file with tables but no schema version belongs to another program: never add ours to it."""
+    tables = sqlite_utils.Database(conn, execute_plugins=False).table_names()
+    if tables:
+        shown = ", ".join(tables[:3]) + (", ..." if len(tables) > 3 else "")
+        raise CCBrowserError(f"not a ccbrowser database: it already holds other tables ({shown})")
+
+
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the database up to `target`; returns the number of migrations applied."""
     current = version(conn)
     if current > SCHEMA_VERSION:
-        from ccbrowser.errors import CCBrowserError
-
         raise CCBrowserError(
             f"the database has schema version {current}, newer than this ccbrowser ({SCHEMA_VERSION}): upgrade ccbrowser"
         )
+    if current == 0:
+        _refuse_foreign(conn)
     applied = 0
     while current < target:
         conn.execute("BEGIN IMMEDIATE")
