@@ -38,3 +38,7 @@ class DamagedDatabase(DatabaseError):
 
 class ReadOnlyDatabase(DatabaseError):
     """The file or its directory cannot be written (SQLite needs both: the -wal and -shm files)."""
+
+
+class NetworkError(CCBrowserError):
+    """The server could not be reached, or kept failing, after every retry."""

@@ -2,7 +2,8 @@
 
 Ctrl-C (or SIGTERM) stops after the transaction in progress and exits 130; a second Ctrl-C
 abandons the in-flight requests at once (still without a torn write: every page is one
-transaction). Progress goes to stderr on a terminal only; the summary line always does.
+transaction). The progress bar goes to stderr on a terminal only; the summary line, warnings,
+rate-limit waits and retries (one line each) always do.
 """
 
 from __future__ import annotations
@@ -147,15 +148,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Bar:
-    """The progress line: pages, completions, messages, retries, waits; only on a terminal."""
+    """The progress line (pages, completions, messages, retries, waits) on a terminal only; waits,
+    retries of a second or more and warnings as lines of their own, piped or not (one line each;
+    warnings after the first twenty are only counted in the summary)."""
+
+    MAX_WARNING_LINES = 20
+    # A retry after a short backoff is noise (the summary counts it; a wrong URL stays one line);
+    # one that makes the user wait gets a line.
+    RETRY_LINE_AFTER = 1.0
 
     def __init__(self) -> None:
         from ccbrowser.progress import Progress
 
         self.progress = Progress("syncing")
         self.status = ""
+        self.warning_lines = 0
 
     def event(self, ev: Any) -> None:
+        from ccbrowser.safe import one_line
+
+        if ev.kind == "wait" or (ev.kind == "retry" and ev.seconds >= self.RETRY_LINE_AFTER):
+            self.progress.line(f"ccbrowser: {one_line(ev.detail, 300)}")
+        elif ev.kind in ("warning", "reject"):
+            self.warning_lines += 1
+            text = ev.detail if ev.kind == "warning" else f"malformed object kept in rejects: {ev.detail}"
+            if self.warning_lines <= self.MAX_WARNING_LINES:
+                self.progress.line(f"ccbrowser: warning: {one_line(text, 300)}")
+            elif self.warning_lines == self.MAX_WARNING_LINES + 1:
+                self.progress.line("ccbrowser: warning: more warnings not shown (the summary counts them)")
         if not self.progress.enabled:
             return
         p = ev.progress
