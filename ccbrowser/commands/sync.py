@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             f"no API key: set {settings.api_key_env} (profile {settings.profile!r}); "
             "the key is read from the environment, never from a flag"
         )
-    options = SyncOptions(limits=args.config.limits)  # the config file's [limits]
+    options = SyncOptions()
     if args.concurrency:
         options.concurrency = args.concurrency
     path = args.db
