@@ -40,5 +40,29 @@ class ReadOnlyDatabase(DatabaseError):
     """The file or its directory cannot be written (SQLite needs both: the -wal and -shm files)."""
 
 
+class APIError(CCBrowserError):
+    """The server answered with an error that retrying will not fix."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class AuthError(APIError):
+    """401/403: the key, project or organisation is wrong. Fatal for a sync."""
+
+
+class NotFoundError(APIError):
+    """404 from the server: the completion (or its messages) does not exist there (any more).
+
+    Not :class:`NotFound`, which is an id the *local* database does not hold.
+    """
+
+
+class UnsupportedError(APIError):
+    """The server does not implement this operation (some routers lack update/delete)."""
+
+
 class NetworkError(CCBrowserError):
     """The server could not be reached, or kept failing, after every retry."""

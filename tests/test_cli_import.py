@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,25 @@ def test_env_var_selects_the_database(db_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CCBROWSER_DB", str(db_path))
     assert main(["import", str(tmp_path / "one.jsonl")]) == 0
     assert db_path.exists()
+
+
+def test_import_rejects_what_sync_rejects(tmp_path: Path, db_path: Path) -> None:
+    """The same schema as sync's (api.models.ListedCompletion): into `rejects`, with the reason."""
+    base = {"object": "chat.completion", "model": "gpt-4o", "choices": []}
+    lines = [
+        {**base, "id": "chatcmpl-ok", "created": 1_700_000_000},
+        {**base, "id": "chatcmpl-huge", "created": 2**70},
+        {**base, "id": "..", "created": 1},
+        {**base, "id": "chatcmpl-\x1b[2J", "created": 1},
+    ]
+    src = tmp_path / "r.jsonl"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    res = run_cli("--db", str(db_path), "import", str(src))
+    assert res.returncode == 1 and "imported 1 completions" in res.stderr, res.stderr
+    for n in (2, 3, 4):
+        assert f"{src}:{n}: not a completion object (" in res.stderr
+    conn = sqlite3.connect(db_path)
+    assert [r[0] for r in conn.execute("SELECT id FROM completions")] == ["chatcmpl-ok"]
+    rejected = conn.execute("SELECT source, error FROM rejects ORDER BY source").fetchall()
+    assert [s for s, _ in rejected] == ["import line 2", "import line 3", "import line 4"]
+    assert all(err.startswith("not a completion object (") for _, err in rejected)

@@ -48,7 +48,15 @@ from ccbrowser.api import jsonio
 from ccbrowser.api.body import BodyTooLarge, ByteBudget, UnsupportedEncoding, read_body
 from ccbrowser.api.limits import Limits
 from ccbrowser.config import Settings, check_base_url, is_loopback
-from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
+from ccbrowser.errors import (  # defined there, one hierarchy; importable from here as before
+    APIError,
+    AuthError,
+    CCBrowserError,
+    NetworkError,
+    NotFoundError,
+    UnsupportedError,
+    UsageError,
+)
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 529})
 PAGE_LIMIT = 100
@@ -57,27 +65,6 @@ DEFAULT_LIMITS = Limits()
 
 
 # -- errors ------------------------------------------------------------------------------------
-
-
-class APIError(CCBrowserError):
-    """The server answered with an error that retrying will not fix."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class AuthError(APIError):
-    """401/403: the key, project or organisation is wrong. Fatal for a sync."""
-
-
-class NotFoundError(APIError):
-    """404: the completion (or its messages) does not exist (any more)."""
-
-
-class UnsupportedError(APIError):
-    """The server does not implement this operation (some routers lack update/delete)."""
 
 
 class ResponseTooLarge(APIError):

@@ -60,6 +60,7 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
     from ccbrowser.api.jsonio import BadJSON, decode
     from ccbrowser.api.limits import Limits
     from ccbrowser.store.writer import Record, prepare
+    from ccbrowser.sync.vet import problem
 
     depth = Limits().max_json_depth
     records: list[Record] = []
@@ -76,8 +77,10 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
             bad.append((number, reason, line.decode("utf-8", "replace")))
             continue
         completion, inputs = parse_line(value)
-        if not (isinstance(completion, dict) and isinstance(completion.get("id"), str) and completion["id"]):
-            bad.append((number, "not a completion object (no string `id`)", ""))  # kept by the writer
+        why = problem(completion)  # the one schema sync checks listed items with
+        if why is not None:
+            bad.append((number, f"not a completion object ({why})", line.decode("utf-8", "replace")))
+            continue
         records.append(Record(completion, inputs))
     return prepare(records), bad, len(records)
 
