@@ -134,7 +134,7 @@ async def measure(db: Path, size: tuple[int, int], moves: int, jumps: int) -> di
 
 
 def build_db(path: Path, count: int) -> float:
-    from ccbrowser.tui.sample import build
+    from ccbrowser.demo_corpus import build
 
     with timer() as t:
         build(path, count, seed=1)

@@ -1,8 +1,11 @@
-"""Argument parsing and dispatch only.
+"""Argument parsing, dispatch and the error boundary.
 
 Each subcommand lives in `ccbrowser.commands.<name>` with `add_arguments(parser)` and
 `run(args) -> int`. Those modules import heavy things (Textual, httpx, uvicorn) inside `run`, so
-that `ccbrowser search` never pays for the TUI.
+that `ccbrowser search` never pays for the TUI. Before `run`, `main` resolves what every command
+would otherwise work out (and import this module) for itself: `args.db` is the database `Path`,
+`args.config` the loaded :class:`~ccbrowser.config.Config` (None for the commands that need none,
+so a typo in the config file never breaks `ccbrowser search` in a script).
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ccbrowser import __version__
 from ccbrowser.errors import CCBrowserError
-from ccbrowser.paths import default_db_path
+from ccbrowser.paths import resolve_db_path
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -56,7 +60,16 @@ def add_db_argument(parser: argparse.ArgumentParser, top: bool = False) -> None:
 def db_path(args: argparse.Namespace) -> Path:
     """The database chosen by --db, else $CCBROWSER_DB, else the platform default."""
     value = getattr(args, "db", None)
-    return Path(value).expanduser() if value else default_db_path()
+    return value if isinstance(value, Path) else resolve_db_path(value)
+
+
+# Commands that use the config file (profiles, keys, limits).
+CONFIG_COMMANDS = frozenset({"tui", "sync"})
+# Commands that write into the database: a damaged file is refused before anything is written
+# (one full read: PRAGMA quick_check). A one-off `sync` runs the check beside its network work
+# instead (`args.integrity`, see `store.db.IntegrityCheck`) and never reports success on a
+# damaged file; `sync --watch` and `import` check first.
+CHECKED_COMMANDS = frozenset({"sync", "import"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,10 +139,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 0
     try:
-        return int(args._module.run(args) or 0)
+        args.db = db_path(args)
+        args.config = None
+        if args.command in CONFIG_COMMANDS:
+            from ccbrowser.config import load_config
+
+            args.config = load_config()
+        args.integrity = None
+        if args.command in CHECKED_COMMANDS and args.db.is_file() and args.db.stat().st_size:
+            from ccbrowser.store.db import IntegrityCheck, open_checked
+
+            if args.command == "sync" and not args.watch:
+                args.integrity = IntegrityCheck(args.db)
+            else:
+                open_checked(args.db).close()
+        try:
+            rc = int(args._module.run(args) or 0)
+        except CCBrowserError:
+            if args.integrity is not None:
+                args.integrity.result()  # a damaged file explains the failure better than the failure
+            raise
+        except BaseException:
+            if args.integrity is not None:
+                args.integrity.cancel()
+            raise
+        if args.integrity is not None:
+            args.integrity.result()
+        return rc
     except CCBrowserError as exc:
+        cause = exc.__cause__ or exc.__context__
+        if type(exc) is CCBrowserError and isinstance(cause, sqlite3.DatabaseError):
+            return _database_error(cause, args)  # wrapped on its way up: name what is wrong
         sys.stderr.write(f"ccbrowser: {exc}\n")
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:
+        return _database_error(exc, args)
     except KeyboardInterrupt:
         sys.stderr.write("ccbrowser: interrupted\n")
         return 130
@@ -140,6 +184,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+
+
+def _database_error(exc: sqlite3.DatabaseError, args: argparse.Namespace) -> int:
+    """An SQLite error that reached the boundary: damaged, read-only, or else, in one line."""
+    from ccbrowser.store.db import database_error
+
+    error = database_error(exc, db_path(args))
+    sys.stderr.write(f"ccbrowser: {error}\n")
+    return error.exit_code
 
 
 def _available(parser: argparse.ArgumentParser) -> set[str]:

@@ -17,6 +17,18 @@ The config file (``paths.config_path()``, ``$CCBROWSER_CONFIG`` overrides it) na
     api_key_env = "AZURE_OPENAI_API_KEY"
     api_version = "2025-02-01-preview"
 
+Other tables: ``[keys]`` remaps the TUI's keys (``"list.down" = "j,down"``) and ``[limits]`` sets
+the sync's bounds, its keys the fields of :class:`ccbrowser.api.limits.Limits`::
+
+    [limits]
+    max_response_bytes = 67108864
+    request_deadline = 300.0
+
+The whole file is validated by one pydantic model (:class:`ConfigFile`): a wrong type (``insecure =
+"false"``), an unknown key, a bad URL or port is one :class:`~ccbrowser.errors.ConfigError` naming
+the file, the key and what was expected, never the value (it may be a pasted key). It is loaded
+once (:func:`load_config`) into a :class:`Config` that the commands and the TUI are given.
+
 The profile ``default`` needs no file: it is what the SDK would use (``OPENAI_API_KEY``,
 ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID``, ``OPENAI_PROJECT_ID``; or, as ``openai.AzureOpenAI``
 reads them, ``AZURE_OPENAI_ENDPOINT``, ``AZURE_OPENAI_API_KEY`` and ``OPENAI_API_VERSION``). A ``[profiles.default]`` table, when
@@ -27,22 +39,29 @@ reach a log, an error, a traceback or the database.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+import typing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from ccbrowser.errors import CCBrowserError, UsageError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+
+from ccbrowser.api.limits import Limits
+from ccbrowser.errors import CCBrowserError, ConfigError, UsageError
 
 DEFAULT_PROFILE = "default"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_API_VERSION = "2025-02-01-preview"
 FLAVORS = ("openai", "azure", "router", "llama-stack")
-_PROFILE_KEYS = {"base_url", "flavor", "api_key_env", "organization", "project", "api_version", "insecure"}
+Flavor = Literal["openai", "azure", "router", "llama-stack"]
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Secret:
@@ -118,13 +137,28 @@ def is_loopback(base_url: str) -> bool:
         return False
 
 
+def url_problem(base_url: str) -> str | None:
+    """Why a base URL is unusable (never echoing it: a pasted URL can carry a token), or None."""
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port  # raises on a port out of 0..65535 or not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL such as https://api.openai.com/v1"
+    if port == 0:
+        return "has port 0, which no server listens on"
+    if parts.username or parts.password:
+        return "must not contain credentials; put the key in an environment variable"
+    return None
+
+
 def check_base_url(base_url: str, *, insecure: bool = False) -> str:
     """A usable base URL, or a UsageError. Plain http to another machine sends the key in clear."""
+    problem = url_problem(base_url)
+    if problem is not None:
+        raise UsageError(f"the base URL {problem}")
     parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"base URL {base_url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise UsageError("the base URL must not contain credentials; put the key in an environment variable")
     if parts.scheme == "http" and not insecure and not is_loopback(base_url):
         raise UsageError(
             f"refusing to send the API key over plain http to {parts.hostname}: use https, "
@@ -133,49 +167,218 @@ def check_base_url(base_url: str, *, insecure: bool = False) -> str:
     return base_url.rstrip("/")
 
 
-def load_config(path: Path | None = None) -> dict[str, Any]:
-    """The parsed config file, or {} when there is none. A broken file is a UsageError, not a crash."""
+def looks_like_key(value: str) -> bool:
+    """A value that may be a secret rather than a name: never repeat it."""
+    if value.startswith(("sk-", "sk_", "Bearer ")):
+        return True
+    return len(value) >= 20 and any(c.isdigit() for c in value) and any(c.islower() for c in value)
+
+
+# -- the file's schema ---------------------------------------------------------------------------
+
+
+class Profile(BaseModel):
+    """One ``[profiles.NAME]`` table. Unset fields fall back to the environment (see :func:`resolve`)."""
+
+    model_config = _STRICT
+
+    base_url: str | None = None
+    flavor: Flavor | None = None
+    api_key_env: str | None = None
+    organization: str | None = None
+    project: str | None = None
+    api_version: str | None = None
+    insecure: bool = False
+
+    @field_validator("base_url")
+    @classmethod
+    def _usable_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _a_name(cls, value: str | None) -> str | None:
+        if value is not None and (looks_like_key(value) or not _ENV_NAME.fullmatch(value)):
+            raise ValueError("must be the NAME of an environment variable (letters, digits and _), not a key")
+        return value
+
+
+def _limits_table() -> type[BaseModel]:
+    """``[limits]``: the fields of :class:`Limits`, each optional, typed as there, and > 0."""
+    hints = typing.get_type_hints(Limits)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name] | None, Field(default=None, gt=0)) for f in dataclasses.fields(Limits)
+    }
+    return create_model("LimitsTable", __config__=_STRICT, **fields)
+
+
+LimitsTable = _limits_table()
+
+
+class ConfigFile(BaseModel):
+    """The whole TOML file. New tables (views, prices, ...) are added here, so a typo is never ignored."""
+
+    model_config = _STRICT
+
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = {}
+    keys: dict[str, str | list[str]] = {}
+    limits: LimitsTable = LimitsTable()  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class Config:
+    """The config loaded once: what every command and the TUI are given (no module reads the file again)."""
+
+    path: Path | None = None
+    file: ConfigFile = field(default_factory=ConfigFile)
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        return self.file.profiles
+
+    @property
+    def default_profile(self) -> str:
+        return self.file.default_profile or DEFAULT_PROFILE
+
+    @property
+    def profile_names(self) -> list[str]:
+        names = list(self.file.profiles)
+        return names if DEFAULT_PROFILE in names else [DEFAULT_PROFILE, *names]
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """The ``[keys]`` table, a list of keys joined as ``"j,down"`` (the TUI checks the ids)."""
+        return {k: ",".join(v) if isinstance(v, list) else v for k, v in self.file.keys.items()}
+
+    @property
+    def limits(self) -> Limits:
+        """The sync's bounds: the defaults, with what ``[limits]`` sets."""
+        return Limits(**self.file.limits.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+
+
+_EXPECTED = {
+    "bool_type": "true or false",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "list_type": "a list",
+    "finite_number": "a finite number (not inf or nan)",
+}
+_TOML_TYPE = {
+    str: "a string",
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    dict: "a table",
+    list: "a list",
+}
+
+
+def _key_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The part of a pydantic location that names keys of the file (not union members such as `str`)."""
+    out = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _describe(path: Path, error: Any) -> str:
+    """One pydantic error as one line: file, key, what was expected. The value itself is never shown."""
+    loc = ".".join(str(part) for part in error["loc"])
+    kind = error["type"]
+    got = _TOML_TYPE.get(type(error.get("input")), "something else")
+    if kind == "extra_forbidden":
+        if error["loc"][-1] == "api_key":
+            return (
+                f"config file {path}: {loc}: keys are never stored in files; "
+                "set api_key_env to the NAME of an environment variable instead"
+            )
+        return f"config file {path}: unknown setting {loc}"
+    if kind in _EXPECTED:
+        if kind == "finite_number":
+            return f"config file {path}: {loc} must be {_EXPECTED[kind]}"
+        return f"config file {path}: {loc} must be {_EXPECTED[kind]}, not {got}"
+    if kind == "literal_error":
+        return f"config file {path}: {loc} must be one of {error['ctx']['expected']}"
+    if kind == "greater_than":
+        return f"config file {path}: {loc} must be greater than {error['ctx']['gt']}"
+    if kind == "union_type" or kind.endswith("_type"):
+        return f"config file {path}: {loc} has the wrong type ({got})"
+    if kind == "value_error":
+        return f"config file {path}: {loc} {error['ctx']['error']}"
+    return f"config file {path}: {loc}: {error['msg']}"
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    """Validate a decoded TOML document; the first problem becomes a ConfigError."""
+    try:
+        return Config(path, ConfigFile.model_validate(data))
+    except ValidationError as exc:
+        errors = []
+        seen: set[tuple[Any, ...]] = set()
+        for error in exc.errors(include_url=False, include_input=True):
+            loc = _key_path(data, error["loc"])
+            if loc not in seen:  # a value matching no member of a union: one error, not one per member
+                seen.add(loc)
+                errors.append({**error, "loc": loc})
+        line = _describe(path, errors[0])
+        if len(errors) > 1:
+            line += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        raise ConfigError(line) from None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The config file, validated; an empty Config when there is none. Problems are ConfigErrors."""
     from ccbrowser.paths import config_path
 
     path = path or config_path()
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"config file {path}: {exc}") from None
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return Config(path)
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
     except OSError as exc:
         raise CCBrowserError(f"cannot read config file {path}: {exc.strerror}") from None
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict):
-        raise UsageError(f"config file {path}: [profiles] must be a table")
-    for name, table in profiles.items():
-        if not isinstance(table, dict):
-            raise UsageError(f"config file {path}: profiles.{name} must be a table")
-        unknown = set(table) - _PROFILE_KEYS
-        if "api_key" in unknown:
-            raise UsageError(
-                f"config file {path}: profiles.{name} holds an api_key; keys are never stored in files: "
-                "set api_key_env to the name of an environment variable instead"
-            )
-        if unknown:
-            raise UsageError(
-                f"config file {path}: profiles.{name}: unknown setting(s) {', '.join(sorted(unknown))}"
-            )
-    return data
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"config file {path}: line {line} is not valid UTF-8") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_config(data, path)
 
 
-def profile_names(config: Mapping[str, Any] | None = None) -> list[str]:
-    config = load_config() if config is None else config
-    names = list(config.get("profiles", {}))
-    return names if DEFAULT_PROFILE in names else [DEFAULT_PROFILE, *names]
+def _as_config(config: Config | typing.Mapping[str, Any] | None) -> Config:
+    """The given Config; a plain mapping (a decoded TOML document) is validated first; None loads the file."""
+    if config is None:
+        return load_config()
+    if isinstance(config, Config):
+        return config
+    return parse_config(dict(config), Path("<config>"))
 
 
-def default_profile_name(config: Mapping[str, Any] | None = None) -> str:
-    config = load_config() if config is None else config
-    name = config.get("default_profile", DEFAULT_PROFILE)
-    return name if isinstance(name, str) and name else DEFAULT_PROFILE
+def profile_names(config: Config | typing.Mapping[str, Any] | None = None) -> list[str]:
+    return _as_config(config).profile_names
+
+
+def default_profile_name(config: Config | typing.Mapping[str, Any] | None = None) -> str:
+    return _as_config(config).default_profile
 
 
 def resolve(
@@ -184,8 +387,8 @@ def resolve(
     base_url: str | None = None,
     flavor: str | None = None,
     insecure: bool | None = None,
-    env: Mapping[str, str] | None = None,
-    config: Mapping[str, Any] | None = None,
+    env: typing.Mapping[str, str] | None = None,
+    config: Config | typing.Mapping[str, Any] | None = None,
 ) -> Settings:
     """The effective settings of a profile: explicit arguments > profile table > environment > defaults.
 
@@ -194,40 +397,40 @@ def resolve(
     from the environment (the variable named by ``api_key_env``).
     """
     env = os.environ if env is None else env
-    config = load_config() if config is None else config
-    name = profile or default_profile_name(config)
-    table: Mapping[str, Any] = config.get("profiles", {}).get(name, {})
-    if name != DEFAULT_PROFILE and not table:
-        known = ", ".join(profile_names(config))
-        raise UsageError(f"no profile {name!r} in the config file (known: {known})")
+    config = _as_config(config)
+    name = profile or config.default_profile
+    table = config.profiles.get(name)
+    if table is None:
+        if name != DEFAULT_PROFILE:
+            known = ", ".join(config.profile_names)
+            raise UsageError(f"no profile {name!r} in the config file (known: {known})")
+        table = Profile()
 
-    def pick(key: str, env_var: str | None = None) -> Any:
-        from_env = env.get(env_var) if env_var else None
+    def pick(value: str | None, env_var: str) -> str | None:
+        from_env = env.get(env_var)
         if name == DEFAULT_PROFILE and from_env:
             return from_env
-        return table.get(key) or from_env or None
+        return value or from_env or None
 
-    url = base_url or pick("base_url", "OPENAI_BASE_URL")
+    url = base_url or pick(table.base_url, "OPENAI_BASE_URL")
     if not url and name == DEFAULT_PROFILE and env.get("AZURE_OPENAI_ENDPOINT"):
         # What `openai.AzureOpenAI()` reads: the resource endpoint, `{endpoint}/openai` is the API.
         url = env["AZURE_OPENAI_ENDPOINT"].rstrip("/") + "/openai"
         flavor = flavor or "azure"
     url = url or OPENAI_BASE_URL
-    fl = flavor or table.get("flavor") or infer_flavor(url)
+    fl = flavor or table.flavor or infer_flavor(url)
     if fl not in FLAVORS:
         raise UsageError(f"unknown flavor {fl!r} (one of: {', '.join(FLAVORS)})")
-    key_env = table.get("api_key_env")
+    key_env = table.api_key_env
     if not key_env:
         key_env = (
             "AZURE_OPENAI_API_KEY" if fl == "azure" and env.get("AZURE_OPENAI_API_KEY") else "OPENAI_API_KEY"
         )
-    if not isinstance(key_env, str):
-        raise UsageError(f"profiles.{name}.api_key_env must be the name of an environment variable")
     key = env.get(key_env) or None
-    api_version = table.get("api_version") or env.get("OPENAI_API_VERSION") or None
+    api_version = table.api_version or env.get("OPENAI_API_VERSION") or None
     if fl == "azure" and api_version is None and not urlsplit(url).path.rstrip("/").endswith("/v1"):
         api_version = AZURE_API_VERSION
-    ins = bool(table.get("insecure", False)) if insecure is None else insecure
+    ins = table.insecure if insecure is None else insecure
     url = check_base_url(url, insecure=ins)
     return Settings(
         profile=name,
@@ -235,21 +438,27 @@ def resolve(
         flavor=fl,
         api_key=Secret(key) if key else None,
         api_key_env=key_env,
-        organization=pick("organization", "OPENAI_ORG_ID"),
-        project=pick("project", "OPENAI_PROJECT_ID"),
+        organization=pick(table.organization, "OPENAI_ORG_ID"),
+        project=pick(table.project, "OPENAI_PROJECT_ID"),
         api_version=api_version,
         insecure=ins,
     )
 
 
-def has_key(profile: str | None = None, *, env: Mapping[str, str] | None = None) -> bool:
+def has_key(
+    profile: str | None = None,
+    *,
+    env: typing.Mapping[str, str] | None = None,
+    config: Config | typing.Mapping[str, Any] | None = None,
+) -> bool:
     """Whether a background sync can start for this profile (the TUI asks before syncing).
 
     True when the key's variable is set, or for a Llama Stack profile (which may run without auth)
-    with an explicit base URL. Never raises: a broken config means "no".
+    with an explicit base URL. A broken config means "no" here: the caller shows that error itself
+    when it loads the config.
     """
     try:
-        settings = resolve(profile, env=env)
+        settings = resolve(profile, env=env, config=config)
     except CCBrowserError:
         return False
     if settings.has_key:

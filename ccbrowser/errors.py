@@ -1,4 +1,11 @@
-"""Errors a user can cause. The CLI turns them into one line on stderr and an exit code."""
+"""Errors a user can cause, in one hierarchy. The CLI turns each into one line on stderr and an exit code.
+
+Catch by class, never by name: ``except DatabaseError`` covers a damaged and a read-only database,
+``except UsageError`` everything that is the caller's mistake (exit 2), ``except CCBrowserError``
+everything this package raises on purpose.
+"""
+
+from __future__ import annotations
 
 
 class CCBrowserError(Exception):
@@ -13,5 +20,25 @@ class UsageError(CCBrowserError):
     exit_code = 2
 
 
+class ConfigError(UsageError):
+    """The config file is unreadable or does not match its schema: exit code 2, fixed by editing it."""
+
+
 class NotFound(CCBrowserError):
     """An id that the local store does not hold."""
+
+
+class DatabaseError(CCBrowserError):
+    """The local database cannot be used as it is (damaged, read-only, not a ccbrowser database)."""
+
+
+class DamagedDatabase(DatabaseError):
+    """SQLite reports the file as corrupt: nothing more is written to it."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """The file or its directory cannot be written (SQLite needs both: the -wal and -shm files)."""
+
+
+class NetworkError(CCBrowserError):
+    """The server could not be reached, or kept failing, after every retry."""

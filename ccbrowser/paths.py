@@ -27,6 +27,11 @@ def default_db_path() -> Path:
     return data_dir() / "ccbrowser.db"
 
 
+def resolve_db_path(value: str | None) -> Path:
+    """The database chosen by --db (VALUE), else $CCBROWSER_DB, else the platform default."""
+    return Path(value).expanduser() if value else default_db_path()
+
+
 def config_path() -> Path:
     env = os.environ.get("CCBROWSER_CONFIG")
     if env:

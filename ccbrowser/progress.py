@@ -1,4 +1,7 @@
-"""A small progress line for long commands: on a terminal only, quiet when piped."""
+"""A small progress line for long commands: on a terminal only, quiet when piped.
+
+Lines that matter off a terminal too (warnings, rate-limit waits) go through :meth:`Progress.line`.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +50,15 @@ class Progress:
         """A free-form status line (for work whose rate is not one number, like a sync)."""
         if self._due(force):
             self._write(f"{self.label} · {text}")
+
+    def line(self, text: str) -> None:
+        """A line that stays (a warning, a wait): printed even when piped; the bar redraws below it."""
+        if self.enabled and self._shown:
+            self.stream.write("\r\x1b[2K")
+            self._shown = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last = 0.0  # redraw the bar at the next update
 
     def _write(self, text: str) -> None:
         # Never wider than the terminal: a wrapped line cannot be rewritten and leaves a trail.

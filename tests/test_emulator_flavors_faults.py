@@ -1,4 +1,4 @@
-"""Flavours (Azure, Llama Stack), injected faults, drift between syncs, and the CLI."""
+"""Flavours (Azure, router, Llama Stack), injected faults, drift between syncs, and the CLI."""
 
 from __future__ import annotations
 
@@ -60,20 +60,96 @@ def test_azure_flavour() -> None:
     assert all(status == 200 for _, _, status, _ in capture.seen)
 
 
-def test_llama_stack_flavour() -> None:
+def test_azure_takes_the_key_in_api_key_only() -> None:
+    with run_in_thread(EmulatorOptions(count=5, seed=2, now=NOW, flavor="azure", api_key=KEY)) as emu:
+        url = emu.base_url + "/chat/completions"
+        assert httpx.get(url, headers={"api-key": KEY}).status_code == 200
+        bearer = httpx.get(url, headers={"Authorization": f"Bearer {KEY}"})  # an Entra token slot, not a key
+        assert bearer.status_code == 401 and bearer.json()["error"]["code"] == "401"
+
+
+def test_llama_stack_lists_desc_with_embedded_messages_and_null_metadata_and_usage() -> None:
     with run_in_thread(EmulatorOptions(count=120, seed=3, now=NOW, flavor="llama-stack")) as emu:
         http = httpx.Client(base_url=emu.base_url)
         page = http.get("/chat/completions", params={"limit": 10}).json()
         corpus = emu.state.corpus
         assert [item["id"] for item in page["data"]] == [corpus.id_of(i) for i in range(119, 109, -1)]  # desc
         assert page["data"][0]["input_messages"] == corpus.record(119)[1]
-        assert (
-            http.get(f"/chat/completions/{corpus.id_of(5)}").json()["input_messages"] == corpus.record(5)[1]
-        )
+        assert all(item["metadata"] is None and item["usage"] is None for item in page["data"])
+        one = http.get(f"/chat/completions/{corpus.id_of(5)}").json()
+        assert one["input_messages"] == corpus.record(5)[1] and one["metadata"] is None
+        assert len(http.get("/chat/completions", params={"limit": 500}).json()["data"]) == 120  # no cap
+        assert http.get("/chat/completions").json()["data"].__len__() == 20
+        filtered = http.get("/chat/completions", params={"limit": 500, "metadata[env]": "nope"}).json()
+        assert len(filtered["data"]) == 120  # no metadata filter: the parameter is ignored
         capture = Capture()
         client = openai_client(emu.base_url, capture)
-        assert len(list(client.chat.completions.list(limit=50))) == 120
-        assert capture.validate_all() == len(capture.seen)
+        assert len(list(client.chat.completions.list(limit=50))) == 120  # no equal seconds: nothing skipped
+
+
+def test_llama_stack_has_no_messages_update_or_delete_routes_and_400s_a_missing_id() -> None:
+    with run_in_thread(EmulatorOptions(count=10, seed=3, now=NOW, flavor="llama-stack")) as emu:
+        http = httpx.Client(base_url=emu.base_url)
+        cid = emu.state.corpus.id_of(2)
+        messages = http.get(f"/chat/completions/{cid}/messages")
+        assert (messages.status_code, messages.json()) == (404, {"detail": "Not Found"})
+        for method in ("POST", "DELETE"):
+            r = http.request(method, f"/chat/completions/{cid}", json={"metadata": {}})
+            assert (r.status_code, r.json()) == (405, {"detail": "Method Not Allowed"})
+        assert emu.state.exists(cid)
+        missing = http.get("/chat/completions/chatcmpl-nope")
+        assert missing.status_code == 400
+        assert missing.json() == {"error": {"message": "Chat completion with id 'chatcmpl-nope' not found"}}
+        bad_after = http.get("/chat/completions", params={"after": "chatcmpl-nope"})
+        assert bad_after.status_code == 400 and "not found" in bad_after.json()["error"]["message"]
+        client = openai_client(emu.base_url, Capture())
+        with pytest.raises(openai.NotFoundError):
+            client.chat.completions.messages.list(cid)
+
+
+def test_llama_stack_cursor_skips_completions_sharing_the_last_second() -> None:
+    with run_in_thread(EmulatorOptions(count=300, seed=5, now=NOW, flavor="llama-stack", burst=4)) as emu:
+        state = emu.state
+        seconds = [state.created(i) for i in range(300)]
+        assert seconds == sorted(seconds) and len(set(seconds)) < 300 * 0.4  # many completions a second
+        http = httpx.Client(base_url=emu.base_url)
+        seen: list[dict] = []
+        after = None
+        while True:
+            params: dict = {"limit": 7, **({"after": after} if after else {})}
+            page = http.get("/chat/completions", params=params).json()
+            if after is not None:
+                cut = next(c for c in seen if c["id"] == after)["created"]
+                assert all(item["created"] < cut for item in page["data"])  # created < created(after)
+            seen += page["data"]
+            if not page["has_more"]:
+                break
+            after = page["last_id"]
+        assert len({c["id"] for c in seen}) == len(seen) < 300  # a normal client loses completions
+        assert len(http.get("/chat/completions", params={"limit": 1000}).json()["data"]) == 300
+        asc = http.get("/chat/completions", params={"order": "asc", "limit": 5}).json()
+        last = asc["data"][-1]
+        nxt = http.get("/chat/completions", params={"order": "asc", "limit": 5, "after": last["id"]}).json()
+        assert all(item["created"] > last["created"] for item in nxt["data"])
+        sdk = openai_client(emu.base_url, Capture())
+        assert len(list(sdk.chat.completions.list(limit=7))) < 300  # the official SDK loses them too
+
+
+def test_router_types_fields_loosely_and_lacks_update_and_delete() -> None:
+    with run_in_thread(EmulatorOptions(count=30, seed=6, now=NOW, flavor="router", api_key=KEY)) as emu:
+        http = httpx.Client(base_url=emu.base_url, headers={"Authorization": f"Bearer {KEY}"})
+        page = http.get("/chat/completions", params={"limit": 30}).json()
+        choices = [c for item in page["data"] for c in item["choices"]]
+        assert any(c["logprobs"] == "unknown" for c in choices)
+        assert all("annotations" in c["message"] and c["message"]["annotations"] != [] for c in choices)
+        cid = page["data"][0]["id"]
+        assert http.get(f"/chat/completions/{cid}").json() == page["data"][0]
+        assert http.get(f"/chat/completions/{cid}/messages").status_code == 200
+        assert http.post(f"/chat/completions/{cid}", json={"metadata": {}}).status_code == 404
+        assert http.delete(f"/chat/completions/{cid}").status_code == 404
+        assert emu.state.exists(cid)
+        sdk = openai_client(emu.base_url, Capture())
+        assert len(list(sdk.chat.completions.list(limit=10))) == 30  # the SDK still reads it
 
 
 # ---- faults ----------------------------------------------------------------------------------
@@ -240,6 +316,8 @@ def test_cli_serves_until_ctrl_c() -> None:
         (["--host", "0.0.0.0"], {}, "non-loopback"),
         (["--api-key-env", "EMU_UNSET_VAR"], {}, "EMU_UNSET_VAR"),
         (["--error-rate", "1.5"], {}, "between 0 and 1"),
+        (["--burst", "0.5"], {}, "--burst"),
+        (["--flavor", "vllm"], {}, "invalid choice"),
     ],
 )
 def test_cli_usage_errors(args: list[str], env: dict[str, str], message: str) -> None:

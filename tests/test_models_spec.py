@@ -94,3 +94,49 @@ def test_tool_call_accessors_cover_function_and_custom_calls() -> None:
     )
     c = ToolCall.model_validate({"id": "2", "type": "custom", "custom": {"name": "sql", "input": "SELECT 1"}})
     assert (f.name, f.arguments, c.name, c.arguments) == ("refund_order", "{}", "sql", "SELECT 1")
+
+
+def test_every_example_completion_passes_the_sync_boundary() -> None:
+    from ccbrowser.api.models import ListedCompletion
+
+    completions = [
+        item
+        for _p, _m, obj in EXAMPLES
+        for item in (obj.get("data") or [] if obj.get("object") == "list" else [obj])
+        if isinstance(item, dict) and item.get("object") == "chat.completion"
+    ]
+    assert len(completions) >= 4
+    for c in completions:
+        checked = ListedCompletion.model_validate(c)
+        assert checked.id == c["id"] and checked.created == c["created"]
+        assert set(checked.model_extra or {}) == set(c) - set(ListedCompletion.model_fields)
+
+
+def test_the_sync_boundary_is_lenient_about_shapes_strict_about_keys_and_integers() -> None:
+    from pydantic import ValidationError
+
+    from ccbrowser.api.models import ListedCompletion
+
+    c = ListedCompletion.model_validate(
+        {
+            "id": "chatcmpl-1",
+            "created": 1.7e9,
+            "model": 5,
+            "usage": {"prompt_tokens": "12", "total_tokens": True, "prompt_tokens_details": []},
+            "choices": [None, "x", {"index": 2, "finish_reason": {"odd": 1}}],
+            "brand_new": [1],
+        }
+    )
+    assert c.created == 1_700_000_000 and c.model is None and c.model_extra == {"brand_new": [1]}
+    assert c.usage is not None and c.usage.prompt_tokens is None and c.usage.total_tokens == 1
+    assert c.choices is not None and c.choices[2] is not None and c.choices[2].finish_reason is None
+    for bad in (
+        {"id": None},
+        {"id": "a\x00b"},
+        {"id": "a", "created": True},
+        {"id": "a", "created": -(2**63) - 1},
+        {"id": "a", "usage": {"completion_tokens_details": {"reasoning_tokens": 2**63}}},
+    ):
+        with pytest.raises(ValidationError):
+            ListedCompletion.model_validate(bad)
+    ListedCompletion.model_validate({"id": "a", "created": -(2**63), "usage": {"total_tokens": 2**63 - 1}})

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from ccbrowser import search
+from ccbrowser.demo_corpus import FROZEN_NOW
+from ccbrowser.demo_corpus import build as build_sample
 from ccbrowser.search import engine
 from ccbrowser.search.plan import build
 from ccbrowser.store.db import open_db
-from ccbrowser.tui.sample import FROZEN_NOW
-from ccbrowser.tui.sample import build as build_sample
 
 QUERIES = [
     "refund",

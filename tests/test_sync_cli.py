@@ -84,11 +84,11 @@ def _assert_checkpoint_consistent(db: Path, state: EmulatorState) -> None:
     finally:
         conn.close()
     newest_first = list(reversed(state.snapshot_ids()))
-    if checkpoint and checkpoint["backfill"]["after"]:
-        cursor = newest_first.index(checkpoint["backfill"]["after"])
+    if checkpoint and checkpoint.after:
+        cursor = newest_first.index(checkpoint.after)
         missing = [cid for cid in newest_first[: cursor + 1] if cid not in stored]
         assert not missing, f"{len(missing)} completions lost before the checkpoint"
-    if checkpoint and checkpoint["backfill"]["done"]:
+    if checkpoint and checkpoint.done:
         assert set(newest_first) <= set(stored)
     assert set(stored.values()) <= {"ok", None}
     mine = local(db)
@@ -289,3 +289,37 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     bar.event(SyncEvent("wait", p, "rate limited: waiting 1.5 s"))
     last = bar.progress.stream.getvalue().rsplit("\r\x1b[2K", 1)[1]
     assert len(last) <= 39 and last.endswith("…")
+
+
+def test_waits_and_long_retries_are_lines_even_when_piped(tmp_path: Path) -> None:
+    faults = FaultOptions(rate_limit_rate=0.2, retry_after_ms=20, seed=4)
+    with run_in_thread(EmulatorOptions(count=150, seed=18, now=NOW, api_key=KEY, faults=faults)) as emu:
+        done = run_cli("sync", "--db", str(tmp_path / "db.sqlite"), "--base-url", emu.base_url)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    waits = [line for line in lines if line.startswith("ccbrowser: rate limited: waiting ")]
+    assert waits and all(line.endswith(" of 8)") for line in waits), done.stderr
+    assert "\r" not in done.stderr and "\x1b" not in done.stderr  # no progress bar when piped
+    assert lines[-1].startswith("ccbrowser: synced (first")
+    assert len(lines) == len(waits) + 1
+
+
+def test_retry_lines_only_for_waits_a_user_notices() -> None:
+    import io
+
+    from ccbrowser.commands.sync import _Bar
+    from ccbrowser.sync import SyncEvent, SyncProgress
+
+    bar = _Bar()
+    bar.progress.stream, bar.progress.enabled = io.StringIO(), False  # piped
+    p = SyncProgress()
+    bar.event(SyncEvent("retry", p, "HTTP 503: retry 1 of 8 in 0.4 s", 0.4))
+    bar.event(SyncEvent("retry", p, "HTTP 503: retry 3 of 8 in 1.8 s", 1.8))
+    bar.event(SyncEvent("wait", p, "rate limited: waiting 120 s (retry 3 of 8)", 120.0))
+    bar.event(SyncEvent("warning", p, "the server's list pages repeat (cursor \x1b[2J seen before)"))
+    bar.event(SyncEvent("page", p))
+    assert bar.progress.stream.getvalue().splitlines() == [
+        "ccbrowser: HTTP 503: retry 3 of 8 in 1.8 s",
+        "ccbrowser: rate limited: waiting 120 s (retry 3 of 8)",
+        "ccbrowser: warning: the server's list pages repeat (cursor \u241b[2J seen before)",
+    ]

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from test_tui_support import make_app, sample_db
 
+from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.emulator.corpus import Corpus
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Record, Writer
-from ccbrowser.tui import query as tui_query
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.keymap import KEYS, KeymapError, load_keymap
-from ccbrowser.tui.sample import FROZEN_NOW
 from ccbrowser.tui.screens.chooser import Chooser
 from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.widgets.docview import DocView
@@ -188,7 +187,6 @@ async def test_no_tool_call_says_so(sample: Path) -> None:
         assert any("No tool call" in n.message for n in app._notifications)
 
 
-@pytest.mark.skipif(not tui_query.available(), reason="search package not built yet")
 async def test_search_as_you_type_and_bad_query(sample: Path) -> None:
     model = _one(sample, "SELECT model FROM completions GROUP BY model ORDER BY count(*) DESC LIMIT 1")[0]
     n_model = _one(sample, f"SELECT count(*) FROM completions WHERE model = '{model}'")[0]
@@ -223,7 +221,6 @@ async def test_search_as_you_type_and_bad_query(sample: Path) -> None:
         assert len(app.completion_list.pks) == 400
 
 
-@pytest.mark.skipif(not tui_query.available(), reason="search package not built yet")
 async def test_matches_highlighted_and_n_jumps(sample: Path) -> None:
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -292,17 +289,16 @@ async def test_palette_goes_to_id_and_filters(sample: Path) -> None:
         await app.wait_idle()
         assert app.detail is not None and app.detail.row.id == target
         assert app.completion_list.cursor == 123
-        if tui_query.available():
-            model = app.detail.row.model
-            await pilot.press("ctrl+p")
-            await pilot.pause()
-            await pilot.press(*f"filter model {model}")
-            await pilot.pause(0.5)
-            await pilot.press("enter")
-            await pilot.pause(0.3)
-            await app.wait_idle()
-            assert app.query_text.startswith("model:")
-            assert app.status.state.matches and app.status.state.matches < len(ids)
+        model = app.detail.row.model
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*f"filter model {model}")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await app.wait_idle()
+        assert app.query_text.startswith("model:")
+        assert app.status.state.matches and app.status.state.matches < len(ids)
 
 
 async def test_live_refresh_keeps_cursor(sample: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ccbrowser.tui.sample import build
+from ccbrowser.demo_corpus import build
 from ccbrowser.tui.screenshots import DEMO_SEED, SCENARIOS, freeze_timezone, make_app
 
 SNAPSHOT_COUNT = 1000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.tui.app import CCBrowserApp
-from ccbrowser.tui.sample import FROZEN_NOW, build
 
 SAMPLE_COUNT = 400
 _cache: dict[tuple[int, int], Path] = {}

@@ -10,7 +10,6 @@ piping them gets the exact bytes the model produced.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -22,13 +21,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ccbrowser.cli import db_path
+    from ccbrowser.api.jsonio import decode
+    from ccbrowser.commands.formats import dumps
     from ccbrowser.errors import CCBrowserError, UsageError
     from ccbrowser.render import json_for_terminal
     from ccbrowser.safe import one_line, visible
     from ccbrowser.store import open_existing, reader
 
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     cid = reader.resolve_id(conn, args.id)
     calls = reader.tool_calls(conn, cid)
     if not calls:
@@ -67,18 +67,18 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ccbrowser: note: tool call {index + 1} has no arguments\n")
         return 0
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = decode(text.encode("utf-8", "surrogatepass"), max_depth=10_000)
+    except ValueError:  # BadJSON included
         sys.stderr.write(
             f"ccbrowser: note: the arguments of call {index + 1} are not valid JSON; printed verbatim\n"
         )
         out = visible(text) if sys.stdout.isatty() else text
         sys.stdout.write(out + ("" if out.endswith("\n") else "\n"))
         return 0
-    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    pretty = dumps(value, indent=2, ensure_ascii=False)
     try:
         pretty.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate escaped in the JSON: keep it escaped
-        pretty = json.dumps(value, indent=2, ensure_ascii=True)
+        pretty = dumps(value, indent=2, ensure_ascii=True)
     sys.stdout.write(json_for_terminal(pretty) + "\n")
     return 0

@@ -56,9 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--flavor",
-        choices=["openai", "azure", "llama-stack"],
+        choices=["openai", "azure", "router", "llama-stack"],
         default="openai",
         help="which server to behave like (default: openai)",
+    )
+    parser.add_argument(
+        "--burst",
+        metavar="N",
+        type=number(float, low=1.0),
+        default=None,
+        help="mean run of completions sharing one created second (default: 4 for llama-stack, else 1)",
     )
     parser.add_argument(
         "--api-key-env",
@@ -148,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         flavor=args.flavor,
         api_key=api_key,
         drift_every=args.drift_every,
+        burst=args.burst if args.burst is not None else (4.0 if args.flavor == "llama-stack" else 1.0),
         host=args.host,
         port=args.port,
         faults=FaultOptions(

@@ -13,9 +13,7 @@ import argparse
 import csv
 import json
 import os
-import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,42 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _inputs(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[Any]]:
-    """Input messages of several completions at once, as `reader.input_messages` returns them."""
-    from ccbrowser.store.reader import body_json
-
-    out: dict[int, list[Any]] = {}
-    rows = conn.execute(
-        "SELECT m.completion, m.msg_id, b.raw, b.content_split, b.content FROM messages m "
-        "JOIN bodies b ON b.id = m.body WHERE m.kind = 0 AND m.completion IN (SELECT value FROM json_each(?)) "
-        "ORDER BY m.completion, m.position",
-        (json.dumps(list(pks)),),
-    )
-    for pk, msg_id, raw, split, content in rows:
-        out.setdefault(pk, []).append(body_json(raw, split, content, msg_id))
-    return out
-
-
-def _rows(conn: sqlite3.Connection, pks: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-    found = {
-        r[0]: r
-        for r in conn.execute(
-            "SELECT pk, id, raw, messages_state, created, model, finish_reason, service_tier, prompt_tokens, "
-            "completion_tokens, total_tokens, reasoning_tokens, cached_tokens, n_choices, has_refusal, has_audio, "
-            "metadata, profile, removed_at, input_count, preview FROM completions "
-            "WHERE pk IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(pks)),),
-        )
-    }
-    for pk in pks:
-        if pk in found:
-            yield found[pk]
-
-
 def _jsonl(raw: str, inputs: list[Any] | None) -> str:
-    # The stored text is spliced in as is: the exported object is byte-for-byte what was stored.
-    msgs = "null" if inputs is None else json.dumps(inputs, ensure_ascii=True, separators=(",", ":"))
-    return '{"completion":' + raw + ',"input_messages":' + msgs + "}\n"
+    # The stored text is spliced in as is (strict JSON: see `formats`): the exported object is
+    # byte-for-byte what was stored unless it held a non-finite number.
+    from ccbrowser.commands.formats import dumps, strict
+
+    msgs = "null" if inputs is None else dumps(inputs, compact=True)
+    return '{"completion":' + strict(raw) + ',"input_messages":' + msgs + "}\n"
 
 
 def _output_text(raw: dict[str, Any]) -> str:
@@ -100,11 +69,11 @@ def _cell(value: Any, tty: bool) -> Any:
 
 
 def _csv_row(r: tuple[Any, ...], tools: list[str], tty: bool = False) -> list[Any]:
-    from ccbrowser.commands.search import _iso
+    from ccbrowser.commands.formats import iso_time
 
     raw = json.loads(r[2])
     row = [
-        r[1], r[4], _iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], ";".join(tools),
+        r[1], r[4], iso_time(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], ";".join(tools),
         int(bool(r[14])), int(bool(r[15])), r[16] or "", r[17] or "", int(r[18] is not None), r[19], r[20] or "",
         _output_text(raw if isinstance(raw, dict) else {}),
     ]  # fmt: skip
@@ -153,14 +122,13 @@ def _open_output(path: str | None) -> tuple[TextIO, bool]:
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
-    from ccbrowser.cli import db_path
-    from ccbrowser.commands.search import tool_names
     from ccbrowser.progress import Progress
     from ccbrowser.render import json_for_terminal
     from ccbrowser.store import open_existing
+    from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
     query = search.parse(" ".join(args.query))
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
@@ -173,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
             writer.writerow(CSV_COLUMNS)
         for start in range(0, len(pks), CHUNK):
             chunk = pks[start : start + CHUNK]
-            rows = list(_rows(conn, chunk))
-            inputs = _inputs(conn, chunk) if args.format != "csv" else {}
+            rows = export_rows(conn, chunk)
+            inputs = inputs_by_pk(conn, chunk) if args.format != "csv" else {}
             tools = tool_names(conn, chunk) if writer is not None else {}
             for r in rows:
                 pk = r[0]

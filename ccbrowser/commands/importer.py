@@ -9,7 +9,6 @@ and kept in the `rejects` table; the rest is imported.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -58,19 +57,23 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
 
     Returns the prepared rows, the bad lines (number, error, raw text) and how many lines parsed.
     """
+    from ccbrowser.api.jsonio import BadJSON, decode
+    from ccbrowser.api.limits import Limits
     from ccbrowser.store.writer import Record, prepare
 
+    depth = Limits().max_json_depth
     records: list[Record] = []
     bad: list[tuple[int, str, str]] = []
     for number, line in lines:
         try:
-            text = line.decode("utf-8")
-            value = json.loads(text)
-        except UnicodeDecodeError:
-            bad.append((number, "not valid UTF-8", line.decode("utf-8", "replace")))
-            continue
-        except json.JSONDecodeError as exc:
-            bad.append((number, f"invalid JSON ({exc.msg} at column {exc.colno})", text))
+            # What sync reads from a server is read the same way here: UTF-8 only, bounded
+            # nesting, and NaN/Infinity/1e999 kept as their literal text instead of floats.
+            value = decode(line, max_depth=depth)
+        except BadJSON as exc:
+            reason = str(exc)
+            if not reason.startswith("invalid UTF-8"):
+                reason = "invalid JSON" + reason.removeprefix("invalid JSON")
+            bad.append((number, reason, line.decode("utf-8", "replace")))
             continue
         completion, inputs = parse_line(value)
         if not (isinstance(completion, dict) and isinstance(completion.get("id"), str) and completion["id"]):
@@ -108,7 +111,6 @@ def _pool() -> Executor:
 def run(args: argparse.Namespace) -> int:
     from collections import deque
 
-    from ccbrowser.cli import db_path
     from ccbrowser.progress import Progress
     from ccbrowser.store import open_db
     from ccbrowser.store.extract import clean
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CCBrowserError(f"cannot import {args.file}: {exc.strerror}") from None
         total_bytes = path.stat().st_size
-    conn = open_db(db_path(args))
+    conn = open_db(args.db)
     conn.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints while bulk loading
     writer = Writer(conn, profile=args.profile, source="import")
     progress = Progress("importing", total=total_bytes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 
@@ -15,16 +14,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ccbrowser.cli import db_path
+    from ccbrowser.commands.formats import dumps
     from ccbrowser.render import json_for_terminal, message_block
     from ccbrowser.store import open_existing, reader
 
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     cid = reader.resolve_id(conn, args.id)
     msgs = reader.input_messages(conn, cid)
     state = reader.messages_state(conn, cid)
     if args.json:
-        sys.stdout.write(json_for_terminal(json.dumps(msgs, ensure_ascii=True)) + "\n")
+        sys.stdout.write(json_for_terminal(dumps(msgs)) + "\n")
     else:
         sys.stdout.write("\n".join(message_block(m) for m in msgs) + ("\n" if msgs else ""))
     if state is None:

@@ -7,8 +7,6 @@ reversed on a terminal only. `--json`: JSON Lines, one hit per line, plain-text 
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -33,36 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="JSON Lines: one hit per line")
 
 
-def tool_names(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {pk: [] for pk in pks}
-    if not pks:
-        return out
-    rows = conn.execute(
-        "SELECT completion, name FROM tool_calls WHERE completion IN (SELECT value FROM json_each(?)) "
-        "ORDER BY completion, choice, position",
-        (json.dumps(list(pks)),),
-    )
-    for pk, name in rows:
-        out[pk].append(name or "")
-    return out
-
-
-def _iso(ts: int | None) -> str | None:
-    from datetime import datetime
-
-    if ts is None:
-        return None
-    try:
-        return datetime.fromtimestamp(ts).astimezone().isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def hit_json(hit: Any, tools: list[str]) -> dict[str, Any]:
+    from ccbrowser.commands.formats import iso_time
+
     return {
         "id": hit.id,
         "created": hit.created,
-        "created_local": _iso(hit.created),
+        "created_local": iso_time(hit.created),
         "model": hit.model,
         "snippet": hit.snippet_text,
         "score": None if hit.score is None else round(hit.score, 4),
@@ -85,12 +60,13 @@ def render_snippet(snippet: str, color: bool) -> str:
 def write_hits(
     out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool
 ) -> None:
+    from ccbrowser.commands.formats import dumps
     from ccbrowser.render import local_time
     from ccbrowser.safe import one_line
 
     for hit in hits:
         if as_json:
-            out.write(json.dumps(hit_json(hit, tools.get(hit.pk, [])), ensure_ascii=True) + "\n")
+            out.write(dumps(hit_json(hit, tools.get(hit.pk, []))) + "\n")
             continue
         when = local_time(hit.created)[:16]
         model = one_line(hit.model or "?", 18)
@@ -106,15 +82,15 @@ def write_hits(
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
-    from ccbrowser.cli import db_path
     from ccbrowser.errors import UsageError
     from ccbrowser.store import open_existing
+    from ccbrowser.store.reader import tool_names
 
     text = " ".join(args.query)
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
     query = search.parse(text)  # a bad query is a usage error before the database is opened
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     out = sys.stdout

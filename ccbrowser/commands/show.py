@@ -1,4 +1,4 @@
-"""`ccbrowser show ID [--json]`."""
+"""`ccbrowser show ID [--json]`: `--json` is the stored object, as strict JSON (see `formats`)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ccbrowser.cli import db_path
+    from ccbrowser.commands.formats import strict
     from ccbrowser.render import completion_text, json_for_terminal, local_time
     from ccbrowser.store import open_existing, reader
 
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     cid = reader.resolve_id(conn, args.id)
     if args.json:
         raw = reader.get_raw(conn, cid)
         assert raw is not None
-        sys.stdout.write(json_for_terminal(raw) + "\n")
+        sys.stdout.write(json_for_terminal(strict(raw)) + "\n")
         return 0
     d = reader.detail(conn, cid)
     assert d is not None

@@ -1,19 +1,17 @@
 """`ccbrowser stats [--json]`: counts by model, finish reason and day; token totals; tool names.
 
-Days are local dates. Everything is aggregate SQL over indexed columns: fast on a million rows.
+The figures come from `store.stats.collect` (aggregate SQL over indexed columns: fast on a
+million rows); this module only prints them.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 import sys
 from typing import Any
 
 from ccbrowser.argtypes import number
-
-TOP = 30
+from ccbrowser.store.stats import TOP
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,55 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="days listed in the per-day counts (default 30)",
     )
-
-
-def collect(conn: sqlite3.Connection, days: int = 30) -> dict[str, Any]:
-    one = conn.execute(
-        "SELECT count(*), count(removed_at), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0), "
-        "coalesce(sum(total_tokens), 0), coalesce(sum(reasoning_tokens), 0), coalesce(sum(cached_tokens), 0), "
-        "min(created), max(created), coalesce(sum(has_tools), 0), coalesce(sum(has_refusal), 0) FROM completions"
-    ).fetchone()
-    models = conn.execute(
-        "SELECT coalesce(model, '(none)'), count(*), coalesce(sum(total_tokens), 0) FROM completions "
-        "GROUP BY model ORDER BY 2 DESC"
-    ).fetchall()
-    finish = conn.execute(
-        "SELECT coalesce(finish_reason, '(none)'), count(*) FROM completions GROUP BY finish_reason ORDER BY 2 DESC"
-    ).fetchall()
-    per_day = conn.execute(
-        "SELECT date(created, 'unixepoch', 'localtime') AS d, count(*), coalesce(sum(total_tokens), 0) "
-        "FROM completions WHERE created IS NOT NULL GROUP BY d ORDER BY d DESC LIMIT ?",
-        (max(0, days),),
-    ).fetchall()
-    tools = conn.execute(
-        "SELECT coalesce(name, '(none)'), count(*), count(DISTINCT completion), coalesce(sum(valid_json = 0), 0) "
-        "FROM tool_calls GROUP BY name ORDER BY 2 DESC LIMIT ?",
-        (TOP,),
-    ).fetchall()
-    return {
-        "completions": one[0],
-        "removed_upstream": one[1],
-        "with_tool_calls": one[9],
-        "with_refusal": one[10],
-        "first_created": one[7],
-        "last_created": one[8],
-        "messages": conn.execute("SELECT count(*) FROM messages").fetchone()[0],
-        "distinct_message_bodies": conn.execute("SELECT count(*) FROM bodies").fetchone()[0],
-        "tokens": {
-            "prompt": one[2],
-            "completion": one[3],
-            "total": one[4],
-            "reasoning": one[5],
-            "cached": one[6],
-        },
-        "models": [{"model": m, "completions": n, "total_tokens": t} for m, n, t in models],
-        "finish_reasons": [{"finish_reason": f, "completions": n} for f, n in finish],
-        "days": [{"day": d, "completions": n, "total_tokens": t} for d, n, t in per_day],
-        "tools": [
-            {"name": name, "calls": calls, "completions": comps, "invalid_json": bad}
-            for name, calls, comps, bad in tools
-        ],
-    }
 
 
 def _table(title: str, rows: list[tuple[str, ...]]) -> str:
@@ -141,13 +90,14 @@ def render(s: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ccbrowser.cli import db_path
+    from ccbrowser.commands.formats import dumps
     from ccbrowser.store import open_existing
+    from ccbrowser.store.stats import collect
 
-    conn = open_existing(db_path(args))
+    conn = open_existing(args.db)
     data = collect(conn, args.days)
     if args.json:
-        sys.stdout.write(json.dumps(data, ensure_ascii=True) + "\n")
+        sys.stdout.write(dumps(data) + "\n")
     else:
         sys.stdout.write(render(data))
     return 0

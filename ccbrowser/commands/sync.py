@@ -2,7 +2,8 @@
 
 Ctrl-C (or SIGTERM) stops after the transaction in progress and exits 130; a second Ctrl-C
 abandons the in-flight requests at once (still without a torn write: every page is one
-transaction). Progress goes to stderr on a terminal only; the summary line always does.
+transaction). The progress bar goes to stderr on a terminal only; the summary line, warnings,
+rate-limit waits and retries (one line each) always do.
 """
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ccbrowser.cli import db_path
     from ccbrowser.config import is_loopback, resolve
     from ccbrowser.sync import SyncOptions, run_sync, watch
 
@@ -70,17 +70,21 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         raise UsageError("--concurrency must be between 1 and 256")
     settings = resolve(
-        args.profile, base_url=args.base_url, flavor=args.flavor, insecure=args.insecure or None
+        args.profile,
+        base_url=args.base_url,
+        flavor=args.flavor,
+        insecure=args.insecure or None,
+        config=args.config,
     )
     if not settings.has_key and settings.flavor != "llama-stack" and not is_loopback(settings.base_url):
         raise UsageError(
             f"no API key: set {settings.api_key_env} (profile {settings.profile!r}); "
             "the key is read from the environment, never from a flag"
         )
-    options = SyncOptions()
+    options = SyncOptions(limits=args.config.limits)
     if args.concurrency:
         options.concurrency = args.concurrency
-    path = db_path(args)
+    path = args.db
     stop = threading.Event()
     bar = _Bar()
 
@@ -127,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
         bar.clear()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+    if args.integrity is not None:
+        args.integrity.result()  # a damaged file is never reported as synced (see cli.CHECKED_COMMANDS)
     sys.stderr.write(f"ccbrowser: {result.line()}\n")
     if result.cancelled:
         sys.stderr.write("ccbrowser: interrupted; run `ccbrowser sync` again to continue where it stopped\n")
@@ -142,15 +148,34 @@ def run(args: argparse.Namespace) -> int:
 
 
 class _Bar:
-    """The progress line: pages, completions, messages, retries, waits; only on a terminal."""
+    """The progress line (pages, completions, messages, retries, waits) on a terminal only; waits,
+    retries of a second or more and warnings as lines of their own, piped or not (one line each;
+    warnings after the first twenty are only counted in the summary)."""
+
+    MAX_WARNING_LINES = 20
+    # A retry after a short backoff is noise (the summary counts it; a wrong URL stays one line);
+    # one that makes the user wait gets a line.
+    RETRY_LINE_AFTER = 1.0
 
     def __init__(self) -> None:
         from ccbrowser.progress import Progress
 
         self.progress = Progress("syncing")
         self.status = ""
+        self.warning_lines = 0
 
     def event(self, ev: Any) -> None:
+        from ccbrowser.safe import one_line
+
+        if ev.kind == "wait" or (ev.kind == "retry" and ev.seconds >= self.RETRY_LINE_AFTER):
+            self.progress.line(f"ccbrowser: {one_line(ev.detail, 300)}")
+        elif ev.kind in ("warning", "reject"):
+            self.warning_lines += 1
+            text = ev.detail if ev.kind == "warning" else f"malformed object kept in rejects: {ev.detail}"
+            if self.warning_lines <= self.MAX_WARNING_LINES:
+                self.progress.line(f"ccbrowser: warning: {one_line(text, 300)}")
+            elif self.warning_lines == self.MAX_WARNING_LINES + 1:
+                self.progress.line("ccbrowser: warning: more warnings not shown (the summary counts them)")
         if not self.progress.enabled:
             return
         p = ev.progress

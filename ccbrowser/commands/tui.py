@@ -26,16 +26,27 @@ def require_terminal() -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_terminal()
-    from ccbrowser.cli import db_path
-    from ccbrowser.paths import config_path
-    from ccbrowser.tui.keymap import KeymapError, load_keymap
+    from ccbrowser.config import Config
+    from ccbrowser.errors import ConfigError
+    from ccbrowser.tui.keymap import KEYS
 
-    try:
-        keymap = load_keymap(config_path())
-    except KeymapError as exc:
-        raise UsageError(str(exc)) from None
+    config: Config = args.config or Config()
+    keymap = config.keys  # typed by the config's schema; the binding ids are the TUI's to know
+    known = {s.id for s in KEYS}
+    unknown = sorted(set(keymap) - known)
+    if unknown:
+        raise ConfigError(
+            f"config file {config.path}: unknown binding id keys.{unknown[0]} (see ? in the TUI)"
+        )
+    empty = sorted(k for k, v in keymap.items() if not v.strip())
+    if empty:
+        raise ConfigError(f'config file {config.path}: keys.{empty[0]} must name keys, such as "j,down"')
+    if args.profile is not None and args.profile not in config.profile_names:
+        raise UsageError(
+            f"no profile {args.profile!r} in the config file (known: {', '.join(config.profile_names)})"
+        )
     from ccbrowser.tui.app import CCBrowserApp  # Textual only now: `ccbrowser search` never pays for it
 
-    app = CCBrowserApp(db_path(args), sync=not args.no_sync, profile=args.profile, keymap=keymap)
+    app = CCBrowserApp(args.db, sync=not args.no_sync, profile=args.profile, keymap=keymap)
     app.run()
     return int(app.return_code or 0)

@@ -4,6 +4,21 @@ The corpus is never materialised. Listing walks indices of the corpus and a smal
 "extras" (created, late or injected completions) in ``(created, kind, seq)`` order, so an
 unfiltered page costs O(page) whatever the corpus size. Deletions and metadata updates are
 overlays keyed by index or id; the generated data itself is immutable.
+
+Flavours differ the way the real servers do (DESIGN section 1, PITFALLS):
+
+- ``openai``: the reference behaviour (Bearer, ``order=asc``, ``limit`` 1..100).
+- ``azure``: the key in ``api-key`` only; ``/openai/...`` needs ``?api-version=`` (``/openai/v1``
+  does not); lists add ``total``; some listed items carry ``object: null`` and ``finish_reason: null``.
+- ``router``: loosely typed fields (``logprobs: "unknown"``, ``annotations``/``audio`` null); no
+  update or delete route (a 404, as routers answer a route they lack).
+- ``llama-stack`` (0.7.x): ``order=desc`` by default, no limit cap, no metadata filter (ignored),
+  ``metadata``/``usage`` null, ``input_messages`` embedded in list and retrieve items; its cursor is
+  ``created < created(after)`` (``>`` ascending), so with ``burst`` > 1 (many completions a second)
+  a normal client skips completions sharing a page's last second; a missing id is ``400
+  {"error": {"message": "Chat completion with id '...' not found"}}``. It has no ``/messages``,
+  update or delete route, answered as its FastAPI server answers an unknown route: ``404
+  {"detail": "Not Found"}``, or ``405 {"detail": "Method Not Allowed"}`` where only the method is unknown.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ from ccbrowser.emulator.corpus import (
     ID_PREFIX,
     JSON,
     Corpus,
-    _Gen,
+    TextGen,
     b62,
     mix64,
     random_id,
@@ -40,9 +55,10 @@ from ccbrowser.emulator.corpus import (
 )
 from ccbrowser.emulator.faults import FaultInjector, FaultOptions
 
-FLAVORS = ("openai", "azure", "llama-stack")
+FLAVORS = ("openai", "azure", "router", "llama-stack")
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+LLAMA_MAX_LIMIT = 1 << 62  # Llama Stack caps nothing: any positive limit is served whole
 AZURE_API_VERSION = "2025-04-01-preview"
 
 
@@ -57,6 +73,9 @@ class EmulatorOptions:
     api_key: str | None = field(default=None, repr=False)
     faults: FaultOptions = field(default_factory=FaultOptions)
     drift_every: float | None = None  # seconds between random drift batches (None: no drift)
+    # Mean run of consecutive completions sharing one `created` second (1: as generated). Agents
+    # and batch jobs store many completions a second; that is what breaks a `created`-only cursor.
+    burst: float = 1.0
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -67,6 +86,8 @@ class EmulatorOptions:
             raise ValueError("count must be >= 0")
         if self.drift_every is not None and self.drift_every <= 0:
             raise ValueError("drift-every must be > 0")
+        if not self.burst >= 1.0:
+            raise ValueError("burst must be >= 1")
         self.faults.validate()
 
 
@@ -103,9 +124,18 @@ class EmulatorState:
     ``add_late_arrival``, ``update_metadata``, ``delete``, ``drift``) and to count requests.
     """
 
-    def __init__(self, corpus: Corpus, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        corpus: Corpus,
+        clock: Callable[[], float] = time.time,
+        flavor: str = "openai",
+        burst: float = 1.0,
+    ):
         self.corpus = corpus
         self.clock = clock
+        self.flavor = flavor
+        self._group_cut = int((1 << 20) / burst) if burst > 1.0 else 1 << 20
+        self._created: Callable[[int], int] = corpus.created if burst <= 1.0 else self._burst_created
         self.lock = threading.RLock()
         self.counters: Counter[str] = Counter()
         self.request_log: deque[RequestRecord] = deque(maxlen=10_000)
@@ -130,6 +160,22 @@ class EmulatorState:
             self.counters.clear()
             self.request_log.clear()
 
+    # ---- time ------------------------------------------------------------------------------
+
+    def _starts_group(self, i: int) -> bool:
+        return i == 0 or mix64(self.corpus.seed ^ 0xB5A7 ^ (i << 8)) & 0xFFFFF < self._group_cut
+
+    def _burst_created(self, i: int) -> int:
+        """``created`` of the first completion of ``i``'s run: runs of ~burst share one second."""
+        start = i
+        while i - start < 64 and not self._starts_group(start):
+            start -= 1
+        return self.corpus.created(start)
+
+    def created(self, i: int) -> int:
+        """``created`` of corpus completion ``i`` as served (bursts applied); non-decreasing in ``i``."""
+        return self._created(i)
+
     # ---- lookups ---------------------------------------------------------------------------
 
     def _locate(self, completion_id: str) -> _Ref | None:
@@ -145,19 +191,22 @@ class EmulatorState:
 
     def _key(self, ref: _Ref) -> tuple[int, int, int]:
         if ref[0] == "c":
-            return (self.corpus.created(ref[1]), 0, ref[1])
+            return (self._created(ref[1]), 0, ref[1])
         return self._extras[ref[1]].key
 
     def _record(self, ref: _Ref) -> tuple[JSON, list[JSON]]:
         """(completion with overlays, input messages in request form). Shared objects: copy to change."""
         if ref[0] == "e":
             extra = self._extras[ref[1]]
-            return extra.completion, extra.messages
+            return shape_for_flavor(self.flavor, extra.completion), extra.messages
         comp, msgs = self.corpus.record(ref[1])
         md = self._md.get(ref[1])
         if md is not None:
             comp = {**comp, "metadata": dict(md)}
-        return comp, msgs
+        created = self._created(ref[1])
+        if created != comp["created"]:
+            comp = {**comp, "created": created}
+        return shape_for_flavor(self.flavor, comp), msgs
 
     def get(self, completion_id: str) -> tuple[JSON, list[JSON]] | None:
         """(completion, input messages in request form) of a live id, or None."""
@@ -172,7 +221,7 @@ class EmulatorState:
 
     def newest_created(self) -> int:
         with self.lock:
-            newest = self.corpus.created(self.corpus.count - 1) if self.corpus.count else self.corpus.start
+            newest = self._created(self.corpus.count - 1) if self.corpus.count else self.corpus.start
             if self._extra_keys:
                 newest = max(newest, self._extra_keys[-1][0])
             return newest
@@ -273,6 +322,19 @@ class EmulatorState:
             self._version += 1
             return True
 
+    def undelete(self, completion_id: str) -> bool:
+        """Bring a deleted completion back (a server restored from backup); False if it was not deleted."""
+        with self.lock:
+            ref = self._locate(completion_id)
+            if ref is None or self._alive(ref):
+                return False
+            if ref[0] == "c":
+                self._deleted.discard(ref[1])
+            else:
+                self._extras[ref[1]].deleted = False
+            self._version += 1
+            return True
+
     def drift(
         self, new: int = 0, late: int = 0, deleted: int = 0, updated: int = 0, late_age_s: int = 600
     ) -> dict[str, list[str]]:
@@ -322,26 +384,26 @@ class EmulatorState:
         """The first corpus index whose key is > key."""
         if key[1] == 0:
             return key[2] + 1
-        lo, hi = 0, self.corpus.count  # first i with created(i) > key[0]
-        created = self.corpus.created
+        lo, hi = 0, self.corpus.count  # first i with (created(i), 0, i) > key
+        created = self._created
         while lo < hi:
             mid = (lo + hi) // 2
-            if created(mid) > key[0]:
+            if (created(mid), 0, mid) > key:
                 hi = mid
             else:
                 lo = mid + 1
         return lo
 
-    def _iter_refs(self, order: str, after: _Ref | None) -> Iterator[_Ref]:
-        """All refs (deleted included) in list order, strictly after ``after``."""
+    def _iter_refs(self, order: str, after: tuple[int, int, int] | None) -> Iterator[_Ref]:
+        """All refs (deleted included) in list order whose key lies strictly beyond the key ``after``."""
         n = self.corpus.count
-        created = self.corpus.created
+        created = self._created
         ekeys, eids = self._extra_keys, self._extra_ids
         if order == "asc":
             if after is None:
                 i, j = 0, 0
             else:
-                key = self._key(after)
+                key = after
                 i, j = self._first_corpus_after(key), bisect.bisect_right(ekeys, key)
             while i < n or j < len(ekeys):
                 if j >= len(ekeys) or (i < n and (created(i), 0, i) < ekeys[j]):
@@ -354,7 +416,7 @@ class EmulatorState:
             if after is None:
                 i, j = n - 1, len(ekeys) - 1
             else:
-                key = self._key(after)
+                key = after
                 i, j = self._first_corpus_after(key) - 1, bisect.bisect_left(ekeys, key) - 1
                 if key[1] == 0:
                     i = key[2] - 1
@@ -393,18 +455,26 @@ class EmulatorState:
         limit: int = DEFAULT_LIMIT,
         model: str | None = None,
         metadata: dict[str, str] | None = None,
+        created_cursor: bool = False,
     ) -> tuple[list[tuple[JSON, list[JSON]]], bool]:
-        """One page of (completion, request-form messages) and has_more. KeyError: unknown ``after``."""
+        """One page of (completion, request-form messages) and has_more. KeyError: unknown ``after``.
+
+        ``created_cursor``: Llama Stack's cursor, ``created < created(after)`` (``>`` ascending):
+        the page resumes past the whole second of ``after``, skipping what else shares it.
+        """
         md = metadata or {}
         with self.lock:
-            after_ref = None
+            bound = None
             if after:
                 after_ref = self._locate(after)
                 if after_ref is None:
                     raise KeyError(after)
+                bound = self._key(after_ref)
+                if created_cursor:
+                    bound = (bound[0], 2, 0) if order == "asc" else (bound[0], -1, 0)
             refs: list[_Ref] = []
             has_more = False
-            for ref in self._iter_refs(order, after_ref):
+            for ref in self._iter_refs(order, bound):
                 if not self._matches(ref, model, md):
                     continue
                 if len(refs) == limit:
@@ -437,6 +507,37 @@ class EmulatorState:
             return out
 
 
+def shape_for_flavor(flavor: str, comp: JSON) -> JSON:
+    """A stored completion as this flavour's server holds it (DESIGN section 1, PITFALLS).
+
+    Llama Stack keeps neither ``metadata`` nor ``usage`` (both null). OpenAI-compatible routers
+    type fields loosely: ``logprobs`` ``"unknown"``, ``annotations`` and ``audio`` null instead of
+    empty or absent. Azure's quirks depend on the route, so they are applied per response.
+    """
+    if flavor == "llama-stack":
+        return {**comp, "metadata": None, "usage": None}
+    if flavor == "router":
+        choices = comp.get("choices")
+        if not isinstance(choices, list):
+            return comp
+        loose = []
+        for c in choices:
+            if not isinstance(c, dict):
+                loose.append(c)
+                continue
+            c = {**c, "logprobs": "unknown" if c.get("logprobs") is None else c["logprobs"]}
+            msg = c.get("message")
+            if isinstance(msg, dict):
+                c["message"] = {
+                    **msg,
+                    "annotations": msg.get("annotations") or None,
+                    "audio": msg.get("audio") or None,
+                }
+            loose.append(c)
+        return {**comp, "choices": loose}
+    return comp
+
+
 def _request_form(m: JSON) -> JSON:
     """Normalise an input message given in ``/messages`` item form back to request form."""
     out = {k: v for k, v in m.items() if k not in ("id", "content_parts", "refusal") and v is not None}
@@ -456,7 +557,7 @@ def _digest(obj: Any) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big")
 
 
-def _fake_value(g: _Gen, name: str, schema: JSON) -> Any:
+def _fake_value(g: TextGen, name: str, schema: JSON) -> Any:
     rng = g.rng
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
@@ -481,7 +582,7 @@ def _fake_value(g: _Gen, name: str, schema: JSON) -> Any:
     return g.words(2)
 
 
-def _fake_args(g: _Gen, schema: JSON) -> JSON:
+def _fake_args(g: TextGen, schema: JSON) -> JSON:
     props = schema.get("properties") or {}
     return {k: _fake_value(g, k, v if isinstance(v, dict) else {}) for k, v in props.items()}
 
@@ -502,7 +603,7 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
     the reply calls a tool with arguments made from its JSON schema; otherwise it is text.
     """
     msgs = body.get("messages") or []
-    g = _Gen(random.Random(_digest([body.get("model"), msgs, body.get("tools")])))
+    g = TextGen(random.Random(_digest([body.get("model"), msgs, body.get("tools")])))
     tools = [t for t in (body.get("tools") or []) if isinstance(t, dict)]
     choice = body.get("tool_choice")
     n = int(body.get("n") or 1)
@@ -650,7 +751,18 @@ def _order_param(request: Request, default: str) -> str:
     return order
 
 
-def _not_found(completion_id: str) -> ApiError:
+class BareError(Exception):
+    """An error answered with exactly ``body`` (servers that do not speak OpenAI's error shape)."""
+
+    def __init__(self, status: int, body: JSON):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+
+
+def _not_found(completion_id: str, flavor: str = "openai") -> Exception:
+    if flavor == "llama-stack":  # what Llama Stack 0.7.x answers for an unknown id: a 400
+        return BareError(400, {"error": {"message": f"Chat completion with id '{completion_id}' not found"}})
     return ApiError(404, f"No chat completion found with id '{completion_id}'.", param=None, code=None)
 
 
@@ -677,6 +789,7 @@ class _Api:
         self.state = state
         self.flavor = options.flavor
         self.default_order = "desc" if options.flavor == "llama-stack" else "asc"
+        self.max_limit = LLAMA_MAX_LIMIT if options.flavor == "llama-stack" else MAX_LIMIT
 
     def _check_version(self, request: Request) -> None:
         if request.scope.get("root_path_requires_version") and not request.query_params.get("api-version"):
@@ -688,7 +801,7 @@ class _Api:
             )
 
     def _item(self, comp: JSON, msgs: list[JSON], in_list: bool) -> JSON:
-        if self.flavor == "llama-stack":
+        if self.flavor == "llama-stack":  # embedded as sent: request form, no message ids
             return {**comp, "input_messages": msgs}
         if self.flavor == "azure" and in_list and mix64(_digest(comp["id"])) % 7 == 0:
             return {
@@ -701,17 +814,23 @@ class _Api:
     async def list_completions(self, request: Request) -> Response:
         self._check_version(request)
         qp = request.query_params
-        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1, self.max_limit)
         order = _order_param(request, self.default_order)
         model = qp.get("model") or None
         metadata: dict[str, str] = {}
+        llama = self.flavor == "llama-stack"
         for k, v in qp.multi_items():
-            if k.startswith("metadata[") and k.endswith("]"):
+            if k.startswith("metadata[") and k.endswith("]") and not llama:  # Llama Stack: no such filter
                 metadata[k[len("metadata[") : -1]] = v
         after = qp.get("after") or None
         try:
-            page, has_more = self.state.list_page(order, after, limit, model, metadata)
+            page, has_more = self.state.list_page(order, after, limit, model, metadata, created_cursor=llama)
         except KeyError:
+            if llama:
+                raise BareError(
+                    400,
+                    {"error": {"message": f"Record with id='{after}' not found in table 'chat_completions'"}},
+                ) from None
             raise ApiError(
                 400, f"Invalid 'after': no chat completion found with id '{after}'.", param="after", code=None
             ) from None
@@ -732,7 +851,7 @@ class _Api:
         cid = request.path_params["completion_id"]
         rec = self.state.get(cid)
         if rec is None:
-            raise _not_found(cid)
+            raise _not_found(cid, self.flavor)
         return json_response(self._item(rec[0], rec[1], False))
 
     async def update(self, request: Request) -> Response:
@@ -950,8 +1069,8 @@ class _Gate:
         headers = dict(scope.get("headers") or [])
         auth = headers.get(b"authorization", b"").decode("latin-1")
         given = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-        if self.flavor == "azure" and b"api-key" in headers:
-            given = headers[b"api-key"].decode("latin-1")
+        if self.flavor == "azure":  # the key goes in `api-key`; a Bearer there is an Entra token, not a key
+            given = headers[b"api-key"].decode("latin-1") if b"api-key" in headers else None
         if given == self.api_key:
             return None
         if self.flavor == "azure":
@@ -988,14 +1107,20 @@ class _Gate:
 
 
 def _routes(api: _Api) -> list[Route]:
-    return [
+    """The flavour's routes. Llama Stack has no /messages, update or delete; routers may lack the writes."""
+    routes = [
         Route("/chat/completions", api.list_completions, methods=["GET"]),
         Route("/chat/completions", api.create, methods=["POST"]),
         Route("/chat/completions/{completion_id}", api.retrieve, methods=["GET"]),
-        Route("/chat/completions/{completion_id}", api.update, methods=["POST"]),
-        Route("/chat/completions/{completion_id}", api.delete, methods=["DELETE"]),
-        Route("/chat/completions/{completion_id}/messages", api.messages, methods=["GET"]),
     ]
+    if api.flavor not in ("llama-stack", "router"):
+        routes += [
+            Route("/chat/completions/{completion_id}", api.update, methods=["POST"]),
+            Route("/chat/completions/{completion_id}", api.delete, methods=["DELETE"]),
+        ]
+    if api.flavor != "llama-stack":
+        routes.append(Route("/chat/completions/{completion_id}/messages", api.messages, methods=["GET"]))
+    return routes
 
 
 class _RequireVersion:
@@ -1024,8 +1149,16 @@ def create_app(state: EmulatorState, options: EmulatorOptions) -> ASGIApp:
         assert isinstance(exc, ApiError)
         return json_response(exc.body, exc.status)
 
+    async def bare_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BareError)
+        return json_response(exc.body, exc.status)
+
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
+        if options.flavor == "llama-stack":  # FastAPI's own answers for an unknown route or method
+            return json_response({"detail": "Not Found" if status == 404 else "Method Not Allowed"}, status)
+        if options.flavor == "router" and status == 405:  # routers answer a route they lack with a 404
+            status = 404
         return json_response(
             {
                 "error": {
@@ -1058,7 +1191,7 @@ def create_app(state: EmulatorState, options: EmulatorOptions) -> ASGIApp:
                 *_routes(api),
                 Route("/deployments/{deployment}/chat/completions", api.create, methods=["POST"]),
             ],
-            exception_handlers={ApiError: api_error, 404: not_found, 405: not_found},
+            exception_handlers={ApiError: api_error, BareError: bare_error, 404: not_found, 405: not_found},
         )
         routes = [Mount("/openai/v1", routes=_routes(api)), Mount("/openai", app=_RequireVersion(versioned))]
     else:
@@ -1077,7 +1210,13 @@ def create_app(state: EmulatorState, options: EmulatorOptions) -> ASGIApp:
 
     app = Starlette(
         routes=routes,
-        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found, 500: server_error},
+        exception_handlers={
+            ApiError: api_error,
+            BareError: bare_error,
+            404: not_found,
+            405: not_found,
+            500: server_error,
+        },
         lifespan=lifespan,
     )
     return _Gate(app, state, options)
@@ -1098,4 +1237,5 @@ async def _drift_loop(state: EmulatorState, every: float) -> None:
 
 def make_state(options: EmulatorOptions) -> EmulatorState:
     """The state for ``options``: a corpus of ``count`` completions from ``seed`` at ``now``."""
-    return EmulatorState(Corpus(options.count, seed=options.seed, now=options.now))
+    corpus = Corpus(options.count, seed=options.seed, now=options.now)
+    return EmulatorState(corpus, flavor=options.flavor, burst=options.burst)

@@ -1,18 +1,85 @@
-"""Opening the database: file mode 0600, WAL, pragmas, migrations.
+"""Opening the database: file mode 0600, WAL, pragmas, migrations; naming what is wrong with it.
 
 Each thread opens its own connection (sqlite3 connections are not shared across threads here).
+A damaged file or a read-only location is reported as such (:func:`database_error`), whatever
+statement found it: SQLite only notices damage when it reads the damaged page.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
+import threading
 from pathlib import Path
 
-from ccbrowser.errors import CCBrowserError
+from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, ReadOnlyDatabase
 from ccbrowser.store.schema import migrate
 
 BUSY_TIMEOUT_MS = 10_000
+
+# Primary result codes (an extended code's low byte): sqlite3 exposes them on every error.
+_CORRUPT, _NOTADB, _READONLY, _CANTOPEN = 11, 26, 8, 14
+
+
+def _code(exc: BaseException) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        _code(exc) in (_CORRUPT, _NOTADB) or "malformed" in str(exc)
+    )
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def read_only_error(path: Path) -> ReadOnlyDatabase:
+    where = path.resolve().parent
+    if path.exists() and not _writable(path):
+        why = "the file is read-only"
+    elif not _writable(where):
+        why = f"its directory {where} is read-only (SQLite writes its -wal and -shm files there)"
+    else:
+        why = "SQLite cannot write it"
+    return ReadOnlyDatabase(f"{path} is read-only: {why}; ccbrowser needs to write both")
+
+
+def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> DatabaseError:
+    """What a user can do about an SQLite error, in one line (without the SQL or any data)."""
+    p = Path(path)
+    code = _code(exc)
+    if is_damage(exc):
+        if code == _NOTADB:
+            return DamagedDatabase(f"{p} is not a SQLite database, or its header is damaged ({exc})")
+        q = shlex.quote(str(p))
+        return DamagedDatabase(
+            f"{p} is damaged ({exc}); a copy of it can be repaired with `sqlite3 {q} .recover | sqlite3 repaired.db`"
+        )
+    if code == _READONLY or (code == _CANTOPEN and p.exists()):
+        return read_only_error(p)
+    return DatabaseError(f"database error in {p}: {exc}")
+
+
+def check_integrity(conn: sqlite3.Connection, path: str | os.PathLike[str]) -> None:
+    """`PRAGMA quick_check`: every page read once, so damage is found before a write lands next to it.
+
+    It costs a full read of the file (about 0.3 s for 100,000 completions here, see the README's
+    numbers), so only the commands that write run it, once, before writing.
+    """
+    try:
+        rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise database_error(exc, path) from None
+    if rows and rows[0][0] != "ok":
+        detail = " ".join(str(rows[0][0]).replace("*** in database main ***", "").split())[:160]
+        raise DamagedDatabase(
+            f"{path} is damaged (integrity check: {detail}); a copy of it can be repaired "
+            f"with `sqlite3 {shlex.quote(str(path))} .recover | sqlite3 repaired.db`"
+        )
 
 
 def _create_private(path: Path) -> None:
@@ -56,6 +123,8 @@ def open_db(
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as exc:
+            if _code(exc) == _CANTOPEN and not (_writable(p) and _writable(p.resolve().parent)):
+                raise read_only_error(p) from None
             raise CCBrowserError(f"cannot open database {p}: {exc}") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -72,7 +141,64 @@ def open_db(
                 migrate(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CCBrowserError(f"{p} is not a usable ccbrowser database: {exc}") from None
+        error = database_error(exc, p)
+        if not isinstance(error, (DamagedDatabase, ReadOnlyDatabase)):
+            raise DatabaseError(f"{p} is not a usable ccbrowser database: {exc}") from None
+        raise error from None
+    return conn
+
+
+class IntegrityCheck:
+    """`check_integrity` on its own read-only connection, in a thread, while a sync talks to the server.
+
+    A full check costs ~4 s on 100,000 completions (820 MB) here, 4-7x a no-change incremental
+    sync; run beside the sync's network waits it costs little wall time. WAL keeps the check's
+    snapshot stable while the sync commits. :meth:`result` waits for it and raises what it found.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._error: DatabaseError | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._thread = threading.Thread(target=self._run, name="integrity-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            check_integrity(self._conn, self.path)
+        except DatabaseError as exc:
+            self._error = exc
+        except sqlite3.Error:
+            pass  # cannot even read it: the command itself says why
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+
+    def result(self) -> None:
+        """Wait for the check; raise the DamagedDatabase it found, if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def cancel(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.interrupt()
+            except sqlite3.ProgrammingError:
+                pass  # already closed
+
+
+def open_checked(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """For commands that write: `open_db`, then refuse a damaged file before anything is written."""
+    conn = open_db(path)
+    try:
+        check_integrity(conn, path)
+    except DatabaseError:
+        conn.close()
+        raise
     return conn
 
 

@@ -51,6 +51,11 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _text(value: Any) -> str | None:
+    """A string for a TEXT column: lone surrogates (not UTF-8) made storable."""
+    return clean(value) if isinstance(value, str) else None
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return int(value)
@@ -109,13 +114,13 @@ def tool_calls_of(message: dict[str, Any]) -> list[ToolCallRow]:
     rows: list[ToolCallRow] = []
     for pos, call in enumerate(_list(message.get("tool_calls"))):
         call = _dict(call)
-        ctype = _str(call.get("type"))
+        ctype = _text(call.get("type"))
         fn = _dict(call.get("function")) or _dict(call.get("custom"))
         name = _str(fn.get("name"))
         args = fn.get("arguments", fn.get("input"))
         if args is not None and not isinstance(args, str):
             args = dumps(args)  # some servers send an object instead of a JSON string
-        rows.append(ToolCallRow(pos, _str(call.get("id")), ctype, name, args, _valid_json(args)))
+        rows.append(ToolCallRow(pos, _text(call.get("id")), ctype, name, args, _valid_json(args)))
     legacy = _dict(message.get("function_call"))
     if legacy:
         args = legacy.get("arguments")
@@ -220,7 +225,15 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     transcript = clean(transcript) if type(transcript) is str else ""
     role = msg.get("role")
     return Body(
-        digest, role if type(role) is str else None, content, tool, refusal, transcript, raw, images, split
+        digest,
+        clean(role) if type(role) is str else None,
+        content,
+        tool,
+        refusal,
+        transcript,
+        raw,
+        images,
+        split,
     )
 
 
@@ -269,8 +282,8 @@ def completion_row(obj: dict[str, Any]) -> CompletionRow:
     columns: dict[str, Any] = {
         "created": _int(obj.get("created")),
         "model": clean(m) if (m := _str(obj.get("model"))) else None,
-        "finish_reason": _str(first.get("finish_reason")),
-        "service_tier": _str(obj.get("service_tier")),
+        "finish_reason": _text(first.get("finish_reason")),
+        "service_tier": _text(obj.get("service_tier")),
         "prompt_tokens": _int(usage.get("prompt_tokens")),
         "completion_tokens": _int(usage.get("completion_tokens")),
         "total_tokens": _int(usage.get("total_tokens")),

@@ -307,3 +307,54 @@ def sync_states(conn: sqlite3.Connection) -> dict[str, tuple[float, dict[str, An
     return {
         r[0]: (r[2], json.loads(r[1])) for r in conn.execute("SELECT profile, state, updated FROM sync_state")
     }
+
+
+# -- for export and `search --json`: many completions at once (hot paths: raw sqlite3, one
+# statement per chunk of primary keys passed as one JSON array) -------------------------------
+
+EXPORT_COLUMNS = (
+    "pk, id, raw, messages_state, created, model, finish_reason, service_tier, prompt_tokens, "
+    "completion_tokens, total_tokens, reasoning_tokens, cached_tokens, n_choices, has_refusal, has_audio, "
+    "metadata, profile, removed_at, input_count, preview"
+)
+
+
+def export_rows(conn: sqlite3.Connection, pks: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Rows of `EXPORT_COLUMNS` in the order of `pks` (missing ones skipped)."""
+    found = {
+        r[0]: r
+        for r in conn.execute(
+            f"SELECT {EXPORT_COLUMNS} FROM completions WHERE pk IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(pks)),),
+        )
+    }
+    return [found[pk] for pk in pks if pk in found]
+
+
+def inputs_by_pk(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[Any]]:
+    """Input messages of several completions at once, as `input_messages` returns them."""
+    out: dict[int, list[Any]] = {}
+    rows = conn.execute(
+        "SELECT m.completion, m.msg_id, b.raw, b.content_split, b.content FROM messages m "
+        "JOIN bodies b ON b.id = m.body WHERE m.kind = 0 AND m.completion IN (SELECT value FROM json_each(?)) "
+        "ORDER BY m.completion, m.position",
+        (json.dumps(list(pks)),),
+    )
+    for pk, msg_id, raw, split, content in rows:
+        out.setdefault(pk, []).append(body_json(raw, split, content, msg_id))
+    return out
+
+
+def tool_names(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list[str]]:
+    """pk -> the names of its tool calls, in choice then call order ("" for a call without a name)."""
+    out: dict[int, list[str]] = {pk: [] for pk in pks}
+    if not pks:
+        return out
+    rows = conn.execute(
+        "SELECT completion, name FROM tool_calls WHERE completion IN (SELECT value FROM json_each(?)) "
+        "ORDER BY completion, choice, position",
+        (json.dumps(list(pks)),),
+    )
+    for pk, name in rows:
+        out[pk].append(name or "")
+    return out

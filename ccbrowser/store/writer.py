@@ -8,6 +8,7 @@ triggers is several times slower).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections import OrderedDict
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ccbrowser.store import reader
 from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
 
 _COMPLETION_COLS = (
@@ -131,13 +133,83 @@ def prepare(records: Iterable[Record | Mapping[str, Any]]) -> Prepared:
             if not isinstance(obj, dict):
                 raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
             row = completion_row(obj)
+            inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
+            bodies = input_bodies(inputs) if inputs is not None else None
+            raw = dumps(obj)
         except ValueError as exc:
-            rejects.append((str(exc), dumps(obj)))
+            rejects.append((str(exc), _raw_or_note(obj)))
             continue
-        inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
-        bodies = input_bodies(inputs) if inputs is not None else None
-        rows[row.id] = (row, dumps(obj), bodies)  # the last copy of an id wins
+        except Exception as exc:  # noqa: BLE001 - one object's trouble (RecursionError, ...) stays its own
+            rejects.append((f"cannot index this object ({type(exc).__name__})", _raw_or_note(obj)))
+            continue
+        rows[row.id] = (row, raw, bodies)  # the last copy of an id wins
     return Prepared(rows, rejects)
+
+
+def _raw_or_note(obj: Any) -> str:
+    try:
+        return dumps(obj)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return dumps({"unencodable": type(exc).__name__})
+
+
+@dataclass
+class Checkpoint:
+    """Where a profile's sync stands, saved in `sync_state` with each page (JSON, version 1).
+
+    ``after``/``done``: the backfill's cursor (the last id committed) and whether it once reached
+    the end of the list. ``head_floor``: the ``created`` an interrupted head walk must still reach.
+    """
+
+    after: str | None = None
+    done: bool = False
+    head_floor: int | None = None
+    last_sync: float | None = None
+    last_full: float | None = None
+
+    VERSION = 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "v": self.VERSION,
+            "backfill": {"after": self.after, "done": self.done},
+            "head_floor": self.head_floor,
+        }
+        if self.last_sync is not None:
+            out["last_sync"] = self.last_sync
+        if self.last_full is not None:
+            out["last_full"] = self.last_full
+        return out
+
+    @classmethod
+    def from_json(cls, saved: Any) -> Checkpoint:
+        """A saved state, or a fresh one: an unknown version starts over (every write is idempotent)."""
+        cp = cls()
+        if not isinstance(saved, dict) or saved.get("v") != cls.VERSION:
+            return cp
+        backfill = saved.get("backfill")
+        if isinstance(backfill, dict):
+            after = backfill.get("after")
+            cp.after = after if isinstance(after, str) else None
+            cp.done = bool(backfill.get("done"))
+        floor = saved.get("head_floor")
+        cp.head_floor = floor if isinstance(floor, int) and not isinstance(floor, bool) else None
+        for key in ("last_sync", "last_full"):
+            value = saved.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                setattr(cp, key, float(value))
+        return cp
+
+
+@dataclass
+class PageOutcome:
+    """What one list page changed in the store."""
+
+    new: int = 0  # completions new to the store
+    updated: int = 0  # stored ones whose object changed
+    restored: int = 0  # marked removed upstream, listed again: live again
+    rejected: list[str] = field(default_factory=list)  # one reason per malformed object
+    need_messages: list[tuple[str, int | None]] = field(default_factory=list)  # (id, created)
 
 
 class Writer:
@@ -150,6 +222,61 @@ class Writer:
         self._body_ids: OrderedDict[bytes, int] = OrderedDict()
 
     # -- public ---------------------------------------------------------------------------------
+
+    def write_page(
+        self,
+        items: Sequence[Any],
+        checkpoint: Checkpoint | None,
+        *,
+        rejects: Sequence[tuple[str, str]] = (),
+    ) -> PageOutcome:
+        """One list page (and the checkpoint that follows it) in one transaction.
+
+        Only changed objects are rewritten: an object equal to its stored raw JSON, live and of
+        this profile, costs a read. One that was marked removed upstream is live again.
+        ``rejects`` ((reason, raw) of objects the caller set aside) are kept in the same transaction.
+        """
+        ids = [
+            it["id"]
+            for it in items
+            if isinstance(it, dict) and isinstance(it.get("id"), str) and clean(it["id"]) == it["id"]
+        ]
+        stored = reader.sync_rows(self.conn, ids) if ids else {}
+        todo: list[Any] = []
+        out = PageOutcome()
+        for it in items:
+            cid = it.get("id") if isinstance(it, dict) else None
+            if not isinstance(cid, str):
+                todo.append(it)  # `prepare` keeps it in `rejects`
+                continue
+            row = stored.get(cid)
+            embedded = isinstance(it.get("input_messages"), list)
+            if row is None:
+                out.new += 1
+                todo.append(it)
+                if not embedded:
+                    out.need_messages.append((cid, _created(it)))
+                continue
+            raw, messages_state, removed_at, profile = row
+            changed = profile != self.profile or raw != _dumps_or_none(it)
+            if changed or removed_at is not None:
+                todo.append(it)
+                out.updated += changed
+                out.restored += removed_at is not None
+            if messages_state is None and not embedded:
+                out.need_messages.append((cid, _created(it)))
+        prepared = prepare(todo)
+        if rejects:
+            prepared.rejects[:0] = list(rejects)
+        if prepared.rejects:  # `prepare` rejected some after all: they are neither new nor updated
+            gone = {cid for it in todo if (cid := _id_or_none(it)) is not None and cid not in prepared.rows}
+            out.new -= sum(1 for cid in gone if cid not in stored)
+            out.need_messages = [(c, t) for c, t in out.need_messages if c not in gone]
+        result = self.apply(
+            prepared, checkpoint=None if checkpoint is None else (self.profile or "", checkpoint.to_json())
+        )
+        out.rejected = result.rejected
+        return out
 
     def write(
         self,
@@ -377,19 +504,42 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def save_checkpoint(conn: sqlite3.Connection, profile: str, state: Mapping[str, Any]) -> None:
+def _created(item: dict[str, Any]) -> int | None:
+    value = item.get("created")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _id_or_none(item: Any) -> str | None:
+    cid = item.get("id") if isinstance(item, dict) else None
+    return cid if isinstance(cid, str) else None
+
+
+def _dumps_or_none(item: Any) -> str | None:
+    try:
+        return dumps(item)
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
+def save_checkpoint(conn: sqlite3.Connection, profile: str, state: Checkpoint | Mapping[str, Any]) -> None:
+    data = state.to_json() if isinstance(state, Checkpoint) else dict(state)
     conn.execute(
         "INSERT INTO sync_state (profile, state, updated) VALUES (?, ?, ?) "
         "ON CONFLICT(profile) DO UPDATE SET state = excluded.state, updated = excluded.updated",
-        (profile, dumps(dict(state)), time.time()),
+        (profile, dumps(data), time.time()),
     )
 
 
-def load_checkpoint(conn: sqlite3.Connection, profile: str) -> dict[str, Any] | None:
-    import json
-
+def load_checkpoint(conn: sqlite3.Connection, profile: str) -> Checkpoint | None:
+    """The saved checkpoint (states saved by earlier versions load too), or None: never synced."""
     row = conn.execute("SELECT state FROM sync_state WHERE profile = ?", (profile,)).fetchone()
-    return json.loads(row[0]) if row else None
+    if not row:
+        return None
+    try:
+        saved = json.loads(row[0])
+    except ValueError:
+        saved = None
+    return Checkpoint.from_json(saved)
 
 
 def mark_removed(conn: sqlite3.Connection, ids: Sequence[str], at: float | None = None) -> int:

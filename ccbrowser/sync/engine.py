@@ -27,24 +27,44 @@ What a sync does (DESIGN section 4):
 2. **Backfill** (first sync, or resuming one): newest first, 100 per page. Every page commits
    with the checkpoint (cursor) in one transaction, so a SIGKILL at any instant resumes with no
    duplicate and no loss. An interrupted head walk leaves its floor in the checkpoint too, so the
-   next head walk still reaches it.
-3. **Reconcile** (``full=True``): walk everything, apply changes (metadata), and mark ids that are
-   no longer listed as removed upstream (never deleted). A walk from the top also marks the ids it
-   should have seen in the range it covered, so an incremental sync notices recent deletions.
+   next head walk still reaches it. Two page transactions may be in flight while the next page
+   is fetched; if one fails, none queued behind it commits and the walk ends: a saved checkpoint
+   only ever covers pages whose rows are committed.
+3. **Reconcile** (``full=True``): walk everything and apply changes (metadata).
 4. **Input messages**: fetched once per completion that lacks them, newest first, by a pool of
    workers behind an adaptive limiter (halves after a 429, grows back slowly), pipelined with the
    list paging and written in batches. A 404 is recorded as ``missing``; other per-completion
    errors leave it pending for the next sync. Items that embed ``input_messages`` (Llama Stack)
    need no call.
 
-All SQLite work runs on one dedicated thread with one connection (SQLite has one writer); the
-event loop keeps fetching while a page commits. An unchanged listed object is not rewritten.
+What the sync does not trust:
+
+- **Items.** Each listed object is checked by one schema (``api.models.ListedCompletion``, see
+  ``sync.vet``); a malformed one goes to ``rejects`` with its reason and the page goes on.
+- **Pages.** A walk ends, with a warning, when a page repeats (a cursor, or every item, seen
+  before in this walk: the checkpoint stays at the last page before the repeat), when a page has
+  more but no cursor, or after ``Limits.max_pages`` pages (an endless list).
+- **Llama Stack's cursor** is ``created < created(after)`` with whole-second ``created``: a cursor
+  inside a group of equal ``created`` would skip the rest of that second (any client paging the
+  usual way loses them). Its pages are cut before their trailing group of equal ``created``, so
+  the next cursor is the last item of a complete second; a page that is one second throughout is
+  asked again with a doubled ``limit`` (it has no cap) until the second fits.
+- **"Removed upstream"** needs two pieces of evidence. (a) A *verified* walk from the top: it
+  ended normally (the list's end, or below the head window), newest first throughout as asked,
+  no page overlapping another, no repeat, no item without a usable id, nothing cut by a limit.
+  Such a walk covered every ``created`` strictly above the lowest one it listed (everything, at
+  the list's end), so a live local id in that range that it did not list is a *candidate*.
+  (b) For each candidate, ``GET /chat/completions/{id}`` answers 404 (Llama Stack: 400 "not
+  found"). An answer with the object means the list skipped it: it is stored, not marked, with a
+  warning. Any other answer leaves it as it is. This costs one request per completion that
+  really went away (at most ``SyncOptions.max_removal_checks`` per sync). A marked completion
+  that is listed or retrieved again is live again (``restored``), changed or not. Removed rows
+  are never deleted locally.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import heapq
 import itertools
 import sqlite3
@@ -61,14 +81,29 @@ from ccbrowser.api.client import (
     APIError,
     AuthError,
     Client,
+    NetworkError,
+    NotFoundError,
     RetryNotice,
     RetryPolicy,
 )
+from ccbrowser.api.limits import Limits
 from ccbrowser.config import Settings
 from ccbrowser.errors import CCBrowserError
+from ccbrowser.safe import one_line
+from ccbrowser.store import reader
+from ccbrowser.store.db import open_db
+from ccbrowser.store.writer import (
+    Checkpoint,
+    PageOutcome,
+    Writer,
+    load_checkpoint,
+    mark_removed,
+    save_checkpoint,
+    transaction,
+)
+from ccbrowser.sync.vet import vet
 
 T = TypeVar("T")
-STATE_VERSION = 1
 
 
 @dataclass
@@ -84,6 +119,8 @@ class SyncOptions:
     message_batch: int = 64  # completions' inputs per write transaction
     flush_interval: float = 0.25  # seconds: newest inputs become browsable at least this often
     fetch_messages: bool = True
+    limits: Limits = field(default_factory=Limits)  # what a server can make a sync spend
+    max_removal_checks: int = 10_000  # unlisted ids confirmed by GET per sync (see "removed")
 
 
 @dataclass
@@ -101,6 +138,7 @@ class SyncProgress:
     messages_failed: int = 0  # other per-completion errors: left pending for the next sync
     rejected: int = 0  # malformed objects kept in `rejects`
     removed: int = 0  # marked removed upstream
+    restored: int = 0  # marked removed before, listed or retrieved again: live again
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
@@ -115,6 +153,7 @@ class SyncEvent:
     kind: str
     progress: SyncProgress
     detail: str = ""
+    seconds: float = 0.0  # wait | retry: how long this wait is
 
 
 @dataclass
@@ -132,6 +171,8 @@ class SyncSummary:
         parts = [f"{p.listed:,} listed", f"{p.new:,} new", f"{p.updated:,} updated"]
         if p.removed:
             parts.append(f"{p.removed:,} marked removed")
+        if p.restored:
+            parts.append(f"{p.restored:,} listed again (no longer marked removed)")
         parts.append(f"input messages for {p.messages_done:,}")
         if p.messages_missing:
             parts.append(f"{p.messages_missing:,} without messages (404)")
@@ -208,17 +249,25 @@ async def watch(
 
 # -- implementation -----------------------------------------------------------------------------
 
-
-@dataclass
-class _PageOutcome:
-    new: int
-    updated: int
-    rejected: list[str]
-    need_messages: list[tuple[str, int | None]]
+_MAX_GROUP_LIMIT = 100_000  # Llama Stack: the largest page asked for to hold one second whole
 
 
 class _Stopped(Exception):
     """Raised inside the fetch tasks when the caller asked to stop."""
+
+
+class _Skipped(Exception):
+    """A page not written because an earlier page's transaction failed (nothing may pass it)."""
+
+
+@dataclass
+class _WalkResult:
+    """What a list walk saw, and whether it may serve as evidence that unseen ids are gone."""
+
+    reached_end: bool = False
+    verified: bool = True  # newest first as promised, no repeat, no cut, no anomaly
+    seen: set[str] = field(default_factory=set)
+    lowest: int | None = None  # the lowest `created` listed
 
 
 class _Sync:
@@ -238,9 +287,10 @@ class _Sync:
         self.stop = stop or threading.Event()
         self.progress = SyncProgress()
         self.warnings: list[str] = []
-        self.state: dict[str, Any] = {}
+        self.checkpoint = Checkpoint()  # the walker's position (can run a page ahead of the store)
+        self._loaded = Checkpoint()  # as saved by the last sync
         self.conn: sqlite3.Connection | None = None
-        self.writer: Any = None
+        self.writer: Writer | None = None
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="ccbrowser-sync-db")
         self._queue: list[tuple[int, int, str | None]] = []  # heap of (-created, seq, id); id None = end
         self._queue_ready: asyncio.Event | None = None
@@ -249,19 +299,28 @@ class _Sync:
         self._buffer: dict[str, list[Any] | None] = {}
         self._writes: set[asyncio.Future[Any]] = set()
         self._page_writes: list[asyncio.Future[Any]] = []
-        self._submitted_state: dict[str, Any] | None = None  # the checkpoint of the last page submitted
+        # Database thread only: the checkpoint of the last page whose transaction committed, and
+        # whether a page's transaction failed (then no later page may commit a checkpoint past it).
+        self._committed: Checkpoint | None = None
+        self._page_failed = False
         self.client: Client | None = None
+        self._waiting_until = 0.0  # monotonic end of the longest rate-limit wait announced
+        self._next_beat = 0.0  # when to say "still waiting" if nothing else was said
 
     # -- small helpers --------------------------------------------------------------------------
 
-    def emit(self, kind: str, detail: str = "") -> None:
+    def emit(self, kind: str, detail: str = "", seconds: float = 0.0) -> None:
         if self.on_event is None:
             return
         if self.client is not None:
             s = self.client.stats
             self.progress.requests, self.progress.retries = s.requests, s.retries
             self.progress.rate_limited, self.progress.waited = s.rate_limited, s.waited
-        self.on_event(SyncEvent(kind, replace(self.progress), detail))
+        self.on_event(SyncEvent(kind, replace(self.progress), detail, seconds))
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.emit("warning", text)
 
     def _phase(self, phase: str) -> None:
         if self.progress.phase != phase:
@@ -273,79 +332,63 @@ class _Sync:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def _on_retry(self, notice: RetryNotice) -> None:
-        if notice.rate_limited:
-            self.emit("wait", f"rate limited: waiting {notice.delay:.1f} s")
+        """Every client notice becomes one line: waits and heartbeats always, retries when long."""
+        now = time.monotonic()
+        self._next_beat = now + self.options.limits.heartbeat  # any notice counts as a sign of life
+        if notice.heartbeat:
+            self.emit("wait", notice.line(), notice.remaining)
+        elif notice.rate_limited:
+            self._waiting_until = max(self._waiting_until, now + notice.delay)
+            self.emit("wait", notice.line(), notice.delay)
         else:
-            self.emit("retry", f"{notice.reason}: retry {notice.attempt} in {notice.delay:.1f} s")
+            self.emit("retry", notice.line(), notice.delay)
 
     # -- database-thread functions ---------------------------------------------------------------
 
-    def _open(self) -> tuple[dict[str, Any] | None, int | None, list[tuple[str, int | None]]]:
-        from ccbrowser.store import reader
-        from ccbrowser.store.db import open_db
-        from ccbrowser.store.writer import Writer, load_checkpoint
-
+    def _open(self) -> tuple[Checkpoint | None, int | None, list[tuple[str, int | None]]]:
         self.conn = open_db(self.db_path)
         self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}")
-        state = load_checkpoint(self.conn, self.profile)
+        saved = load_checkpoint(self.conn, self.profile)
         newest = reader.newest_created(self.conn, self.profile)
         pending = reader.pending_messages(self.conn, self.profile) if self.options.fetch_messages else []
-        return state, newest, pending
+        return saved, newest, pending
 
     def _close(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
-    def _write_page(self, items: list[Any], state: dict[str, Any]) -> _PageOutcome:
-        from ccbrowser.store import reader
-        from ccbrowser.store.extract import dumps
-
-        assert self.conn is not None
-        ids = [it["id"] for it in items if isinstance(it, dict) and isinstance(it.get("id"), str)]
-        stored = reader.sync_rows(self.conn, ids) if ids else {}
-        todo: list[Any] = []
-        new = updated = 0
-        need: list[tuple[str, int | None]] = []
-        for it in items:
-            cid = it.get("id") if isinstance(it, dict) else None
-            if not isinstance(cid, str):
-                todo.append(it)  # the writer keeps it in `rejects`
-                continue
-            row = stored.get(cid)
-            embedded = isinstance(it.get("input_messages"), list)
-            if row is None:
-                new += 1
-                todo.append(it)
-                if not embedded:
-                    need.append((cid, _created(it)))
-                continue
-            raw, messages_state, removed_at, profile = row
-            if removed_at is not None or profile != self.profile or raw != dumps(it):
-                updated += 1
-                todo.append(it)
-            if messages_state is None and not embedded:
-                need.append((cid, _created(it)))
-        result = self.writer.write(todo, checkpoint=(self.profile, state))
-        return _PageOutcome(new, updated, result.rejected, need)
+    def _write_page(self, items: list[Any], checkpoint: Checkpoint | None) -> PageOutcome:
+        """Vet the items, write the page with its checkpoint; a failure stops every later page."""
+        assert self.writer is not None
+        if self._page_failed:
+            raise _Skipped()
+        try:
+            good, rejects = vet(items)
+            outcome = self.writer.write_page(good, checkpoint, rejects=rejects)
+        except BaseException:
+            self._page_failed = True
+            raise
+        if checkpoint is not None:
+            self._committed = checkpoint
+        return outcome
 
     def _write_inputs(self, batch: dict[str, list[Any] | None]) -> None:
+        assert self.writer is not None
         self.writer.write_inputs(batch)
 
-    def _mark_removed(self, seen: set[str], created_above: int | None) -> int:
-        from ccbrowser.store import reader
-        from ccbrowser.store.writer import mark_removed
-
+    def _candidates(self, seen: set[str], created_above: int | None) -> list[str]:
         assert self.conn is not None
-        gone = reader.live_ids(self.conn, self.profile, created_above=created_above) - seen
-        return mark_removed(self.conn, sorted(gone)) if gone else 0
+        return sorted(reader.live_ids(self.conn, self.profile, created_above=created_above) - seen)
 
-    def _save_state(self, state: dict[str, Any]) -> None:
-        from ccbrowser.store.writer import save_checkpoint, transaction
+    def _mark_removed(self, ids: list[str]) -> int:
+        assert self.conn is not None
+        return mark_removed(self.conn, ids) if ids else 0
 
+    def _save_state(self, checkpoint: Checkpoint) -> None:
         assert self.conn is not None
         with transaction(self.conn):
-            save_checkpoint(self.conn, self.profile, state)
+            save_checkpoint(self.conn, self.profile, checkpoint)
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -355,13 +398,14 @@ class _Sync:
         fatal: BaseException | None = None
         mode = "full" if full else "incremental"
         try:
-            state, newest, pending = await self._db(self._open)
-            self.state = _initial_state(state)
-            backfill = self.state["backfill"]
+            saved, newest, pending = await self._db(self._open)
+            self._loaded = saved or Checkpoint()
+            self.checkpoint = replace(self._loaded)
+            cp = self.checkpoint
             if not full:
-                if newest is None and not backfill["done"]:
-                    mode = "first" if backfill["after"] is None else "resume"
-                elif not backfill["done"]:
+                if newest is None and not cp.done:
+                    mode = "first" if cp.after is None else "resume"
+                elif not cp.done:
                     mode = "resume"
             for cid, created in pending:
                 self._enqueue(cid, created)
@@ -372,6 +416,7 @@ class _Sync:
                 concurrency=self.options.concurrency,
                 initial_concurrency=self.options.initial_concurrency or self.options.concurrency,
                 on_retry=self._on_retry,
+                limits=self.options.limits,
             )
             try:
                 await self._fetch_all(full, newest)
@@ -387,13 +432,12 @@ class _Sync:
             if self.conn is not None and (
                 fatal is None or isinstance(fatal, (_Stopped, asyncio.CancelledError))
             ):
-                # Only what was submitted (and is now committed) may move the checkpoint: the live
-                # `self.state` can be one page ahead of the last transaction.
-                final = self._submitted_state if self._submitted_state is not None else self.state
-                final = copy.deepcopy(final)
-                final["last_sync"] = time.time()
+                # Only a committed page may move the checkpoint: the walker's own position can be
+                # a page ahead of the last transaction, and a failed page must never be passed.
+                final = replace(self._committed or self._loaded)
+                final.last_sync = time.time()
                 if full and fatal is None:
-                    final["last_full"] = time.time()
+                    final.last_full = final.last_sync
                 await self._db(self._save_state, final)
         except Exception as exc:  # pragma: no cover - the database went away
             fatal = fatal or exc
@@ -412,6 +456,10 @@ class _Sync:
         if fatal is not None and not isinstance(fatal, _Stopped):
             if isinstance(fatal, sqlite3.Error):
                 raise CCBrowserError(f"database error in {self.db_path}: {fatal}") from None
+            if not isinstance(fatal, CCBrowserError):
+                raise CCBrowserError(
+                    f"sync stopped: {type(fatal).__name__}: {one_line(str(fatal), 200)}"
+                ) from fatal
             raise fatal
         return SyncSummary(
             self.profile, mode, self.progress, time.monotonic() - started, cancelled, self.warnings
@@ -446,116 +494,244 @@ class _Sync:
             await asyncio.sleep(0.05)
 
     async def _ticker(self) -> None:
+        """Flush fetched input messages; during a long rate-limit wait, say so every heartbeat."""
         while True:
-            await asyncio.sleep(self.options.flush_interval)
+            await asyncio.sleep(min(self.options.flush_interval, self.options.limits.heartbeat))
             if self._buffer:
                 self._flush()
+            now = time.monotonic()
+            if now < self._waiting_until and now >= self._next_beat:
+                self._next_beat = now + self.options.limits.heartbeat
+                left = self._waiting_until - now
+                self.emit("wait", f"rate limited: still waiting, {_seconds(left)} to go", left)
 
     # -- list walking ---------------------------------------------------------------------------
 
     async def _walk_all(self, full: bool, newest: int | None) -> None:
-        backfill = self.state["backfill"]
+        cp = self.checkpoint
+        evidence: _WalkResult | None = None  # a walk from the top: what it saw
         if full:
             self._phase("reconcile")
-            await self._walk("full", after=None, stop_below=None)
+            evidence = await self._walk("full", after=None, stop_below=None)
         else:
-            if newest is not None or backfill["done"]:
+            if newest is not None or cp.done:
                 # (an account that was empty at the last sync: walk it all, it is all new)
                 self._phase("head")
                 stop_below = None if newest is None else int(newest - self.options.lookback)
-                floor = self.state.get("head_floor")
-                if isinstance(floor, int) and stop_below is not None:
-                    stop_below = min(stop_below, floor)
-                reached_end = await self._walk("head", after=None, stop_below=stop_below)
-                if reached_end and not backfill["done"]:
-                    backfill.update(after=None, done=True)
-            if not backfill["done"]:
+                if cp.head_floor is not None and stop_below is not None:
+                    stop_below = min(stop_below, cp.head_floor)
+                evidence = await self._walk("head", after=None, stop_below=stop_below)
+            if not cp.done:
                 self._phase("backfill")
                 try:
-                    await self._walk("backfill", after=backfill["after"], stop_below=None)
+                    await self._walk("backfill", after=cp.after, stop_below=None)
                 except APIError as exc:
-                    if backfill["after"] is None or exc.status not in (400, 404):
+                    if cp.after is None or exc.status not in (400, 404):
                         raise
                     # The cursor's completion is gone upstream: start over (unchanged rows are skipped).
-                    self.emit("warning", "backfill cursor no longer listed; restarting from the top")
-                    backfill["after"] = None
+                    self.warn("backfill cursor no longer listed; restarting from the top")
+                    cp.after = None
                     await self._walk("backfill", after=None, stop_below=None)
         await self._await_page_writes()
+        if evidence is not None and evidence.verified:
+            await self._remove_unlisted(evidence)
         self._phase("messages")
         self._end_workers()
 
-    async def _walk(self, kind: str, *, after: str | None, stop_below: int | None) -> bool:
-        """List pages newest first from ``after``; True when the list's end was reached."""
+    async def _walk(self, kind: str, *, after: str | None, stop_below: int | None) -> _WalkResult:
+        """List pages newest first from ``after``, each committed with the checkpoint that follows it."""
         assert self.client is not None
-        backfill = self.state["backfill"]
-        from_top = after is None
-        seen: set[str] = set()
-        lowest: int | None = None
-        monotone = True  # newest first as promised; if not, no range can be trusted for removals
+        cp = self.checkpoint
+        out = _WalkResult(verified=after is None)
+        cursors: set[str | None] = {after}
         previous: int | None = None
+        grouped = self.settings.flavor == "llama-stack"
+        limit = self.options.page_limit
+        max_pages = self.options.limits.max_pages
+        pages = 0
         if kind == "head":
-            self.state["head_floor"] = stop_below
-        reached_end = False
+            cp.head_floor = stop_below
         while True:
             if self.stop.is_set():
                 raise _Stopped()
-            page = await self.client.list_page(order="desc", limit=self.options.page_limit, after=after)
+            if pages >= max_pages:
+                self.warn(
+                    f"the server's list did not end after {pages:,} pages (limits.max_pages): "
+                    "stopped this walk; nothing marked removed"
+                )
+                out.verified = False
+                break
+            page = await self.client.list_page(order="desc", limit=limit, after=after)
+            pages += 1
             if page.total is not None:
                 self.progress.total = page.total
             items = page.data
+            has_more = page.has_more and bool(items)
+            if grouped and has_more:
+                # Llama Stack pages with `created < created(after)`: a cursor inside a group of
+                # equal `created` would skip the rest of that second. Keep whole seconds only.
+                keep = _whole_seconds(items)
+                if keep == 0:
+                    if limit < _MAX_GROUP_LIMIT:
+                        limit = min(limit * 2, _MAX_GROUP_LIMIT)  # one second fills the page: ask more
+                        continue
+                    self.warn(
+                        f"more than {limit:,} completions share one second of `created`: "
+                        "some may be skipped; nothing marked removed"
+                    )
+                    out.verified = False
+                    keep = len(items)
+                items = items[:keep]
+                limit = self.options.page_limit
+            next_after = _id_of(items[-1]) if items else None
+            if not grouped and next_after is None and items:
+                next_after = page.last_id
+            ids = [cid for cid in (_id_of(it) for it in items) if cid is not None]
+            if len(ids) < len(items):
+                out.verified = False  # an item without a usable id could be any stored one
+            repeat: str | None = None
+            if ids and all(cid in out.seen for cid in ids):
+                repeat = "every item of a page seen before"
+            elif has_more and next_after is not None and next_after in cursors:
+                repeat = f"cursor {one_line(str(next_after), 60)} seen before"
+            if any(cid in out.seen for cid in ids):
+                out.verified = False  # pages that overlap: the list moved or reorders
+            out.seen.update(ids)
             created = [c for c in (_created(it) for it in items) if c is not None]
-            for it in items:
-                if isinstance(it, dict) and isinstance(it.get("id"), str):
-                    seen.add(it["id"])
             for c in created:
                 if previous is not None and c > previous:
-                    monotone = False
+                    out.verified = False  # not newest first as asked: no range can be trusted
                 previous = c
             if created:
                 low = min(created)
-                lowest = low if lowest is None else min(lowest, low)
-            reached_end = not page.has_more or not items or page.last_id is None or page.last_id == after
-            # Where the walk is in the list: the created of the page's last item.
-            window_done = stop_below is not None and created and created[-1] < stop_below
-            last = reached_end or bool(window_done)
-            if kind == "head" and last:
-                self.state["head_floor"] = None
-            if not backfill["done"] and kind in ("backfill", "full"):
-                backfill["after"] = page.last_id
-                if reached_end:
-                    backfill.update(after=None, done=True)
+                out.lowest = low if out.lowest is None else min(out.lowest, low)
+            reached_end = not has_more
+            if has_more and next_after is None and repeat is None:
+                self.warn(
+                    "the server's list page gives no cursor to go on: stopped this walk; nothing marked removed"
+                )
+                out.verified = False
+                reached_end = False
+                repeat = "no cursor"
+            window_done = stop_below is not None and bool(created) and created[-1] < stop_below
+            last = reached_end or window_done or repeat is not None
+            if repeat is None:
+                if kind == "head" and last:
+                    cp.head_floor = None
+                if kind == "head" and reached_end and not cp.done:
+                    cp.after, cp.done = None, True  # the whole list, from the top: nothing to backfill
+                if not cp.done and kind in ("backfill", "full"):
+                    cp.after = next_after
+                    if reached_end:
+                        cp.after, cp.done = None, True
+            elif repeat != "no cursor":
+                self.warn(
+                    f"the server's list pages repeat ({repeat}): stopped this walk; nothing marked removed"
+                )
+                out.verified = False
             self.progress.pages += 1
             self.progress.listed += len(items)
-            await self._submit_page(items, copy.deepcopy(self.state))
-            after = page.last_id
+            if items:
+                await self._submit_page(items, replace(cp))
             if last:
+                out.reached_end = reached_end
                 break
-        if from_top and (reached_end or (monotone and lowest is not None)):
-            # Everything strictly newer than the lowest `created` seen was listed: any live local
-            # id in that range that was not is gone upstream. At the list's end: everything.
-            await self._await_page_writes()
-            removed = await self._db(self._mark_removed, seen, None if reached_end else lowest)
-            if removed:
-                self.progress.removed += removed
-                self.emit("removed", f"{removed:,} no longer listed upstream")
-        return reached_end
+            cursors.add(next_after)
+            after = next_after
+        if not (out.reached_end or stop_below is not None):
+            out.verified = False  # a walk cut short covers no known range
+        return out
 
-    async def _submit_page(self, items: list[Any], state: dict[str, Any]) -> None:
-        """Queue the page's transaction; keep at most two in flight so fetching overlaps committing."""
+    async def _remove_unlisted(self, walk: _WalkResult) -> None:
+        """Mark removed what a verified walk from the top did not list and the server says is gone.
+
+        The walk covered everything strictly newer than its lowest `created` (everything, if it
+        reached the list's end); each live local id in that range it did not list is asked for
+        by id: a 404 marks it removed, an answer stores it (the list skipped it), anything
+        else leaves it for the next sync.
+        """
+        above = None if walk.reached_end else walk.lowest
+        if above is None and not walk.reached_end:
+            return
+        candidates = await self._db(self._candidates, walk.seen, above)
+        if not candidates:
+            return
+        cap = self.options.max_removal_checks
+        if len(candidates) > cap:
+            self.warn(
+                f"{len(candidates):,} completions no longer listed: checking {cap:,} now, the rest next sync"
+            )
+            candidates = candidates[:cap]
+        gone: list[str] = []
+        alive: list[Any] = []
+        unsure = 0
+        slots = asyncio.Semaphore(max(1, self.options.concurrency))
+
+        async def check(cid: str) -> None:
+            nonlocal unsure
+            assert self.client is not None
+            async with slots:
+                if self.stop.is_set():
+                    return
+                try:
+                    obj = await self.client.retrieve(cid)
+                except NotFoundError:
+                    gone.append(cid)
+                    return
+                except AuthError:
+                    raise
+                except APIError as exc:
+                    if (
+                        self.settings.flavor == "llama-stack"
+                        and exc.status == 400
+                        and "not found" in str(exc).lower()
+                    ):
+                        gone.append(cid)
+                    else:
+                        unsure += 1
+                    return
+                except NetworkError:
+                    unsure += 1
+                    return
+                alive.append(obj)
+
+        await asyncio.gather(*(check(cid) for cid in candidates))
+        if alive:
+            self.warn(
+                f"{len(alive):,} completion{'s' if len(alive) != 1 else ''} missing from the list "
+                "pages but still retrievable: stored, not marked removed"
+            )
+            self.progress.listed += len(alive)
+            fut = asyncio.ensure_future(self._db(self._write_page, alive, None))
+            fut.add_done_callback(self._page_written)
+            await fut
+        if unsure:
+            self.warn(f"{unsure:,} unlisted completions could not be checked: not marked removed")
+        removed = await self._db(self._mark_removed, sorted(gone))
+        if removed:
+            self.progress.removed += removed
+            self.emit("removed", f"{removed:,} no longer listed upstream")
+
+    async def _submit_page(self, items: list[Any], checkpoint: Checkpoint) -> None:
+        """Queue the page's transaction; keep at most two in flight so fetching overlaps committing.
+
+        A failed transaction surfaces here (its future is awaited before a third is queued) and
+        ends the walk; the page queued behind it is refused on the database thread.
+        """
         while len(self._page_writes) >= 2:
             await self._page_writes.pop(0)
-        fut = asyncio.ensure_future(self._db(self._write_page, items, state))
+        fut = asyncio.ensure_future(self._db(self._write_page, items, checkpoint))
         fut.add_done_callback(self._page_written)
         self._page_writes.append(fut)
-        self._submitted_state = state
 
-    def _page_written(self, fut: asyncio.Future[_PageOutcome]) -> None:
+    def _page_written(self, fut: asyncio.Future[PageOutcome]) -> None:
         if fut.cancelled() or fut.exception() is not None:
             return
         outcome = fut.result()
         p = self.progress
         p.new += outcome.new
         p.updated += outcome.updated
+        p.restored += outcome.restored
         p.rejected += len(outcome.rejected)
         for reason in outcome.rejected:
             self.warnings.append(f"malformed object kept in rejects: {reason}")
@@ -610,8 +786,7 @@ class _Sync:
                 raise
             except APIError as exc:  # e.g. gone between two pages of its messages: next sync
                 self.progress.messages_failed += 1
-                self.warnings.append(f"input messages of {cid}: {exc}")
-                self.emit("warning", f"input messages of {cid}: {exc}")
+                self.warn(f"input messages of {cid}: {exc}")
                 continue
             if messages is None:
                 self.progress.messages_missing += 1
@@ -652,7 +827,7 @@ class _Sync:
                 errors.append(exc)
             self._writes.discard(fut)
         for err in errors:
-            if not isinstance(err, asyncio.CancelledError):
+            if not isinstance(err, (asyncio.CancelledError, _Skipped)):
                 raise err
 
 
@@ -663,27 +838,24 @@ def _created(item: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _initial_state(saved: dict[str, Any] | None) -> dict[str, Any]:
-    """The checkpoint, or a fresh one; unknown versions start over (every write is idempotent)."""
-    state: dict[str, Any] = {
-        "v": STATE_VERSION,
-        "backfill": {"after": None, "done": False},
-        "head_floor": None,
-    }
-    if isinstance(saved, dict) and saved.get("v") == STATE_VERSION:
-        backfill = saved.get("backfill")
-        if isinstance(backfill, dict):
-            after = backfill.get("after")
-            state["backfill"] = {
-                "after": after if isinstance(after, str) else None,
-                "done": bool(backfill.get("done")),
-            }
-        floor = saved.get("head_floor")
-        state["head_floor"] = floor if isinstance(floor, int) else None
-        for key in ("last_sync", "last_full"):
-            if isinstance(saved.get(key), (int, float)):
-                state[key] = saved[key]
-    return state
+def _id_of(item: Any) -> str | None:
+    cid = item.get("id") if isinstance(item, dict) else None
+    return cid if isinstance(cid, str) and cid else None
+
+
+def _whole_seconds(items: list[Any]) -> int:
+    """How many leading items remain once the trailing group sharing the last `created` is cut."""
+    last = _created(items[-1])
+    if last is None:
+        return len(items)
+    keep = len(items)
+    while keep > 0 and _created(items[keep - 1]) == last:
+        keep -= 1
+    return keep
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f} s" if delay >= 10 else f"{delay:.1f} s"
 
 
 def sync_blocking(

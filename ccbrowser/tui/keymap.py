@@ -34,17 +34,19 @@ KEYS: tuple[KeySpec, ...] = (
     # the whole app
     KeySpec("app.quit", "q", "quit", "Quit", show=True, short="Quit"),
     KeySpec("app.help", "question_mark", "help", "Help: all keys", show=True, short="Help"),
-    KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search"),
+    # priority: the app handles it the moment it reads the key, so the keys behind it in the same
+    # burst (fast typing, a paste) already go to the search box, never to the list.
+    KeySpec("app.search", "slash", "focus_search", "Search", show=True, short="Search", priority=True),
     KeySpec("app.back", "escape", "back_out", "Back (leave search / detail, clear query)"),
     KeySpec("app.switch_pane", "tab", "switch_pane", "Switch pane (list / detail)", priority=True),
-    KeySpec("app.prev_tab", "left_square_bracket", "prev_tab", "Previous detail tab"),
-    KeySpec("app.next_tab", "right_square_bracket", "next_tab", "Next detail tab"),
+    KeySpec("app.prev_tab", "left_square_bracket", "tab_step(-1)", "Previous detail tab"),
+    KeySpec("app.next_tab", "right_square_bracket", "tab_step(1)", "Next detail tab"),
     KeySpec("app.copy_args", "y", "copy_args", "Copy tool-call arguments", show=True, short="Copy args"),
     KeySpec(
         "app.copy_menu", "Y", "copy_menu", "Copy menu (id, content, JSON, inputs)", show=True, short="Copy…"
     ),
-    KeySpec("app.next_match", "n", "next_match", "Next match in detail"),
-    KeySpec("app.prev_match", "N", "prev_match", "Previous match in detail"),
+    KeySpec("app.next_match", "n", "jump(1)", "Next match in detail"),
+    KeySpec("app.prev_match", "N", "jump(-1)", "Previous match in detail"),
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),

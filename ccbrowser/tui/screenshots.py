@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ccbrowser import search
+from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.store import reader
 from ccbrowser.tui.app import CCBrowserApp
-from ccbrowser.tui.sample import FROZEN_NOW, build
 
 DEMO_SEED = 1
 DEMO_COUNT = 3000
@@ -41,7 +41,7 @@ def first_match(
                 return d.row.id
         raise LookupError(f"no completion matches {text!r}")
 
-    return app.db.read_sync(find)
+    return app.reads.read_sync(find)
 
 
 async def _go(app: CCBrowserApp, pilot: Any, completion_id: str) -> None:

@@ -23,8 +23,8 @@ from textual.strip import Strip
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
-from ccbrowser.tui.data import Database
 from ccbrowser.tui.keymap import bindings
+from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.widgets.docview import set_virtual_size
 
 PAGE = 100
@@ -118,9 +118,9 @@ class CompletionList(ScrollView, can_focus=True):
     class Opened(Message):
         pass
 
-    def __init__(self, db: Database, *, id: str | None = None) -> None:
+    def __init__(self, reads: Reads, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.db = db
+        self.reads = reads
         self.pks: array[int] = array("q")
         self.cursor = 0
         self._pages: OrderedDict[int, list[ListRow]] = OrderedDict()
@@ -181,12 +181,13 @@ class CompletionList(ScrollView, can_focus=True):
                 self._pages.move_to_end(page)
             elif page not in self._loading:
                 self._loading.add(page)
-                self.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
+                # the app's worker: a failed read reaches its one Worker.StateChanged handler
+                self.app.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
 
     async def _load(self, page: int, generation: int) -> None:
         keys = list(self.pks[page * PAGE : (page + 1) * PAGE])
         try:
-            rows = await self.db.read(reader.rows_by_pk, keys)
+            rows = await self.reads.read(reader.rows_by_pk, keys)
         finally:
             if generation == self._generation:
                 self._loading.discard(page)

@@ -1,6 +1,6 @@
 """The status bar: matches, profile, last sync, sync progress, offline / no key.
 
-State lives in a small dataclass set by the app; rendering is `Content` only (profile names and
+State lives in a small frozen dataclass that the app changes through `set`; rendering is `Content` only (profile names and
 error messages come from outside and must not be parsed as markup).
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from textual.content import Content
 from textual.widget import Widget
@@ -16,7 +17,7 @@ from textual.widget import Widget
 from ccbrowser.safe import one_line
 
 
-@dataclass
+@dataclass(frozen=True)
 class StatusState:
     matches: int | None = None  # None: no query
     total: int = 0
@@ -60,7 +61,13 @@ class StatusBar(Widget):
     def on_mount(self) -> None:
         self.set_interval(5, self.update_state)  # keeps "synced Ns ago" honest
 
+    def set(self, **changes: Any) -> None:
+        """The one way the status changes: fields of `StatusState`, then one redraw if it shows."""
+        self.state = replace(self.state, **changes)
+        self.update_state()
+
     def update_state(self) -> None:
+        """Redraw when what it shows changed (also every 5 s: "synced Ns ago")."""
         content = self.render_state()
         if self._shown is None or not content.is_same(self._shown):
             self._shown = content

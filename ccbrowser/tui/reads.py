@@ -1,4 +1,4 @@
-"""The TUI's access to SQLite: two reader threads, each with its own connection.
+"""The TUI's reads of the store: two reader threads, each with its own connection.
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ccbrowser.store import reader
 from ccbrowser.store.db import open_db
 
 T = TypeVar("T")
@@ -58,8 +59,8 @@ class _Lane:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
-class Database:
-    """Reads for the TUI. Create it on the UI thread; call `close` on exit."""
+class Reads:
+    """The TUI's two reader threads (quick reads, searches). Create on the UI thread; `close` on exit."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -116,3 +117,13 @@ class Database:
                 self._search.conn.interrupt()
         self._read.close()
         self._search.close()
+
+
+def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:
+    """Start-up: every primary key (newest first), the count, the last sync time."""
+    pks = reader.all_pks(conn)
+    return pks, len(pks), reader.last_sync(conn)
+
+
+def counts(conn: sqlite3.Connection) -> tuple[int, float | None]:
+    return reader.count(conn), reader.last_sync(conn)

@@ -1,5 +1,7 @@
 """Command palette (ctrl+p): go to an id, sync now, switch profile, filter by model / metadata.
 
+A hit posts a message (`messages.py`) that the app handles: the palette never calls into the app.
+
 Model names and metadata come from the data, and Textual's `Matcher.highlight` parses markup,
 so every prompt here is built as `Content` with our own fuzzy highlighting; `help` texts hold
 only our own words and numbers.
@@ -7,17 +9,26 @@ only our own words and numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
 from textual.content import Content
+from textual.message import Message
 
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
+from ccbrowser.tui.messages import GoToId, SetQuery, ShowHelp, SwitchProfile, SyncNow
+from ccbrowser.tui.reads import Reads
 
-if TYPE_CHECKING:
-    from ccbrowser.tui.app import CCBrowserApp
+
+class PaletteSource(Protocol):
+    """What the palette reads from the app it runs in."""
+
+    reads: Reads
+
+    def profile_names(self) -> list[str]: ...
 
 
 def _quote(value: str) -> str | None:
@@ -44,42 +55,54 @@ def _display(matcher: Matcher | None, label: str, candidate: str) -> Content:
     return Content.assemble(Content.styled(label, "$text-muted"), content)
 
 
+Entry = tuple[str, str, Callable[[], None], str]  # label, candidate, callback, help
+
+
 class CCBrowserCommands(Provider):
     """Everything the palette offers beyond Textual's system commands."""
 
+    def _post(self, make: Callable[[], Message]) -> Callable[[], None]:
+        """A hit's callback: post a fresh message to the app (a message is posted only once)."""
+
+        def callback() -> None:
+            self.app.post_message(make())
+
+        return callback
+
     async def startup(self) -> None:
-        app: CCBrowserApp = self.app  # type: ignore[assignment]
+        app = cast(PaletteSource, self.app)
         self._models: list[tuple[str, int]] = []
         self._meta: list[tuple[str, str | None, int]] = []
         self._profiles: list[str] = []
         try:
-            self._models = await app.db.read(reader.model_counts)
-            self._meta = await app.db.read(reader.metadata_counts, 200)
+            self._models = await app.reads.read(reader.model_counts)
+            self._meta = await app.reads.read(reader.metadata_counts, 200)
         except Exception:  # a palette without counts is still a palette
             pass
         self._profiles = app.profile_names()
 
-    def _entries(self) -> list[tuple[str, str, Any, str]]:
-        """(label, candidate, callback, help) for every static command."""
-        app: CCBrowserApp = self.app  # type: ignore[assignment]
-        out: list[tuple[str, str, Any, str]] = [
-            ("", "Sync now", app.action_sync_now, "Fetch new completions from the API"),
-            ("", "Clear search", partial(app.set_query, ""), "Show every completion"),
-            ("", "Keys and help", app.action_help, "Every key in effect"),
+    def _entries(self) -> list[Entry]:
+        """Every static command."""
+        post = self._post
+        out: list[Entry] = [
+            ("", "Sync now", post(SyncNow), "Fetch new completions from the API"),
+            ("", "Clear search", post(partial(SetQuery, "")), "Show every completion"),
+            ("", "Keys and help", post(ShowHelp), "Every key in effect"),
         ]
         for name in self._profiles:
-            out.append(("Switch profile: ", name, partial(app.switch_profile, name), "Sync this profile"))
+            out.append(("Switch profile: ", name, post(partial(SwitchProfile, name)), "Sync this profile"))
         for model, n in self._models:
             if (q := _quote(model)) is None:
                 continue
-            out.append(("Filter model: ", model, partial(app.set_query, f"model:{q}"), f"{n:,} completions"))
+            query = f"model:{q}"
+            out.append(("Filter model: ", model, post(partial(SetQuery, query)), f"{n:,} completions"))
         for key, value, n in self._meta:
             qk, qv = _quote(key), (None if value is None else _quote(value))
             if qk is None or qk.endswith("*") or (value is not None and qv is None):
                 continue
             term = f"meta:{qk}" if value is None else f"meta:{qk}={qv}"
             shown = key if value is None else f"{key}={value}"
-            out.append(("Filter metadata: ", shown, partial(app.set_query, term), f"{n:,} completions"))
+            out.append(("Filter metadata: ", shown, post(partial(SetQuery, term)), f"{n:,} completions"))
         return out
 
     async def discover(self) -> Hits:
@@ -89,14 +112,13 @@ class CCBrowserCommands(Provider):
             )
 
     async def search(self, query: str) -> Hits:
-        app: CCBrowserApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
         q = query.strip()
         if q and " " not in q and len(q) >= 4:
             yield Hit(
                 1.0,
                 _display(None, "Go to id: ", q),
-                partial(app.go_to_id, q),
+                self._post(partial(GoToId, q)),
                 text=f"Go to id: {q}",
                 help="Jump to the completion with this id (or unique prefix)",
             )

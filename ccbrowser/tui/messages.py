@@ -1,0 +1,112 @@
+"""What the background and the palette tell the app. Only the app's `@on` handlers act on them.
+
+`post_message` is thread-safe, so the sync thread posts these directly (`call_from_thread` would
+block it until the UI caught up).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from ccbrowser.errors import CCBrowserError
+
+
+class SyncProgressed(Message):
+    """A line of sync progress. A newer counter line replaces one still queued (`can_replace`):
+    a busy UI shows the latest, not a backlog. A wait or a retry (`replaceable=False`) stays."""
+
+    def __init__(self, text: str, *, replaceable: bool = True) -> None:
+        super().__init__()
+        self.text = text
+        self.replaceable = replaceable
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SyncProgressed) and message.replaceable and self.replaceable
+
+
+class SyncFinished(Message):
+    """The sync ended: a summary, or the error that stopped it (never both)."""
+
+    def __init__(self, summary: Any | None, error: CCBrowserError | None) -> None:
+        super().__init__()
+        self.summary = summary
+        self.error = error
+
+
+class DataChanged(Message):
+    """Another connection committed (`PRAGMA data_version` moved): read the snapshot again."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__()
+        self.version = version
+
+
+class SetQuery(Message):
+    """Search for this text (the palette's filters, "Clear search")."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class GoToId(Message):
+    """Put the cursor on the completion with this id or unique prefix."""
+
+    def __init__(self, id_or_prefix: str) -> None:
+        super().__init__()
+        self.id_or_prefix = id_or_prefix
+
+
+class SyncNow(Message):
+    """Start a sync now (unless one is running)."""
+
+
+class SwitchProfile(Message):
+    """Sync this profile from now on."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+
+class ShowHelp(Message):
+    """Open the keys-and-help screen."""
+
+
+class Matches(Message):
+    """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
+    on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""
+
+    def __init__(self, generation: int, pks: list[int], *, partial: bool, keep_cursor: bool) -> None:
+        super().__init__()
+        self.generation = generation
+        self.pks = pks
+        self.partial = partial
+        self.keep_cursor = keep_cursor
+
+
+class SearchFailed(Message):
+    def __init__(self, generation: int, text: str) -> None:
+        super().__init__()
+        self.generation = generation
+        self.text = text
+
+
+class DetailRead(Message):
+    """One completion's detail, read for the cursor at `pk` (None: nothing to show)."""
+
+    def __init__(self, pk: int | None, detail: Any | None) -> None:
+        super().__init__()
+        self.pk = pk
+        self.detail = detail
+
+
+class Found(Message):
+    """`GoToId` resolved to `pk`; `pks`: the whole list when the current one lacks it."""
+
+    def __init__(self, pk: int, pks: list[int] | None) -> None:
+        super().__init__()
+        self.pk = pk
+        self.pks = pks

@@ -1,0 +1,102 @@
+"""The TUI's bridge to `ccbrowser.search`: parse on the UI thread, run on the search thread.
+
+Kept in one place so that the rest of the TUI sees four things: `parse_query` (raises a
+`UsageError` with a message for the line under the search bar), `answer` (runs a query on the
+search thread and posts the matches as messages), `snapshot` (the primary keys of the matches,
+in display order) and `matcher` (spans to highlight in the detail pane).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.message import Message
+
+from ccbrowser import search
+from ccbrowser.errors import CCBrowserError, UsageError
+from ccbrowser.store import reader
+from ccbrowser.tui.document import Matcher
+from ccbrowser.tui.messages import Matches, SearchFailed
+from ccbrowser.tui.reads import Cancelled, Reads
+
+FIRST_RESULTS = 100  # a screenful and then some: a walk that stops early stops sooner
+
+
+def parse_query(text: str, now: float | None = None) -> Any | None:
+    """None for an empty query; a parsed query; or UsageError with a clear message."""
+    if not text.strip():
+        return None
+    try:
+        return search.parse(text, now=now)
+    except UsageError:
+        raise
+    except Exception as exc:  # a parser bug must not crash the UI: say so under the bar
+        raise UsageError(f"cannot parse this query ({type(exc).__name__})") from None
+
+
+async def answer(
+    reads: Reads, parsed: Any | None, generation: int, post: Callable[[Message], Any], *, keep_cursor: bool
+) -> None:
+    """Post the matches of `parsed` (None: everything) as `Matches`, or `SearchFailed`.
+
+    A new query answers in two steps: the first screenful of matches (shown at once), then the
+    complete snapshot (the count, and everything to scroll through). Both are in the same order,
+    so the rows on screen do not move when the rest arrives. A newer search cancels this one.
+    """
+    try:
+        if parsed is not None and not keep_cursor:
+            first = await reads.search(snapshot, parsed, FIRST_RESULTS)
+            if len(first) < FIRST_RESULTS:
+                post(Matches(generation, first, partial=False, keep_cursor=False))
+                return
+            post(Matches(generation, first, partial=True, keep_cursor=False))
+            keep_cursor = True
+        pks = await reads.search(snapshot, parsed)
+    except Cancelled:
+        return
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, CCBrowserError) else f"search failed: {type(exc).__name__}: {exc}"
+        post(SearchFailed(generation, text))
+        return
+    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor))
+
+
+def pk_for_id(conn: sqlite3.Connection, id_or_prefix: str) -> int | None:
+    """The completion an id or unique prefix names (NotFound / UsageError say why not)."""
+    return reader.pk_of(conn, reader.resolve_id(conn, id_or_prefix))
+
+
+def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = None) -> list[int]:
+    """Primary keys to list: everything newest first, or the matches in the planner's order
+    (the first `limit` of them: the same order, so a short answer is a prefix of the full one)."""
+    if query is None:
+        return reader.all_pks(conn)
+    return list(search.matching_pks(conn, query, limit=limit))
+
+
+def hints(query: Any | None) -> list[str]:
+    """Notes the parser left for the user (unknown `field:` searched as text, ...)."""
+    return [str(h) for h in getattr(query, "hints", ()) or ()]
+
+
+def matcher(query: Any | None) -> Matcher | None:
+    """Spans of the query's words in a displayed line (accent- and case-insensitive), or None."""
+    if query is None:
+        return None
+    try:
+        terms = search.highlight_terms(query)
+        compiled = search.Matcher(terms) if terms else None
+    except Exception:
+        return None
+    if not compiled:
+        return None
+
+    def spans(text: str) -> Iterable[tuple[int, int]]:
+        try:
+            return compiled.spans(text)
+        except Exception:
+            return []
+
+    return spans
