@@ -677,7 +677,6 @@ def test_a_list_cycle_a_b_a_ends_the_walk(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_CYCLES)
 def test_endless_new_ids_stop_at_the_page_cap(trial: Any) -> None:
     async def endless(req: Request, conn: Conn, srv: HostileServer) -> bool:
         if req.kind == "list":

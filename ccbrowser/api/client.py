@@ -559,10 +559,16 @@ class Client:
         has_more = body.get("has_more")
         if not isinstance(has_more, bool):
             has_more = len(data) >= limit
+        # The cursor: the server's own `last_id` when it names an item of this page (an item
+        # repeated at the end of a page must not move the cursor back), else the last item's id.
+        ids = {it.get("id") for it in data if isinstance(it, dict) and isinstance(it.get("id"), str)}
+        declared = body.get("last_id")
         last = data[-1] if data else None
-        last_id = last.get("id") if isinstance(last, dict) else None
+        last_id = declared if isinstance(declared, str) and declared in ids else None
+        if last_id is None:
+            last_id = last.get("id") if isinstance(last, dict) else None
         if not isinstance(last_id, str):
-            last_id = body.get("last_id") if isinstance(body.get("last_id"), str) else None
+            last_id = declared if isinstance(declared, str) else None
         total = body.get("total")
         return Page(data, has_more, last_id, total if isinstance(total, int) else None)
 

@@ -583,8 +583,10 @@ class _Sync:
                     keep = len(items)
                 items = items[:keep]
                 limit = self.options.page_limit
+            # Not grouped: the page's cursor as the client read it (the server's `last_id` when it
+            # names an item of the page, so a repeated item at the end does not move it back).
             next_after = _id_of(items[-1]) if items else None
-            if not grouped and next_after is None and items:
+            if not grouped and page.last_id is not None:
                 next_after = page.last_id
             ids = [cid for cid in (_id_of(it) for it in items) if cid is not None]
             if len(ids) < len(items):
