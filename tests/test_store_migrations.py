@@ -150,3 +150,24 @@ def test_a_database_of_another_program_is_refused_untouched(db_path: Path) -> No
     assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
     assert version(conn) == 0
     conn.close()
+
+
+def test_a_schema_made_by_another_process_meanwhile_is_not_foreign(db_path: Path) -> None:
+    """The demo starts a sync and the TUI on a new file at once. Here the other process creates the
+    whole schema right after this connection read version 0 (its next statement runs it): the
+    tables it then finds are ours, not another program's."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    statements: list[str] = []
+
+    def other_process_migrates_now(sql: str) -> None:
+        statements.append(sql)
+        if len(statements) == 2:
+            conn.set_trace_callback(None)
+            open_db(db_path).close()
+
+    assert version(conn) == 0
+    conn.set_trace_callback(other_process_migrates_now)
+    migrate(conn)
+    assert statements[0] == "PRAGMA user_version"
+    assert version(conn) == SCHEMA_VERSION
+    conn.close()

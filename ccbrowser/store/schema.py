@@ -270,8 +270,6 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
         raise CCBrowserError(
             f"the database has schema version {current}, newer than this ccbrowser ({SCHEMA_VERSION}): upgrade ccbrowser"
         )
-    if current == 0:
-        _refuse_foreign(conn)
     applied = 0
     while current < target:
         conn.execute("BEGIN IMMEDIATE")
@@ -281,6 +279,8 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
             if current >= target:
                 conn.execute("COMMIT")
                 break
+            if current == 0:
+                _refuse_foreign(conn)  # under the lock: a process creating ours meanwhile is not foreign
             MIGRATIONS[current](conn)
             current += 1
             conn.execute(f"PRAGMA user_version = {current}")
