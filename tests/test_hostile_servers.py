@@ -62,24 +62,6 @@ RSS_LIMIT_MB = 300
 KILL_MB = 450  # the harness stops a child long before it can hurt the machine
 REPO = Path(__file__).resolve().parent.parent
 
-# Marks for cases that wait on work in progress elsewhere (each turns into a failure once it lands).
-WAITS_CLIENT_DEADLINE = "client: a wall-clock deadline per request (connect + headers + whole body)"
-WAITS_CLIENT_CAP = "client: streamed read capped at max_response_bytes"
-WAITS_CLIENT_JSON = "client: bounded JSON decoding (depth, invalid UTF-8, non-JSON 200 not retried)"
-WAITS_CLIENT_RETRY_AFTER = "client: retry-after capped by max_retry_wait / max_total_wait"
-WAITS_CLIENT_MESSAGES = "client: /messages cycle detection and max_message_pages"
-WAITS_SYNC_REJECTS = (
-    "sync: a malformed item goes to rejects, the sync goes on, and a later sync fetches it again once whole"
-)
-WAITS_SYNC_CYCLES = "sync: list cycle detection; max_pages from [limits] ends an endless list"
-WAITS_SYNC_CHECKPOINT = "sync: checkpoints never pass a failed or skipped page"
-WAITS_CLIENT_IDS = (
-    "client/sync: ids . and .. percent-encoded (or refused), never normalised into other endpoints"
-)
-WAITS_SYNC_MISSING = "sync: a completion whose /messages said 404 is asked again by a later sync"
-WAITS_SYNC_LLAMA = "sync: Llama Stack paging never lands a cursor inside a group of equal created"
-
-
 # ---- the child process ----------------------------------------------------------------------
 
 
@@ -346,7 +328,6 @@ def test_a_well_behaved_server_syncs_and_a_second_sync_changes_nothing(trial: An
 # ---- time: drips, silence, waits --------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_DEADLINE)
 def test_drip_feed_is_cut_at_the_deadline(trial: Any) -> None:
     @first("list")
     async def drip(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -361,7 +342,6 @@ def test_drip_feed_is_cut_at_the_deadline(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_DEADLINE)
 def test_headers_dripped_a_byte_a_second_are_cut_at_the_deadline(trial: Any) -> None:
     @first("list")
     async def slowloris(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -374,7 +354,6 @@ def test_headers_dripped_a_byte_a_second_are_cut_at_the_deadline(trial: Any) -> 
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_DEADLINE)
 def test_a_silent_server_is_cut_at_the_deadline(trial: Any) -> None:
     @first("list")
     async def silent(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -385,7 +364,6 @@ def test_a_silent_server_is_cut_at_the_deadline(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_DEADLINE)
 def test_a_body_that_stops_after_the_headers_is_cut_at_the_deadline(trial: Any) -> None:
     @first("messages")
     async def stall(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -398,7 +376,6 @@ def test_a_body_that_stops_after_the_headers_is_cut_at_the_deadline(trial: Any) 
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_RETRY_AFTER)
 def test_retry_after_1000_once_waits_no_longer_than_the_cap(trial: Any) -> None:
     @first("list")
     async def slow_down(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -411,7 +388,6 @@ def test_retry_after_1000_once_waits_no_longer_than_the_cap(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_CLIENT_RETRY_AFTER)
 def test_retry_after_1000_forever_stops_at_the_total_wait_cap(trial: Any) -> None:
     @every("list")
     async def slow_down(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -739,7 +715,6 @@ def test_a_messages_cycle_fails_only_that_completion(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_MISSING)
 def test_a_404_for_one_completions_messages_marks_nothing_removed(trial: Any) -> None:
     @first("messages")
     async def gone(req: Request, conn: Conn, srv: HostileServer) -> None:
@@ -782,7 +757,6 @@ def _replace_item(page: dict[str, Any], item: dict[str, Any], raw: bytes) -> byt
     return json.dumps(page).encode().replace(json.dumps(marker).encode(), raw)
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_REJECTS)
 def test_created_2_to_the_70_rejects_one_item_and_keeps_the_page(trial: Any) -> None:
     t = trial(
         poison(2, lambda p, item: _replace_item(p, item, json.dumps({**item, "created": 2**70}).encode()))
@@ -792,7 +766,6 @@ def test_created_2_to_the_70_rejects_one_item_and_keeps_the_page(trial: Any) -> 
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_REJECTS)
 def test_a_lone_surrogate_in_an_id_rejects_one_item(trial: Any) -> None:
     def edit(page: dict[str, Any], item: dict[str, Any]) -> bytes:
         raw = json.dumps({**item, "id": "chatcmpl-\ud800lone"}).encode()  # json.dumps escapes it: valid JSON
@@ -824,7 +797,6 @@ def test_an_item_without_a_usable_id_is_rejected(trial: Any) -> None:
     t.heals()
 
 
-@pytest.mark.xfail(strict=True, reason=WAITS_SYNC_REJECTS)
 def test_a_created_of_infinity_rejects_one_item(trial: Any) -> None:
     t = trial(
         poison(

@@ -159,11 +159,14 @@ class Checkpoint:
 
     ``after``/``done``: the backfill's cursor (the last id committed) and whether it once reached
     the end of the list. ``head_floor``: the ``created`` an interrupted head walk must still reach.
+    ``recheck_floor``: the ``created`` the next head walk must reach because a page down there held
+    malformed objects (kept in ``rejects``): once the server sends them whole, they are stored.
     """
 
     after: str | None = None
     done: bool = False
     head_floor: int | None = None
+    recheck_floor: int | None = None
     last_sync: float | None = None
     last_full: float | None = None
 
@@ -175,6 +178,8 @@ class Checkpoint:
             "backfill": {"after": self.after, "done": self.done},
             "head_floor": self.head_floor,
         }
+        if self.recheck_floor is not None:
+            out["recheck_floor"] = self.recheck_floor
         if self.last_sync is not None:
             out["last_sync"] = self.last_sync
         if self.last_full is not None:
@@ -192,8 +197,9 @@ class Checkpoint:
             after = backfill.get("after")
             cp.after = after if isinstance(after, str) else None
             cp.done = bool(backfill.get("done"))
-        floor = saved.get("head_floor")
-        cp.head_floor = floor if isinstance(floor, int) and not isinstance(floor, bool) else None
+        for key in ("head_floor", "recheck_floor"):
+            floor = saved.get(key)
+            setattr(cp, key, floor if isinstance(floor, int) and not isinstance(floor, bool) else None)
         for key in ("last_sync", "last_full"):
             value = saved.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -263,7 +269,8 @@ class Writer:
                 todo.append(it)
                 out.updated += changed
                 out.restored += removed_at is not None
-            if messages_state is None and not embedded:
+            if messages_state in (None, "missing") and not embedded:
+                # Listed again: it exists, so a 404 on its messages last time was the server's fault.
                 out.need_messages.append((cid, _created(it)))
         prepared = prepare(todo)
         if rejects:

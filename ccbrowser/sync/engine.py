@@ -303,6 +303,7 @@ class _Sync:
         # whether a page's transaction failed (then no later page may commit a checkpoint past it).
         self._committed: Checkpoint | None = None
         self._page_failed = False
+        self._recheck_floor: int | None = None  # (database thread) lowest page with rejects this sync
         self.client: Client | None = None
         self._waiting_until = 0.0  # monotonic end of the longest rate-limit wait announced
         self._next_beat = 0.0  # when to say "still waiting" if nothing else was said
@@ -365,6 +366,12 @@ class _Sync:
             raise _Skipped()
         try:
             good, rejects = vet(items)
+            if rejects:
+                # Walk down here again next time: the server may send these whole by then.
+                floor = min((c for c in map(_created, good) if c is not None), default=0)
+                self._recheck_floor = _lower(self._recheck_floor, floor)
+            if checkpoint is not None and self._recheck_floor is not None:
+                checkpoint.recheck_floor = _lower(checkpoint.recheck_floor, self._recheck_floor)
             outcome = self.writer.write_page(good, checkpoint, rejects=rejects)
         except BaseException:
             self._page_failed = True
@@ -518,8 +525,8 @@ class _Sync:
                 # (an account that was empty at the last sync: walk it all, it is all new)
                 self._phase("head")
                 stop_below = None if newest is None else int(newest - self.options.lookback)
-                if cp.head_floor is not None and stop_below is not None:
-                    stop_below = min(stop_below, cp.head_floor)
+                if stop_below is not None:
+                    stop_below = _lower(_lower(stop_below, cp.head_floor), cp.recheck_floor)
                 evidence = await self._walk("head", after=None, stop_below=stop_below)
             if not cp.done:
                 self._phase("backfill")
@@ -620,6 +627,7 @@ class _Sync:
             if repeat is None:
                 if kind == "head" and last:
                     cp.head_floor = None
+                    cp.recheck_floor = None  # reached: set again below if its rejects are still bad
                 if kind == "head" and reached_end and not cp.done:
                     cp.after, cp.done = None, True  # the whole list, from the top: nothing to backfill
                 if not cp.done and kind in ("backfill", "full"):
@@ -843,6 +851,11 @@ def _created(item: Any) -> int | None:
 def _id_of(item: Any) -> str | None:
     cid = item.get("id") if isinstance(item, dict) else None
     return cid if isinstance(cid, str) and cid else None
+
+
+def _lower(a: int | None, b: int | None) -> int | None:
+    """The lower of two floors, None meaning no floor."""
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _whole_seconds(items: list[Any]) -> int:
