@@ -75,3 +75,21 @@ def test_progress_lines_replace_each_other_but_not_waits() -> None:
     assert not newer.can_replace(wait)  # a wait stays visible
     assert not wait.can_replace(counter)
     assert not newer.can_replace(SyncFinished(None, None))
+
+
+async def test_the_app_uses_the_config_it_is_given(db_path: Path, tmp_path: Path) -> None:
+    """Loaded once by the CLI: the profile in the status bar and the palette's profiles come from
+    the Config object, and its [limits] bound the app's own sync (a 1-page walk cap here)."""
+    from ccbrowser.config import parse_config
+
+    config = parse_config(
+        {"default_profile": "work", "profiles": {"work": {}, "home": {}}, "limits": {"max_pages": 1}},
+        tmp_path / "config.toml",
+    )
+    with run_in_thread(EmulatorOptions(count=250, seed=5, api_key=KEY)) as emu:
+        app = make_app(db_path, sync=True, settings_override=_settings(emu.base_url, KEY), config=config)
+        async with app.run_test(size=(120, 36)):
+            assert app.status.state.profile == "work"
+            assert app.profile_names() == ["default", "work", "home"]
+            await _until(app, lambda: app.status.state.sync_text is None and len(app.completion_list.pks) > 0)
+            assert len(app.completion_list.pks) == 100  # one page of 100, then max_pages stopped it

@@ -47,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         )
     from ccbrowser.tui.app import CCBrowserApp  # Textual only now: `ccbrowser search` never pays for it
 
-    app = CCBrowserApp(args.db, sync=not args.no_sync, profile=args.profile, keymap=keymap)
+    app = CCBrowserApp(args.db, sync=not args.no_sync, profile=args.profile, keymap=keymap, config=config)
     app.run()
     return int(app.return_code or 0)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -24,6 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
+from ccbrowser.config import Config
 from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
@@ -70,25 +71,20 @@ class CCBrowserApp(App[int]):
         cursor_blink: bool = True,
         settings_override: Any = None,
         sync_interval: float = SYNC_INTERVAL,
+        config: Config | None = None,
     ) -> None:
         super().__init__()
+        self.config = config  # loaded once by the CLI; None: read the file when needed
         self.db_path = Path(db_path)
         self.reads = Reads(self.db_path)
         self.watcher = background.ChangeWatcher(self, self.reads, self.db_path)
-        self.sync_enabled = sync
-        self.profile = profile
-        self.clock = clock
-        self.user_keymap = dict(keymap or {})
-        self.system_clipboard = system_clipboard
-        self.watch_enabled = watch
-        self.cursor_blink = cursor_blink
-        self.settings_override = settings_override
-        self.sync_interval = sync_interval
+        self.sync_enabled, self.sync_interval, self.settings_override = sync, sync_interval, settings_override
+        self.profile, self.clock, self.user_keymap = profile, clock, dict(keymap or {})
+        self.system_clipboard, self.watch_enabled, self.cursor_blink = system_clipboard, watch, cursor_blink
         self.query_text = ""
         self.parsed_query: Any | None = None
         self._search_timer: Any = None
-        self._sync_stop = threading.Event()
-        self._sync_worker: Worker[None] | None = None
+        self._sync_stop, self._sync_worker = threading.Event(), cast("Worker[None] | None", None)
         self._watch_stop = asyncio.Event()
         self._query_gen = 0
         if self.user_keymap:
@@ -135,7 +131,7 @@ class CCBrowserApp(App[int]):
         self.on_resize()
         pks, total, last = await self.reads.read(reads.initial_load)
         await self.watcher.check()  # the baseline data_version
-        profile = self.profile or background.default_profile()
+        profile = self.profile or background.default_profile(self.config)
         self.status.set(profile=profile, connectivity=None, total=total, last_sync=last)
         self.completion_list.set_snapshot(pks)
         if self.watch_enabled:
@@ -394,7 +390,8 @@ class CCBrowserApp(App[int]):
         self.status.set(total=total, last_sync=last)
         self.run_search(self.parsed_query, self._query_gen, keep_cursor=True)
 
-    profile_names = staticmethod(background.profile_names)  # the palette's
+    def profile_names(self) -> list[str]:  # the palette's
+        return background.profile_names(self.config)
 
     @on(msg.SwitchProfile)
     def _on_switch_profile(self, message: msg.SwitchProfile) -> None:
@@ -416,7 +413,7 @@ class CCBrowserApp(App[int]):
             return self._tell(initial, "A sync is already running", timeout=2)
         profile = self.profile or self.status.state.profile
         try:
-            settings = self.settings_override or background.resolve_settings(profile)
+            settings = self.settings_override or background.resolve_settings(profile, self.config)
         except CCBrowserError as exc:
             return self.status.set(sync_error=str(exc))
         if (missing := background.missing_key(settings)) is not None:
@@ -426,7 +423,7 @@ class CCBrowserApp(App[int]):
             )
         self.status.set(sync_error=None, sync_text="starting…")
         self._sync_stop = stop = threading.Event()
-        run = partial(background.run_sync, self, self.db_path, settings, stop)
+        run = partial(background.run_sync, self, self.db_path, settings, stop, self.config)
         self._sync_worker = self.run_worker(run, name="sync", group="sync", thread=True, exit_on_error=False)
 
     def _tell(self, quiet: bool, text: str, **options: Any) -> None:
@@ -442,8 +439,11 @@ class CCBrowserApp(App[int]):
         error = event.error
         if isinstance(error, NetworkError):  # not an error to show: we are offline
             self.status.set(sync_text=None, connectivity="offline", sync_error=None)
-        elif error is not None:
-            self.status.set(sync_text=None, sync_error=str(error))
-        else:
-            self.status.set(sync_text=None, connectivity=None, sync_error=None)
+        else:  # a failed sync keeps the connectivity it had; a good one clears "offline"
+            gone = (
+                {"sync_error": str(error)}
+                if error is not None
+                else {"connectivity": None, "sync_error": None}
+            )
+            self.status.set(sync_text=None, **gone)
         await self.watcher.check()

@@ -14,6 +14,7 @@ from typing import Any
 
 from textual.message_pump import MessagePump
 
+from ccbrowser.config import Config
 from ccbrowser.errors import CCBrowserError
 from ccbrowser.store import reader
 from ccbrowser.tui.messages import DataChanged, SyncFinished, SyncProgressed
@@ -23,10 +24,14 @@ PROGRESS_MIN_INTERVAL = 0.2
 RELOAD_MIN_INTERVAL = 0.5
 
 
-def run_sync(target: MessagePump, db_path: Path, settings: Any, stop: threading.Event) -> None:
+def run_sync(
+    target: MessagePump, db_path: Path, settings: Any, stop: threading.Event, config: Config | None = None
+) -> None:
     """One sync, in the calling (worker) thread. Ends with exactly one `SyncFinished`: a sync bug
-    becomes an error line, never a closed browser."""
-    from ccbrowser.sync.engine import sync_blocking  # the sync engine loads only when it runs
+    becomes an error line, never a closed browser. The config's `[limits]` bound it as on the CLI."""
+    from ccbrowser.sync.engine import SyncOptions, sync_blocking  # the engine loads only when it runs
+
+    options = SyncOptions(limits=config.limits) if config is not None else None
 
     last = 0.0
 
@@ -42,7 +47,7 @@ def run_sync(target: MessagePump, db_path: Path, settings: Any, stop: threading.
             target.post_message(SyncProgressed(text, replaceable=not urgent))
 
     try:
-        summary = sync_blocking(db_path, settings, on_event=on_event, stop=stop)
+        summary = sync_blocking(db_path, settings, on_event=on_event, stop=stop, options=options)
     except CCBrowserError as exc:
         target.post_message(SyncFinished(None, exc))
     except Exception as exc:
@@ -123,9 +128,12 @@ class ChangeWatcher:
 # -- what a sync needs from the config (until the config arrives as one loaded object) --------
 
 
-def default_profile() -> str | None:
-    """For the status bar. A broken config is not hidden: `resolve_settings` raises it when the
-    sync starts, and the status bar shows why."""
+def default_profile(config: Config | None) -> str | None:
+    """For the status bar. Without a loaded config (tests, embedding) the file is read here; a
+    broken one is not hidden: `resolve_settings` raises it when the sync starts, and the status
+    bar shows why."""
+    if config is not None:
+        return config.default_profile
     from ccbrowser.config import default_profile_name
 
     try:
@@ -134,8 +142,10 @@ def default_profile() -> str | None:
         return None
 
 
-def profile_names() -> list[str]:
+def profile_names(config: Config | None) -> list[str]:
     """For the palette (none when the config cannot be read: see `default_profile`)."""
+    if config is not None:
+        return config.profile_names
     from ccbrowser.config import profile_names as names
 
     try:
@@ -144,10 +154,10 @@ def profile_names() -> list[str]:
         return []
 
 
-def resolve_settings(profile: str | None) -> Any:
+def resolve_settings(profile: str | None, config: Config | None) -> Any:
     from ccbrowser.config import resolve
 
-    return resolve(profile)
+    return resolve(profile, config=config)
 
 
 def missing_key(settings: Any) -> str | None:
