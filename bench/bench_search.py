@@ -8,7 +8,7 @@ The database is built once from the emulator corpus through the Writer and cache
 runs `search(conn, q, limit=50)` -- the first page a user sees, snippets included -- after one
 warm-up run. Baseline: what a tool without an index does: `LIKE '%word%'` over every message body
 (each word, AND-ed), filters through `json_extract` over the raw JSON, newest 50.
-Targets (DESIGN section 9): p95 <= 30 ms per kind and >= 50x faster than the baseline.
+Targets (docs/architecture.md section 9): p95 <= 30 ms per kind and >= 50x faster than the baseline.
 Also reported, not targeted: `count` and the full `matching_pks` snapshot, newest first.
 """
 

@@ -1,4 +1,4 @@
-"""TUI responsiveness on a large database (DESIGN section 9).
+"""TUI responsiveness on a large database (docs/architecture.md section 9).
 
     python bench/bench_tui.py [--count 100000] [--db PATH] [--size 160x48]
 

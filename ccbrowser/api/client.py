@@ -3,7 +3,7 @@
 One ``httpx.AsyncClient`` (HTTP/1.1 keep-alive) per sync. What it takes care of, so the engine
 does not have to:
 
-- **Flavours** (DESIGN section 1): OpenAI (Bearer + organisation/project headers), Azure (``api-key``
+- **Flavours** (docs/architecture.md section 6): OpenAI (Bearer + organisation/project headers), Azure (``api-key``
   header, ``api-version`` query unless the base ends in ``/openai/v1``), OpenAI-compatible routers
   (Bearer; update/delete may be missing), Llama Stack (Bearer or nothing; no ``/messages``: the
   input messages are embedded in the completion).

@@ -5,7 +5,7 @@ The corpus is never materialised. Listing walks indices of the corpus and a smal
 unfiltered page costs O(page) whatever the corpus size. Deletions and metadata updates are
 overlays keyed by index or id; the generated data itself is immutable.
 
-Flavours differ the way the real servers do (DESIGN section 1, PITFALLS):
+Flavours differ the way the real servers do (docs/architecture.md section 6):
 
 - ``openai``: the reference behaviour (Bearer, ``order=asc``, ``limit`` 1..100).
 - ``azure``: the key in ``api-key`` only; ``/openai/...`` needs ``?api-version=`` (``/openai/v1``
@@ -508,7 +508,7 @@ class EmulatorState:
 
 
 def shape_for_flavor(flavor: str, comp: JSON) -> JSON:
-    """A stored completion as this flavour's server holds it (DESIGN section 1, PITFALLS).
+    """A stored completion as this flavour's server holds it (docs/architecture.md section 6).
 
     Llama Stack keeps neither ``metadata`` nor ``usage`` (both null). OpenAI-compatible routers
     type fields loosely: ``logprobs`` ``"unknown"``, ``annotations`` and ``audio`` null instead of

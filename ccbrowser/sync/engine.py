@@ -19,7 +19,7 @@ Public API (no Textual here; call it from any thread that can run an event loop)
   reconcile every ``full_every`` seconds; transient errors are reported to ``on_error`` and retried
   at the next interval, auth errors end it.
 
-What a sync does (DESIGN section 4):
+What a sync does (docs/architecture.md section 7):
 
 1. **Head** (when the profile already has rows): list ``order=desc`` from the top until a page
    reaches below the newest known ``created`` minus the look-back window (1 h by default: a stored
