@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlite_utils
+
 from ccbrowser.store import reader
 from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
 
@@ -307,11 +309,10 @@ class Writer:
         result = WriteResult(rejected=[err for err, _ in prepared.rejects])
         new_cache: dict[bytes, int] = {}
         with transaction(self.conn):
-            if prepared.rejects:
-                insert_many(
-                    self.conn,
-                    "INSERT INTO rejects (source, error, raw, at)",
-                    [(self.source, err, raw, fetched_at) for err, raw in prepared.rejects],
+            if prepared.rejects:  # a cold path: sqlite-utils (a savepoint inside this transaction)
+                sqlite_utils.Database(self.conn).table("rejects").insert_all(
+                    {"source": self.source, "error": err, "raw": raw, "at": fetched_at}
+                    for err, raw in prepared.rejects
                 )
             if prepared.rows:
                 self._write_parsed(prepared.rows, fetched_at, result, new_cache)
@@ -529,11 +530,11 @@ def _dumps_or_none(item: Any) -> str | None:
 
 
 def save_checkpoint(conn: sqlite3.Connection, profile: str, state: Checkpoint | Mapping[str, Any]) -> None:
+    """Inside the caller's transaction (sqlite-utils nests a savepoint): the page and its checkpoint
+    commit together."""
     data = state.to_json() if isinstance(state, Checkpoint) else dict(state)
-    conn.execute(
-        "INSERT INTO sync_state (profile, state, updated) VALUES (?, ?, ?) "
-        "ON CONFLICT(profile) DO UPDATE SET state = excluded.state, updated = excluded.updated",
-        (profile, dumps(data), time.time()),
+    sqlite_utils.Database(conn).table("sync_state").upsert(
+        {"profile": profile, "state": dumps(data), "updated": time.time()}, pk="profile"
     )
 
 
