@@ -276,16 +276,24 @@ def sync_rows(
     return out
 
 
+RETRY_MISSING = 1000  # a sync asks again for the messages of at most this many 404s, newest first
+
+
 def pending_messages(conn: sqlite3.Connection, profile: str | None) -> list[tuple[str, int | None]]:
-    """(id, created) of the live completions of a profile whose input messages were never fetched."""
-    return [
-        (r[0], r[1])
-        for r in conn.execute(
-            "SELECT id, created FROM completions WHERE messages_state IS NULL AND removed_at IS NULL "
-            "AND profile IS ? ORDER BY created DESC",
-            (profile,),
-        )
-    ]
+    """(id, created) of the live completions of a profile whose input messages were never fetched,
+    then of the newest live ones whose messages got a 404 (a live completion has messages: the
+    server may answer now). A completion really gone is marked removed and not asked again."""
+    never = conn.execute(
+        "SELECT id, created FROM completions WHERE messages_state IS NULL AND removed_at IS NULL "
+        "AND profile IS ? ORDER BY created DESC",
+        (profile,),
+    ).fetchall()
+    again = conn.execute(
+        "SELECT id, created FROM completions WHERE messages_state = 'missing' AND removed_at IS NULL "
+        "AND profile IS ? ORDER BY created DESC LIMIT ?",
+        (profile, RETRY_MISSING),
+    ).fetchall()
+    return [(r[0], r[1]) for r in (*never, *again)]
 
 
 def live_ids(conn: sqlite3.Connection, profile: str | None, *, created_above: int | None = None) -> set[str]:

@@ -242,11 +242,18 @@ def _v4(conn: sqlite3.Connection) -> None:
         db.create_view(name, sql.strip(), replace=True)
 
 
+# v5: the live completions whose messages got a 404 are asked again by later syncs (a 404 from a
+# broken server must not leave a permanent gap); this partial index keeps that look-up cheap.
+_V5 = """
+CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 'missing';
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
     _script(_V3),
     _v4,
+    _script(_V5),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
