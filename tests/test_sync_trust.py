@@ -424,7 +424,7 @@ async def _run(db: Path, s: Settings, opts: SyncOptions) -> SyncSummary:
     return await run_sync(db, s, options=opts)
 
 
-@emu(count=250, seed=33)
+@emu(count=1200, seed=33)  # 12 pages: a stop after the first leaves the backfill unfinished
 def test_a_head_walk_that_reaches_the_end_saves_the_backfill_as_done(
     emulator: RunningEmulator, db_path: Path
 ) -> None:
