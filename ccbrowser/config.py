@@ -40,7 +40,6 @@ reach a log, an error, a traceback or the database.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import re
 import tomllib
@@ -54,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ccbrowser.api.limits import Limits
 from ccbrowser.errors import CCBrowserError, ConfigError, UsageError
+from ccbrowser.hosts import is_loopback_url
 
 DEFAULT_PROFILE = "default"
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -128,13 +128,7 @@ def infer_flavor(base_url: str) -> str:
 
 
 def is_loopback(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_url(base_url)
 
 
 def url_problem(base_url: str) -> str | None:

@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
 import threading
@@ -26,6 +25,7 @@ from typing import Any
 
 from ccbrowser.emulator.app import EmulatorOptions, EmulatorState, base_path, create_app, make_state
 from ccbrowser.emulator.faults import RESET_LOG_MESSAGE
+from ccbrowser.hosts import is_loopback_host
 
 
 class _DropResetNoise(logging.Filter):
@@ -46,12 +46,7 @@ def _install_log_filter() -> None:
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

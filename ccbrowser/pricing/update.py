@@ -16,7 +16,6 @@ This is the one module of ``ccbrowser.pricing`` that does I/O.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccbrowser.hosts import is_loopback_host
 from ccbrowser.pricing.book import PriceBook
 
 MAX_BYTES = 20_000_000  # the published file is ~1 MB uncompressed; never read without a bound
@@ -48,7 +48,7 @@ def download(url: str | None = None, *, timeout: float = 30.0, max_bytes: int = 
 
     url = url or default_url()
     parts = urlsplit(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
         raise PriceUpdateError(
             f"refusing to fetch prices over {parts.scheme or 'no scheme'}: use an https URL"
         )
@@ -139,14 +139,3 @@ def load_price_book(path: Path | None, *, tier_factors: Mapping[str, object] | N
             stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
             return book_from_bytes(payload, label=f"updated {stamp}", tier_factors=tier_factors)
     return PriceBook.bundled(tier_factors)
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
