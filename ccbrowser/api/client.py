@@ -112,13 +112,14 @@ class RetryNotice:
         """The line to print, e.g. ``rate limited: waiting 120 s (retry 3 of 8)``."""
         of = f" of {self.max_attempts}" if self.max_attempts else ""
         if self.waiting_for_answer:
-            return f"waiting for an answer: {self.reason} (attempt {self.attempt}{of}, {_secs(self.remaining)} left)"
+            return f"waiting for an answer: {self.reason} (attempt {self.attempt}{of}, {seconds_text(self.remaining)} left)"
         left = self.remaining if self.heartbeat else self.delay
         what = "rate limited" if self.rate_limited else self.reason
-        return f"{what}: waiting {_secs(left)} (retry {self.attempt}{of})"
+        return f"{what}: waiting {seconds_text(left)} (retry {self.attempt}{of})"
 
 
-def _secs(seconds: float) -> str:
+def seconds_text(seconds: float) -> str:
+    """A wait as people read it: tenths below ten seconds, whole seconds above."""
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 

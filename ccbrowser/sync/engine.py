@@ -85,6 +85,7 @@ from ccbrowser.api.client import (
     NotFoundError,
     RetryNotice,
     RetryPolicy,
+    seconds_text,
 )
 from ccbrowser.api.limits import Limits
 from ccbrowser.config import Settings
@@ -510,7 +511,7 @@ class _Sync:
             if now < self._waiting_until and now >= self._next_beat:
                 self._next_beat = now + self.options.limits.heartbeat
                 left = self._waiting_until - now
-                self.emit("wait", f"rate limited: still waiting, {_seconds(left)} to go", left)
+                self.emit("wait", f"rate limited: still waiting, {seconds_text(left)} to go", left)
 
     # -- list walking ---------------------------------------------------------------------------
 
@@ -867,10 +868,6 @@ def _whole_seconds(items: list[Any]) -> int:
     while keep > 0 and _created(items[keep - 1]) == last:
         keep -= 1
     return keep
-
-
-def _seconds(delay: float) -> str:
-    return f"{delay:.0f} s" if delay >= 10 else f"{delay:.1f} s"
 
 
 def sync_blocking(
