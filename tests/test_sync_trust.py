@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -367,6 +368,56 @@ def test_a_list_that_skips_live_completions_marks_none_removed(db_path: Path) ->
         s = resolve(None, base_url=base, env={"OPENAI_API_KEY": KEY}, config={})
         summary = sync(db_path, s, full=True)
     assert summary.progress.removed == 1 and live_and_removed(db_path)[1] == {"chatcmpl-0007"}
+
+
+def _counting(route: Route, pages: list[int]) -> Route:
+    """`route`, counting list pages into the last slot of `pages`."""
+
+    def counted(method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        if path == "/v1/chat/completions":
+            pages[-1] += 1
+        return route(method, path, query)
+
+    return counted
+
+
+def _deep_bad_item() -> tuple[list[dict[str, Any]], int]:
+    """300 completions 100 s apart (the head window covers one page), one malformed far below."""
+    items = [completion(f"chatcmpl-{n:04d}", NOW - n * 100) for n in range(300)]
+    bad = 250
+    items[bad] = {**items[bad], "usage": {"total_tokens": 2**64}}
+    return items, bad
+
+
+def test_a_malformed_object_is_stored_once_the_server_sends_it_whole(db_path: Path) -> None:
+    items, bad = _deep_bad_item()
+    with serve(_paged(items)) as base:
+        s = resolve(None, base_url=base, env={"OPENAI_API_KEY": KEY}, config={})
+        assert sync(db_path, s).progress.rejected == 1
+        assert len(local(db_path)) == 299
+        items[bad] = completion(items[bad]["id"], items[bad]["created"])
+        sync(db_path, s)  # an incremental sync, yet it walks down to the rejected one's page
+    assert set(local(db_path)) == {c["id"] for c in items}
+
+
+def test_a_permanently_malformed_object_is_rechecked_a_bounded_number_of_syncs(db_path: Path) -> None:
+    items, _bad = _deep_bad_item()
+    pages = [0]
+    with serve(_counting(_paged(items), pages)) as base:
+        s = resolve(None, base_url=base, env={"OPENAI_API_KEY": KEY}, config={})
+        options = replace(FAST, recheck_syncs=3)
+        summaries = []
+        for _ in range(6):
+            pages.append(0)
+            summaries.append(sync(db_path, s, options=options))
+    first, *rechecks, gave_up, after = pages[1], *pages[2:5], pages[5], pages[6]
+    assert first == 3 and rechecks == [3, 3, 3]  # the whole way down to the malformed page
+    assert gave_up == 1 and after == 1  # then only the head window
+    said = [w for summary in summaries for w in summary.warnings if "stayed malformed" in w]
+    assert len(said) == 1 and "sync --full" in said[0]
+    conn = open_db(db_path)
+    assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] >= 1  # kept, not dropped
+    conn.close()
 
 
 # -- repeating and endless lists ------------------------------------------------------------------

@@ -162,13 +162,15 @@ class Checkpoint:
     ``after``/``done``: the backfill's cursor (the last id committed) and whether it once reached
     the end of the list. ``head_floor``: the ``created`` an interrupted head walk must still reach.
     ``recheck_floor``: the ``created`` the next head walk must reach because a page down there held
-    malformed objects (kept in ``rejects``): once the server sends them whole, they are stored.
+    malformed objects (kept in ``rejects``): once the server sends them whole, they are stored;
+    ``recheck_tries`` counts the syncs that walked down there for it (reset with the floor).
     """
 
     after: str | None = None
     done: bool = False
     head_floor: int | None = None
     recheck_floor: int | None = None
+    recheck_tries: int = 0
     last_sync: float | None = None
     last_full: float | None = None
 
@@ -182,6 +184,7 @@ class Checkpoint:
         }
         if self.recheck_floor is not None:
             out["recheck_floor"] = self.recheck_floor
+            out["recheck_tries"] = self.recheck_tries
         if self.last_sync is not None:
             out["last_sync"] = self.last_sync
         if self.last_full is not None:
@@ -202,6 +205,9 @@ class Checkpoint:
         for key in ("head_floor", "recheck_floor"):
             floor = saved.get(key)
             setattr(cp, key, floor if isinstance(floor, int) and not isinstance(floor, bool) else None)
+        tries = saved.get("recheck_tries")
+        if cp.recheck_floor is not None and isinstance(tries, int) and not isinstance(tries, bool):
+            cp.recheck_tries = max(0, tries)
         for key in ("last_sync", "last_full"):
             value = saved.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -122,6 +122,9 @@ class SyncOptions:
     fetch_messages: bool = True
     limits: Limits = field(default_factory=Limits)  # what a server can make a sync spend
     max_removal_checks: int = 10_000  # unlisted ids confirmed by GET per sync (see "removed")
+    # Syncs that walk down again to a page whose objects were malformed; past that they stay in
+    # `rejects` (`sync --full` asks again), so one bad old object cannot make every sync deep.
+    recheck_syncs: int = 5
 
 
 @dataclass
@@ -355,6 +358,20 @@ class _Sync:
         pending = reader.pending_messages(self.conn, self.profile) if self.options.fetch_messages else []
         return saved, newest, pending
 
+    def _recheck_budget(self, cp: Checkpoint) -> int | None:
+        """The floor of malformed objects to walk down to this time, while retries are left."""
+        if cp.recheck_floor is None:
+            return None
+        if cp.recheck_tries >= self.options.recheck_syncs:
+            self.warn(
+                f"objects listed as malformed stayed malformed for {cp.recheck_tries} syncs: kept in"
+                " rejects, no longer walked down to (sync --full asks for them again)"
+            )
+            cp.recheck_floor, cp.recheck_tries = None, 0
+            return None
+        cp.recheck_tries += 1
+        return cp.recheck_floor
+
     def _close(self) -> None:
         if self.conn is not None:
             self.conn.close()
@@ -527,7 +544,7 @@ class _Sync:
                 self._phase("head")
                 stop_below = None if newest is None else int(newest - self.options.lookback)
                 if stop_below is not None:
-                    stop_below = _lower(_lower(stop_below, cp.head_floor), cp.recheck_floor)
+                    stop_below = _lower(_lower(stop_below, cp.head_floor), self._recheck_budget(cp))
                 evidence = await self._walk("head", after=None, stop_below=stop_below)
             if not cp.done:
                 self._phase("backfill")
