@@ -83,6 +83,7 @@ def write_hits(
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
     from ccbrowser.errors import UsageError
+    from ccbrowser.safe import one_line
     from ccbrowser.store import open_existing
     from ccbrowser.store.reader import tool_names
 
@@ -114,6 +115,6 @@ def run(args: argparse.Namespace) -> int:
             write_hits(
                 out, hits, tool_names(conn, chunk) if args.json else {}, as_json=args.json, color=color
             )
-    if total == 0 and sys.stderr.isatty():
-        sys.stderr.write("ccbrowser: no matches\n")
+    if total == 0:  # stderr: a script reading stdout still gets nothing at all
+        sys.stderr.write(f"ccbrowser: no matches for {one_line(text)}\n")
     return 0
