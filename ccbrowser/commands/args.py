@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if text is None:
         sys.stderr.write(f"ccbrowser: note: tool call {index + 1} has no arguments\n")
         return 0
+    if call.type == "custom":  # a custom tool's input is free text: exactly as the model wrote it
+        out = visible(text) if sys.stdout.isatty() else text
+        sys.stdout.write(out + ("" if out.endswith("\n") else "\n"))
+        return 0
     try:
         value = decode(text.encode("utf-8", "surrogatepass"), max_depth=10_000)
     except ValueError:  # BadJSON included

@@ -61,7 +61,7 @@ def write_hits(
     out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool
 ) -> None:
     from ccbrowser.commands.formats import dumps
-    from ccbrowser.render import local_time
+    from ccbrowser.render import REMOVED_MARK, local_time
     from ccbrowser.safe import one_line
 
     for hit in hits:
@@ -76,7 +76,7 @@ def write_hits(
         if hit.has_refusal:
             marks += " ⊘"
         if hit.removed:
-            marks += " ✝"
+            marks += f" {REMOVED_MARK}"
         out.write(f"{when}  {model:<18}  {one_line(hit.id)}{marks}  {render_snippet(hit.snippet, color)}\n")
 
 

@@ -68,6 +68,11 @@ class ToolCallInfo:
     arguments: str | None
     valid_json: bool
 
+    @property
+    def bad_json(self) -> bool:
+        """Arguments meant as JSON that do not parse (a custom tool's free-text input is not JSON)."""
+        return not self.valid_json and self.type != "custom"
+
 
 @dataclass(frozen=True, slots=True)
 class Detail:
