@@ -82,3 +82,18 @@ def test_search_lines_use_the_tui_removed_mark(db: Path, capsys: pytest.CaptureF
     assert main(["search", "--db", str(db), "hi"]) == 0
     line = capsys.readouterr().out
     assert "c-sparse" in line and f" {REMOVED_MARK} " in line and "✝" not in line
+
+
+def test_messages_json_keeps_the_api_key_order(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    api = [
+        {"id": "c-order-0", "role": "system", "content": "be brief", "name": None, "content_parts": None},
+        {"id": "c-order-1", "role": "user", "content": [{"type": "text", "text": "hi"}], "name": "ann"},
+        {"id": "c-order-2", "role": "user", "content": "\x1b[1mbold\x1b[0m", "name": None},
+    ]
+    conn = open_db(db_path)
+    Writer(conn).write([Record(_custom("c-order"), api)])
+    conn.close()
+    assert main(["messages", "--db", str(db_path), "c-order", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got == api
+    assert [list(m) for m in got] == [list(m) for m in api]

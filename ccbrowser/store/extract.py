@@ -200,23 +200,26 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     msg = message
     content_value = msg.get("content")
     split = False
+    key = b""
+    if drop_id and "id" in msg:
+        msg = {k: v for k, v in msg.items() if k != "id"}
     if type(content_value) is str:
-        rest = {k: v for k, v in msg.items() if k != "content" and not (drop_id and k == "id")}
-        raw = dumps(rest, sort_keys=True)
+        rest = {k: v for k, v in msg.items() if k != "content"}
         try:
-            key = f"{raw}\x00{content_value}".encode()
-            split = True
+            key = f"{dumps(rest, sort_keys=True)}\x00{content_value}".encode()
+            split = index_text(content_value) == content_value
         except UnicodeEncodeError:  # lone surrogates: keep the content inside raw
-            pass
+            key = b""
+        if split:
+            # `content` keeps its place as a null: `reader.body_json` puts the text back there
+            raw = dumps({k: None if k == "content" else v for k, v in msg.items()})
     if not split:
-        if drop_id and "id" in msg:
-            msg = {k: v for k, v in msg.items() if k != "id"}
-        raw = dumps(msg, sort_keys=True)
-        key = raw.encode("utf-8")
+        raw = dumps(msg)
+        if not key:
+            key = dumps(msg, sort_keys=True).encode("utf-8")
+    # The hash is of the sorted form (the same body in another key order is the same body);
+    # `raw` keeps the order the API sent (`messages --json` shows it so).
     digest = hashlib.blake2b(key, digest_size=16).digest()
-    if split and isinstance(content_value, str) and index_text(content_value) != content_value:
-        split = False
-        raw = dumps({k: v for k, v in msg.items() if not (drop_id and k == "id")}, sort_keys=True)
     images = False
     content: str
     if split and isinstance(content_value, str):
