@@ -97,3 +97,22 @@ def test_messages_json_keeps_the_api_key_order(db_path: Path, capsys: pytest.Cap
     got = json.loads(capsys.readouterr().out)
     assert got == api
     assert [list(m) for m in got] == [list(m) for m in api]
+
+
+def test_counted_nouns_are_singular_for_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ccbrowser.words import plural
+
+    assert [plural(n, "match") for n in (0, 1, 2, 1500)] == [
+        "0 matches",
+        "1 match",
+        "2 matches",
+        "1,500 matches",
+    ]
+    assert plural(1, "retry") == "1 retry" and plural(3, "retry") == "3 retries"
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps(_custom("c-one")) + "\n")
+    db = tmp_path / "one.db"
+    assert main(["import", "--db", str(db), str(src)]) == 0
+    assert capsys.readouterr().err == "imported 1 completion (1 new), 1 message\n"
+    assert main(["export", "--db", str(db), "--format", "jsonl", "-o", str(tmp_path / "out.jsonl")]) == 0
+    assert "exported 1 completion to" in capsys.readouterr().err

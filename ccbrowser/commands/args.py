@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ccbrowser.words import plural
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="completion id (or a unique prefix of one)")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             index = int(choice) - 1
             if not 0 <= index < len(calls):
                 raise UsageError(
-                    f"--call {choice}: completion {cid} has {len(calls)} tool call(s), numbered from 1"
+                    f"--call {choice}: completion {cid} has {plural(len(calls), 'tool call')}, numbered from 1"
                 )
         else:
             named = [i for i, c in enumerate(calls) if c.name == choice]

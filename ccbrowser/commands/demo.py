@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ccbrowser.words import plural
+
 DEMO_KEY = "demo-key-not-secret"
 
 
@@ -78,6 +80,6 @@ def _sync_and_report(db: Path, settings: object) -> int:
         conn.close()
     out = sys.stdout
     out.write(summary.line() + "\n")
-    out.write(f"demo database: {total:,} completions in {seconds:.1f} s\n")
+    out.write(f"demo database: {plural(total, 'completion')} in {seconds:.1f} s\n")
     out.write("top models: " + ", ".join(f"{m} ({n:,})" for m, n in models) + "\n")
     return 0

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ccbrowser.words import plural
+
 CHUNK = 500
 CSV_COLUMNS = (
     "id", "created", "created_local", "model", "finish_reason", "service_tier", "prompt_tokens",
@@ -161,5 +163,5 @@ def run(args: argparse.Namespace) -> int:
         if close:
             out.close()
     if args.output and args.output != "-":
-        sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+        sys.stderr.write(f"ccbrowser: exported {plural(len(pks), 'completion')} to {args.output}\n")
     return 0

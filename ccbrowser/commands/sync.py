@@ -16,6 +16,7 @@ from types import FrameType
 from typing import Any
 
 from ccbrowser.errors import UsageError
+from ccbrowser.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -186,12 +187,12 @@ class _Bar:
         total = f"/{p.total:,}" if p.total else ""
         parts = [
             p.phase,
-            f"{p.pages:,} pages",
+            plural(p.pages, "page"),
             f"{p.listed:,}{total} listed ({p.new:,} new)",
             f"messages {p.messages_done:,}/{p.messages_todo:,}",
         ]
         if p.retries:
-            parts.append(f"{p.retries:,} retries")
+            parts.append(plural(p.retries, "retry"))
         if p.waited >= 0.05:
             parts.append(f"waited {p.waited:.1f} s")
         if self.status:
