@@ -114,6 +114,12 @@ def message_block(msg: Any, label: str | None = None) -> str:
     return visible("\n".join(lines))
 
 
+def output_label(choice: dict[str, Any]) -> str:
+    """`output #0 (stop)`: a choice's heading (no finish reason: none shown, never `None`)."""
+    finish = choice.get("finish_reason")
+    return f"output #{shown(choice.get('index'), '0')}" + (f" ({finish})" if finish is not None else "")
+
+
 def completion_text(obj: dict[str, Any], inputs: list[dict[str, Any]], extra: dict[str, Any]) -> str:
     usage: dict[str, Any] = obj["usage"] if isinstance(obj.get("usage"), dict) else {}
     head = [
@@ -135,7 +141,5 @@ def completion_text(obj: dict[str, Any], inputs: list[dict[str, Any]], extra: di
     for choice in _as_list(obj.get("choices")):
         if not isinstance(choice, dict):
             continue
-        finish = choice.get("finish_reason")
-        label = f"output #{shown(choice.get('index'), '0')}" + (f" ({finish})" if finish is not None else "")
-        parts.append(message_block(choice.get("message") or {}, label) + "\n")
+        parts.append(message_block(choice.get("message") or {}, output_label(choice)) + "\n")
     return "\n".join(parts).rstrip() + "\n"
