@@ -116,3 +116,17 @@ def test_counted_nouns_are_singular_for_one(tmp_path: Path, capsys: pytest.Captu
     assert capsys.readouterr().err == "imported 1 completion (1 new), 1 message\n"
     assert main(["export", "--db", str(db), "--format", "jsonl", "-o", str(tmp_path / "out.jsonl")]) == 0
     assert "exported 1 completion to" in capsys.readouterr().err
+
+
+def test_an_ambiguous_prefix_lists_the_candidates(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", "--db", str(db), "c-cu"]) == 0  # unique: fine
+    capsys.readouterr()
+    assert main(["show", "--db", str(db), "c-cust"]) == 0
+    capsys.readouterr()
+    conn = open_db(db)
+    Writer(conn).write([Record(_custom(f"c-many-{i}"), []) for i in range(7)])
+    conn.close()
+    assert main(["show", "--db", str(db), "c-many"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "(c-many-0, c-many-1, c-many-2, c-many-3, c-many-4, ...)" in err and "give more of it" in err
