@@ -94,7 +94,7 @@ async def test_a_bad_query_keeps_the_last_good_results_and_says_so(db: Path) -> 
         await _search(app, pilot, "weather tokens:abc")
         assert list(app.completion_list.pks) == good
         line = _under_bar(app)
-        assert "tokens:" in line and "still showing the results of the last good query (weather)" in line
+        assert "tokens:" in line and "showing the last good results (weather)" in line
 
 
 async def test_a_model_typed_as_text_gets_the_planner_hint(db: Path) -> None:

@@ -44,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 FORMATS = ("jsonl", "csv", "md")
+_NAMES = {"jsonl": "JSON Lines", "csv": "CSV", "md": "Markdown"}
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".md": "md", ".markdown": "md"}
 
 
@@ -54,7 +55,7 @@ def output_format(fmt: str | None, output: str | None) -> str:
     named = SUFFIXES.get(Path(output).suffix.lower()) if output and output != "-" else None
     if fmt is not None and named is not None and fmt != named:
         raise UsageError(
-            f"--output {output} names a {named} file but --format is {fmt}: drop --format or change the name"
+            f"--output {output} names a {_NAMES[named]} file but --format is {fmt}: drop --format or change the name"
         )
     return fmt or named or "jsonl"
 

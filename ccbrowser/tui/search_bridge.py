@@ -16,6 +16,7 @@ from textual.message import Message
 
 from ccbrowser import search
 from ccbrowser.errors import CCBrowserError, UsageError
+from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.tui.document import Matcher
 from ccbrowser.tui.messages import Matches, SearchFailed
@@ -94,8 +95,8 @@ def plan_hints(conn: sqlite3.Connection, query: Any) -> list[str]:
 
 def kept_note(error: Exception, last_good: str) -> str:
     """A bad query's message: the list still shows the last good query's results."""
-    shown = f"the last good query ({last_good.strip()})" if last_good.strip() else "everything (no query yet)"
-    return f"{error} · still showing the results of {shown}"
+    shown = f"last good results ({one_line(last_good.strip(), 60)})" if last_good.strip() else "everything"
+    return f"{error} · showing the {shown}"
 
 
 def hints(query: Any | None) -> list[str]:
