@@ -63,6 +63,9 @@ def db_path(args: argparse.Namespace) -> Path:
     return value if isinstance(value, Path) else resolve_db_path(value)
 
 
+# Commands that use no database of the user's: they are not offered `--db` (the demo makes a
+# throw-away one; `demo --keep DIR` keeps it), and a top-level `--db` before them is refused.
+NO_DB_COMMANDS = frozenset({"demo", "emulator"})
 # Commands that use the config file (profiles, keys, limits).
 CONFIG_COMMANDS = frozenset({"tui", "sync"})
 # Commands that write into the database: a damaged file is refused before anything is written
@@ -85,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # command not built yet
         p = sub.add_parser(name, help=help_text, description=help_text)
-        add_db_argument(p)
+        if name not in NO_DB_COMMANDS:
+            add_db_argument(p)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -138,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
+    if args.command in NO_DB_COMMANDS and args.db is not None:
+        hint = " (--keep DIR keeps the demo's database)" if args.command == "demo" else ""
+        sys.stderr.write(
+            f"ccbrowser: error: {args.command} uses no --db: it never touches your database{hint}\n"
+        )
+        return 2
     try:
         args.db = db_path(args)
         args.config = None

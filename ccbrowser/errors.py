@@ -20,6 +20,15 @@ class UsageError(CCBrowserError):
     exit_code = 2
 
 
+class AmbiguousId(UsageError):
+    """An id prefix that several completions share; `candidates` are the first few of them."""
+
+    def __init__(self, message: str, prefix: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.prefix = prefix
+        self.candidates = candidates
+
+
 class ConfigError(UsageError):
     """The config file is unreadable or does not match its schema: exit code 2, fixed by editing it."""
 

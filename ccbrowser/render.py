@@ -14,6 +14,12 @@ from typing import Any
 from ccbrowser.safe import visible
 
 _C1 = re.compile("[\x7f-\x9f]")
+REMOVED_MARK = "✗"  # removed upstream: the same mark in the TUI list and the CLI's lines
+
+
+def shown(value: Any, missing: str = "?") -> str:
+    """A field for a human: `missing` for an absent or null one, never `None`."""
+    return missing if value is None else str(value)
 
 
 def json_for_terminal(raw: str) -> str:
@@ -89,35 +95,43 @@ def message_block(msg: Any, label: str | None = None) -> str:
     for call in _as_list(msg.get("tool_calls")):
         if not isinstance(call, dict):
             continue
+        custom = call.get("type") == "custom" or "custom" in call and "function" not in call
         fn = call.get("function") or call.get("custom") or {}
         if not isinstance(fn, dict):
             fn = {}
-        args = fn.get("arguments", fn.get("input", ""))
-        args = args if isinstance(args, str) else json.dumps(args)
-        lines.append(f"→ tool call {fn.get('name', '?')} ({call.get('id', '')})")
-        lines.append(_pretty_args(args))
+        args = fn.get("arguments", fn.get("input"))
+        args = "" if args is None else args if isinstance(args, str) else json.dumps(args)
+        call_id = f" ({call['id']})" if call.get("id") else ""
+        lines.append(f"→ {'custom ' if custom else ''}tool call {shown(fn.get('name'))}{call_id}")
+        lines.append(args if custom else _pretty_args(args))  # a custom tool's input is free text
     audio = msg.get("audio")
     if isinstance(audio, dict) and audio.get("transcript"):
         lines.append(f"[audio transcript] {audio['transcript']}")
     for ann in _as_list(msg.get("annotations")):
         cit = ann.get("url_citation") if isinstance(ann, dict) else None
         if isinstance(cit, dict):
-            lines.append(f"[cite] {cit.get('title', '')} <{cit.get('url', '')}>")
+            lines.append(f"[cite] {shown(cit.get('title'), '')} <{shown(cit.get('url'), '')}>")
     return visible("\n".join(lines))
+
+
+def output_label(choice: dict[str, Any]) -> str:
+    """`output #0 (stop)`: a choice's heading (no finish reason: none shown, never `None`)."""
+    finish = choice.get("finish_reason")
+    return f"output #{shown(choice.get('index'), '0')}" + (f" ({finish})" if finish is not None else "")
 
 
 def completion_text(obj: dict[str, Any], inputs: list[dict[str, Any]], extra: dict[str, Any]) -> str:
     usage: dict[str, Any] = obj["usage"] if isinstance(obj.get("usage"), dict) else {}
     head = [
-        f"id:       {obj.get('id')}",
+        f"id:       {shown(obj.get('id'))}",
         f"created:  {local_time(obj.get('created'))}",
-        f"model:    {obj.get('model')}",
-        f"tokens:   {usage.get('prompt_tokens', '?')} in + {usage.get('completion_tokens', '?')} out = {usage.get('total_tokens', '?')}",
+        f"model:    {shown(obj.get('model'))}",
+        f"tokens:   {shown(usage.get('prompt_tokens'))} in + {shown(usage.get('completion_tokens'))} out = {shown(usage.get('total_tokens'))}",
     ]
     if obj.get("service_tier"):
         head.append(f"tier:     {obj['service_tier']}")
     if isinstance(obj.get("metadata"), dict) and obj["metadata"]:
-        head.append("metadata: " + ", ".join(f"{k}={v}" for k, v in obj["metadata"].items()))
+        head.append("metadata: " + ", ".join(f"{k}={shown(v, '')}" for k, v in obj["metadata"].items()))
     for key, value in extra.items():
         if value:
             head.append(f"{key + ':':<9} {value}")
@@ -127,6 +141,5 @@ def completion_text(obj: dict[str, Any], inputs: list[dict[str, Any]], extra: di
     for choice in _as_list(obj.get("choices")):
         if not isinstance(choice, dict):
             continue
-        label = f"output #{choice.get('index', 0)} ({choice.get('finish_reason')})"
-        parts.append(message_block(choice.get("message") or {}, label) + "\n")
+        parts.append(message_block(choice.get("message") or {}, output_label(choice)) + "\n")
     return "\n".join(parts).rstrip() + "\n"

@@ -37,3 +37,22 @@ def one_line(text: str, width: int | None = None) -> str:
     """A single display line: newlines and tabs become spaces, controls visible."""
     out = visible(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
     return out if width is None or len(out) <= width else out[: max(0, width - 1)] + "…"
+
+
+# Terminal control sequences (ECMA-48): CSI (`ESC [ ... final`, or the C1 byte), string commands
+# that end with BEL or ST (OSC, DCS, SOS, PM, APC), and two-character escapes (`ESC c`, `ESC ( B`).
+# A string command with no terminator is left alone: removing it would hide the rest of the text.
+_SEQUENCE = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
+    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)"
+    "|\x1b[ -/]*[0-~]"
+)
+_INTRODUCERS = ("\x1b", "\x9b", "\x90", "\x98", "\x9d", "\x9e", "\x9f")
+
+
+def without_sequences(text: str) -> str:
+    """`text` as a terminal would print it, without its escape sequences: what the search index
+    holds, so that `\\x1b[31mcapybara\\x1b[0m` is found by `capybara`. Display still uses `visible`."""
+    if "\x1b" not in text and (text.isascii() or not any(c in text for c in _INTRODUCERS)):
+        return text
+    return _SEQUENCE.sub("", text)

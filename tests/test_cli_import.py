@@ -87,7 +87,7 @@ def test_import_rejects_what_sync_rejects(tmp_path: Path, db_path: Path) -> None
     src = tmp_path / "r.jsonl"
     src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     res = run_cli("--db", str(db_path), "import", str(src))
-    assert res.returncode == 1 and "imported 1 completions" in res.stderr, res.stderr
+    assert res.returncode == 1 and "imported 1 completion (1 new)" in res.stderr, res.stderr
     for n in (2, 3, 4):
         assert f"{src}:{n}: not a completion object (" in res.stderr
     conn = sqlite3.connect(db_path)
@@ -95,3 +95,28 @@ def test_import_rejects_what_sync_rejects(tmp_path: Path, db_path: Path) -> None
     rejected = conn.execute("SELECT source, error FROM rejects ORDER BY source").fetchall()
     assert [s for s, _ in rejected] == ["import line 2", "import line 3", "import line 4"]
     assert all(err.startswith("not a completion object (") for _, err in rejected)
+
+
+def test_an_object_without_created_or_choices_is_rejected_not_imported(tmp_path: Path, db_path: Path) -> None:
+    """A file's object with no `created` or `choices` is not a stored completion (a request body,
+    a message): it goes to `rejects`, where a sync's odd list item would be accepted."""
+    lines = [
+        {"id": "chatcmpl-bare", "model": "gpt-4o"},
+        {"id": "chatcmpl-nochoices", "created": 1_700_000_000, "model": "gpt-4o"},
+        {"id": "chatcmpl-nocreated", "model": "gpt-4o", "choices": []},
+        json.loads(good(7)),
+    ]
+    src = tmp_path / "partial.jsonl"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    res = run_cli("--db", str(db_path), "import", str(src))
+    assert res.returncode == 1, res.stderr
+    assert (
+        f"{src}:1: not a completion object (completion chatcmpl-bare: no `created` and no `choices`)"
+        in res.stderr
+    )
+    assert f"{src}:2: not a completion object (completion chatcmpl-nochoices: no `choices`)" in res.stderr
+    assert f"{src}:3: not a completion object (completion chatcmpl-nocreated: no `created`)" in res.stderr
+    assert "imported 1 completion (1 new), 0 messages; 3 bad lines skipped" in res.stderr
+    conn = sqlite3.connect(db_path)
+    assert [r[0] for r in conn.execute("SELECT id FROM completions")] == ["chatcmpl-7"]
+    assert conn.execute("SELECT count(*) FROM rejects").fetchone()[0] == 3

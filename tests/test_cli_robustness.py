@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,35 @@ def test_the_tui_refuses_to_run_without_a_terminal(db_path: Path) -> None:
 def test_bad_numbers_are_one_line_usage_errors(args: list[str], words: str) -> None:
     res = run_cli(*args)
     assert res.returncode == 2 and words in res.stderr and res.stderr.count("\n") == 1, res.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_demo_leaves_no_temporary_database(tmp_path: Path, signum: int) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    stale = tmp_path / "ccbrowser-demo-stale"  # one a SIGKILL left behind: its process is gone
+    stale.mkdir()
+    (stale / "pid").write_text("999999999")
+    (stale / "demo.db").write_text("x")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccbrowser", "demo", "--no-tui", "--count", "20000"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("ccbrowser-demo-*/demo.db-wal")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # syncing: the demo database is being written
+    assert not stale.exists()
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert list(tmp_path.glob("ccbrowser-demo-*")) == []
+
+
+def test_demo_and_emulator_offer_no_db(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", "mine.db", "demo", "--no-tui"]) == 2
+    assert "demo uses no --db" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--db", "mine.db"])
+    assert info.value.code == 2
+    assert not Path("mine.db").exists()

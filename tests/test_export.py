@@ -98,3 +98,57 @@ def test_markdown_is_readable_and_safe(db: Path, capsys: pytest.CaptureFixture[s
     assert "## chatcmpl-creme" in out and "## chatcmpl-hostile" in out
     assert "Pouvez-vous me donner" in out and "Voici la recette" in out
     assert "\x1b" not in out
+
+
+def _reply(cid: str, content: str) -> dict[str, object]:
+    return {
+        "id": cid,
+        "created": 1_780_000_000,
+        "model": None,
+        "choices": [
+            {"index": 0, "finish_reason": None, "message": {"role": "assistant", "content": content}}
+        ],
+    }
+
+
+def test_markdown_keeps_code_exactly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = "Here:\n```python\nprint('`x`')\n```\nand ````four```` too"
+    path = tmp_path / "md.db"
+    conn = open_db(path)
+    Writer(conn).write([_reply("c-code", code)])
+    conn.close()
+    assert main(["export", "--db", str(path), "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert code in out and "\u200b" not in out and "None" not in out
+    fence = "`````"  # longer than the longest run inside: the reply's own fences cannot close it
+    assert f"\n{fence}text\n" in out and out.rstrip().endswith(fence)
+
+
+def test_output_suffix_sets_the_format_and_a_mismatch_is_refused(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    md = tmp_path / "out.md"
+    assert main(["export", "--db", str(db), "creme", "-o", str(md)]) == 0
+    assert md.read_text().startswith("## chatcmpl-creme")
+    csv_file = tmp_path / "out.CSV"
+    assert main(["export", "--db", str(db), "creme", "-o", str(csv_file)]) == 0
+    assert csv_file.read_text().startswith("id,created")
+    capsys.readouterr()
+    assert main(["export", "--db", str(db), "creme", "--format", "jsonl", "-o", str(tmp_path / "x.md")]) == 2
+    assert capsys.readouterr().err.startswith("ccbrowser: --output ")
+    assert not (tmp_path / "x.md").exists()
+    other = tmp_path / "out.txt"
+    assert main(["export", "--db", str(db), "creme", "-o", str(other)]) == 0
+    assert json.loads(other.read_text().splitlines()[0])["completion"]["id"] == "chatcmpl-creme"
+
+
+def test_an_existing_file_is_replaced_only_with_force(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "keep.jsonl"
+    out.write_text("precious\n")
+    assert main(["export", "--db", str(db), "creme", "-o", str(out)]) == 1
+    assert capsys.readouterr().err == f"ccbrowser: {out} already exists: use --force to replace it\n"
+    assert out.read_text() == "precious\n"
+    assert main(["export", "--db", str(db), "creme", "-o", str(out), "--force"]) == 0
+    assert "chatcmpl-creme" in out.read_text()

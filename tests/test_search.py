@@ -202,6 +202,25 @@ def test_hints(conn: sqlite3.Connection) -> None:
     assert search.hints(conn, "foo:bar") == ["unknown field `foo:`: searched as text"]
 
 
+def test_model_ignores_case(conn: sqlite3.Connection) -> None:
+    assert idset(conn, "model:GPT-4.1") == idset(conn, "model:gpt-4.1") == {"chatcmpl-tokyo", "chatcmpl-tool"}
+    assert idset(conn, "model:GPT-4o-Audio*") == {"chatcmpl-audio"}
+    assert "chatcmpl-tool" not in idset(conn, "-model:GPT-4.1")
+    assert idset(conn, "model:GPT-9") == set()
+    assert search.hints(conn, "GPT-4o-Mini") == ["`GPT-4o-Mini` is a model: model:gpt-4o-mini filters by it"]
+
+
+def test_unknown_finish_and_tier_values_get_the_has_hint(conn: sqlite3.Connection) -> None:
+    assert search.hints(conn, "finish:lenght") == [
+        "`finish:` takes one of stop, length, tool_calls, content_filter, function_call (got 'lenght')"
+    ]
+    assert search.hints(conn, "tier:flx") == [
+        "`tier:` takes one of auto, default, flex, scale, priority (got 'flx')"
+    ]
+    assert search.hints(conn, "finish:LENGTH tier:Flex") == []
+    assert idset(conn, "finish:LENGTH") == {"chatcmpl-sunny"}
+
+
 def test_find_matches() -> None:
     text = "La Crème brûlée de gpt-4o-mini, user_4821 et 東京の天気. Refunds refund."
     q = parse("creme brulee gpt-4o-mini user_4821 東京 refund*", now=NOW)

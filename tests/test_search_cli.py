@@ -83,3 +83,12 @@ def test_hints_go_to_stderr(db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["search", "--db", str(db), "foo:bar", "--json"]) == 0
     captured = capsys.readouterr()
     assert "unknown field `foo:`" in captured.err and captured.out == ""
+
+
+def test_no_hits_are_said_on_stderr(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "--db", str(db), "zzyzx-nowhere"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == "ccbrowser: no matches for zzyzx-nowhere\n"
+    assert main(["search", "--db", str(db), "zzyzx-nowhere", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "no matches for zzyzx-nowhere" in err

@@ -329,3 +329,28 @@ def test_retry_lines_only_for_waits_a_user_notices() -> None:
         "ccbrowser: rate limited: waiting 120 s (retry 3 of 8)",
         "ccbrowser: warning: the server's list pages repeat (cursor \u241b[2J seen before)",
     ]
+
+
+def test_interval_without_watch_is_a_usage_error(tmp_path: Path) -> None:
+    res = run_cli(
+        "sync", "--db", str(tmp_path / "i.db"), "--interval", "5", "--base-url", "http://127.0.0.1:9/v1"
+    )
+    assert res.returncode == 2
+    assert "--interval" in one_clear_line(res.stderr) and "--watch" in res.stderr
+    assert not (tmp_path / "i.db").exists()
+
+
+def test_watch_says_it_started_and_when_nothing_changed(tmp_path: Path) -> None:
+    with run_in_thread(EmulatorOptions(count=30, seed=4, now=NOW, api_key=KEY)) as emu:
+        proc = start_cli(
+            "sync", "--db", str(tmp_path / "w.db"), "--base-url", emu.base_url, "--watch", "--interval", "0.2"
+        )
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline() for _ in range(3)]
+        time.sleep(1.0)  # several more syncs that change nothing: no more lines
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=30)
+    assert lines[0].startswith(f"ccbrowser: watching {emu.base_url} (profile ") and "every 0.2 s" in lines[0]
+    assert lines[1].startswith("ccbrowser: synced (first") and "30 new" in lines[1]
+    assert lines[2].startswith("ccbrowser: nothing changed (") and "quiet until something does" in lines[2]
+    assert proc.returncode == 130 and "nothing changed" not in rest and "Traceback" not in rest, rest

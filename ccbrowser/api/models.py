@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
+    model_validator,
 )
 
 T = TypeVar("T")
@@ -161,6 +162,19 @@ class ListedCompletion(_Checked):
     service_tier: Text = None
     usage: Nested[_UsageCounts] = None
     choices: Annotated[list[Nested[_ListedChoice]] | None, BeforeValidator(_list_or_none)] = None
+
+
+class ImportedCompletion(ListedCompletion):
+    """A completion read from a file (`ccbrowser import`): a listed item may lack `created` or
+    `choices` (a server's odd page), but an object in a file without them is not a completion a
+    sync stored (a request body, a message, another tool's record): it goes to ``rejects``."""
+
+    @model_validator(mode="after")
+    def _answered(self) -> ImportedCompletion:
+        missing = [f"`{name}`" for name in ("created", "choices") if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"no {' and no '.join(missing)}")
+        return self
 
 
 class FunctionCall(APIModel):

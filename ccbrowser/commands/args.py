@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ccbrowser.words import plural
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="completion id (or a unique prefix of one)")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             index = int(choice) - 1
             if not 0 <= index < len(calls):
                 raise UsageError(
-                    f"--call {choice}: completion {cid} has {len(calls)} tool call(s), numbered from 1"
+                    f"--call {choice}: completion {cid} has {plural(len(calls), 'tool call')}, numbered from 1"
                 )
         else:
             named = [i for i, c in enumerate(calls) if c.name == choice]
@@ -65,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
     text = call.arguments
     if text is None:
         sys.stderr.write(f"ccbrowser: note: tool call {index + 1} has no arguments\n")
+        return 0
+    if call.type == "custom":  # a custom tool's input is free text: exactly as the model wrote it
+        out = visible(text) if sys.stdout.isatty() else text
+        sys.stdout.write(out + ("" if out.endswith("\n") else "\n"))
         return 0
     try:
         value = decode(text.encode("utf-8", "surrogatepass"), max_depth=10_000)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from ccbrowser.argtypes import number
 from ccbrowser.errors import CCBrowserError, UsageError
+from ccbrowser.words import plural
 
 DEFAULT_PORT = 8765
 
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             n = write_jsonl(args.dump_jsonl, args.count, seed=args.seed, now=args.now)
         except OSError as exc:
             raise CCBrowserError(f"cannot write {args.dump_jsonl}: {exc.strerror or exc}") from None
-        sys.stderr.write(f"wrote {n} completions to {args.dump_jsonl}\n")
+        sys.stderr.write(f"wrote {plural(n, 'completion')} to {args.dump_jsonl}\n")
         return 0
 
     from ccbrowser.emulator.server import bind_socket, is_loopback, serve_forever
@@ -194,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         base = f"{root}/v1"
         hint = f"OPENAI_BASE_URL={base} OPENAI_API_KEY={key_hint}"
     print(
-        f"ccbrowser emulator ({args.flavor}, {args.count} completions, seed {args.seed}) at {base} "
+        f"ccbrowser emulator ({args.flavor}, {plural(args.count, 'completion')}, seed {args.seed}) at {base} "
         f"-- use: {hint} -- Ctrl-C to stop",
         flush=True,
     )

@@ -4,7 +4,9 @@ Oldest first (an archive reads in time order). `jsonl` lines are
 `{"completion": <the object exactly as stored>, "input_messages": [...] | null}` (null: never
 fetched), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
 columns for spreadsheets; `md` readable transcripts. A file given with `--output` is created
-0600: it holds prompts and replies. Progress shows on a terminal only.
+0600: it holds prompts and replies; an existing file is replaced only with `--force`. Its suffix
+(`.jsonl`, `.csv`, `.md`) sets the format when `--format` is not given, and a `--format` that
+contradicts it is refused (a `.md` file of JSON Lines is a mistake). Progress shows on a terminal only.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, TextIO
+
+from ccbrowser.words import plural
 
 CHUNK = 500
 CSV_COLUMNS = (
@@ -29,10 +34,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)"
     )
-    parser.add_argument("--format", choices=("jsonl", "csv", "md"), default="jsonl")
+    parser.add_argument(
+        "--format", choices=FORMATS, help="jsonl, csv or md (default: from the --output suffix, else jsonl)"
+    )
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout"
     )
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+
+FORMATS = ("jsonl", "csv", "md")
+_NAMES = {"jsonl": "JSON Lines", "csv": "CSV", "md": "Markdown"}
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".md": "md", ".markdown": "md"}
+
+
+def output_format(fmt: str | None, output: str | None) -> str:
+    """The format to write: `--format`, else the one the file's suffix names, else jsonl."""
+    from ccbrowser.errors import UsageError
+
+    named = SUFFIXES.get(Path(output).suffix.lower()) if output and output != "-" else None
+    if fmt is not None and named is not None and fmt != named:
+        raise UsageError(
+            f"--output {output} names a {_NAMES[named]} file but --format is {fmt}: drop --format or change the name"
+        )
+    return fmt or named or "jsonl"
 
 
 def _jsonl(raw: str, inputs: list[Any] | None) -> str:
@@ -81,7 +106,7 @@ def _csv_row(r: tuple[Any, ...], tools: list[str], tty: bool = False) -> list[An
 
 
 def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
-    from ccbrowser.render import json_for_terminal, local_time, message_block
+    from ccbrowser.render import json_for_terminal, local_time, message_block, output_label, shown
     from ccbrowser.safe import one_line
 
     raw = json.loads(r[2])
@@ -90,8 +115,10 @@ def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
     def text(value: Any) -> str:
         return one_line(str(value))  # ids and models come from the API too: never raw escapes
 
-    lines = [f"## {text(r[1])}", "", f"- created: {local_time(r[4])}", f"- model: {text(r[5])}"]
-    lines.append(f"- finish: {text(r[6])} · tokens: {r[8]} in + {r[9]} out = {r[10]}")
+    lines = [f"## {text(r[1])}", "", f"- created: {local_time(r[4])}", f"- model: {text(shown(r[5]))}"]
+    lines.append(
+        f"- finish: {text(shown(r[6]))} · tokens: {shown(r[8])} in + {shown(r[9])} out = {shown(r[10])}"
+    )
     if r[16]:
         lines.append(f"- metadata: `{text(json_for_terminal(r[16]))}`")
     if r[18] is not None:
@@ -100,21 +127,28 @@ def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
     blocks = [message_block(m) for m in (inputs or [])]
     for choice in raw.get("choices") or []:
         if isinstance(choice, dict):
-            label = f"output #{choice.get('index', 0)} ({choice.get('finish_reason')})"
-            blocks.append(message_block(choice.get("message") or {}, label))
-    lines.append("```text")
-    lines.append("\n\n".join(b.replace("```", "``\u200b`") for b in blocks))
-    lines.append("```")
+            blocks.append(message_block(choice.get("message") or {}, output_label(choice)))
+    body = "\n\n".join(blocks)
+    # A fence longer than any run of backticks inside: the text (code fences in a reply included)
+    # stays exactly as written, and still cannot close the block early (CommonMark).
+    fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(body)), default=0))
+    lines += [fence + "text", body, fence]
     return "\n".join(lines) + "\n\n"
 
 
-def _open_output(path: str | None) -> tuple[TextIO, bool]:
+_BACKTICKS = re.compile("`+")
+
+
+def _open_output(path: str | None, force: bool = False) -> tuple[TextIO, bool]:
     if path is None or path == "-":
         return sys.stdout, False
     from ccbrowser.errors import CCBrowserError
 
+    target = Path(path)
+    if not force and target.is_file():
+        raise CCBrowserError(f"{path} already exists: use --force to replace it")
     try:
-        fd = os.open(Path(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as exc:
         raise CCBrowserError(f"cannot write {path}: {exc.strerror}") from None
     return open(fd, "w", encoding="utf-8", newline=""), True
@@ -127,12 +161,13 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.store import open_existing
     from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
+    args.format = output_format(args.format, args.output)
     query = search.parse(" ".join(args.query))
     conn = open_existing(args.db)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
-    out, close = _open_output(args.output)
+    out, close = _open_output(args.output, args.force)
     tty = out.isatty()
     progress = Progress(f"exporting {args.format}", total=len(pks))
     writer = csv.writer(out) if args.format == "csv" else None
@@ -161,5 +196,5 @@ def run(args: argparse.Namespace) -> int:
         if close:
             out.close()
     if args.output and args.output != "-":
-        sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+        sys.stderr.write(f"ccbrowser: exported {plural(len(pks), 'completion')} to {args.output}\n")
     return 0

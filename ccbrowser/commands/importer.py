@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ccbrowser.errors import CCBrowserError
+from ccbrowser.words import plural
 
 if TYPE_CHECKING:
     from ccbrowser.store.writer import Prepared
@@ -59,6 +60,7 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
     """
     from ccbrowser.api.jsonio import BadJSON, decode
     from ccbrowser.api.limits import Limits
+    from ccbrowser.api.models import ImportedCompletion
     from ccbrowser.store.writer import Record, prepare
     from ccbrowser.sync.vet import problem
 
@@ -77,7 +79,7 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
             bad.append((number, reason, line.decode("utf-8", "replace")))
             continue
         completion, inputs = parse_line(value)
-        why = problem(completion)  # the one schema sync checks listed items with
+        why = problem(completion, ImportedCompletion)  # the schema sync checks items with, and more
         if why is not None:
             bad.append((number, f"not a completion object ({why})", line.decode("utf-8", "replace")))
             continue
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         imported += result.completions
         new += result.inserted
         messages += result.messages
-        progress.update(read, f"{imported:,} completions")
+        progress.update(read, plural(imported, "completion"))
 
     pool = _pool()
     try:
@@ -177,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     except KeyboardInterrupt:
         progress.close()
-        sys.stderr.write(f"ccbrowser: interrupted after {imported:,} completions (each batch is committed)\n")
+        sys.stderr.write(
+            f"ccbrowser: interrupted after {plural(imported, 'completion')} (each batch is committed)\n"
+        )
         return 130
     finally:
         for future, _ in pending:
@@ -202,9 +206,9 @@ def run(args: argparse.Namespace) -> int:
     for number, err, _raw in sorted(bad)[:20]:
         sys.stderr.write(f"ccbrowser: {args.file}:{number}: {err}; line skipped\n")
     if len(bad) > 20:
-        sys.stderr.write(f"ccbrowser: ... and {len(bad) - 20} more bad lines\n")
-    summary = f"imported {imported:,} completions ({new:,} new), {messages:,} messages"
+        sys.stderr.write(f"ccbrowser: ... and {plural(len(bad) - 20, 'more bad line')}\n")
+    summary = f"imported {plural(imported, 'completion')} ({new:,} new), {plural(messages, 'message')}"
     if bad:
-        summary += f"; {len(bad):,} bad lines skipped (kept in the rejects table)"
+        summary += f"; {plural(len(bad), 'bad line')} skipped (kept in the rejects table)"
     print(summary, file=sys.stderr)
     return 1 if bad else 0

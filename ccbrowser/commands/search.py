@@ -61,7 +61,7 @@ def write_hits(
     out: TextIO, hits: Sequence[Any], tools: dict[int, list[str]], *, as_json: bool, color: bool
 ) -> None:
     from ccbrowser.commands.formats import dumps
-    from ccbrowser.render import local_time
+    from ccbrowser.render import REMOVED_MARK, local_time
     from ccbrowser.safe import one_line
 
     for hit in hits:
@@ -76,13 +76,14 @@ def write_hits(
         if hit.has_refusal:
             marks += " ⊘"
         if hit.removed:
-            marks += " ✝"
+            marks += f" {REMOVED_MARK}"
         out.write(f"{when}  {model:<18}  {one_line(hit.id)}{marks}  {render_snippet(hit.snippet, color)}\n")
 
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
     from ccbrowser.errors import UsageError
+    from ccbrowser.safe import one_line
     from ccbrowser.store import open_existing
     from ccbrowser.store.reader import tool_names
 
@@ -114,6 +115,6 @@ def run(args: argparse.Namespace) -> int:
             write_hits(
                 out, hits, tool_names(conn, chunk) if args.json else {}, as_json=args.json, color=color
             )
-    if total == 0 and sys.stderr.isatty():
-        sys.stderr.write("ccbrowser: no matches\n")
+    if total == 0:  # stderr: a script reading stdout still gets nothing at all
+        sys.stderr.write(f"ccbrowser: no matches for {one_line(text)}\n")
     return 0

@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser.commands.formats import strict
-    from ccbrowser.render import completion_text, json_for_terminal, local_time
+    from ccbrowser.render import REMOVED_MARK, completion_text, json_for_terminal, local_time
     from ccbrowser.store import open_existing, reader
 
     conn = open_existing(args.db)
@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     state = d.row.messages_state
     extra = {
         "profile": d.row.profile,
-        "removed": f"removed upstream at {local_time(d.row.removed_at)}" if d.row.removed_at else None,
+        "removed": f"{REMOVED_MARK} removed upstream at {local_time(d.row.removed_at)}"
+        if d.row.removed_at
+        else None,
         "inputs": "not fetched yet"
         if state is None
         else ("missing upstream (404)" if state == "missing" else None),

@@ -12,6 +12,7 @@ from typing import Any
 
 from ccbrowser.argtypes import number
 from ccbrowser.store.stats import TOP
+from ccbrowser.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,8 +79,8 @@ def render(s: dict[str, Any]) -> str:
             [
                 (
                     one_line(x["name"], 40),
-                    f"{x['calls']:,} calls",
-                    f"{x['completions']:,} completions",
+                    plural(x["calls"], "call"),
+                    plural(x["completions"], "completion"),
                     f"{x['invalid_json']:,} invalid",
                 )
                 for x in s["tools"]

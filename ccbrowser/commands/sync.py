@@ -3,7 +3,9 @@
 Ctrl-C (or SIGTERM) stops after the transaction in progress and exits 130; a second Ctrl-C
 abandons the in-flight requests at once (still without a torn write: every page is one
 transaction). The progress bar goes to stderr on a terminal only; the summary line, warnings,
-rate-limit waits and retries (one line each) always do.
+rate-limit waits and retries (one line each) always do. `--watch` says that it started and
+prints each sync that changed something; a quiet spell is one line when it starts ("nothing
+changed") and one an hour after that, so a watcher left open for days stays readable.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from types import FrameType
 from typing import Any
 
 from ccbrowser.errors import UsageError
+from ccbrowser.words import plural
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval",
         type=float,
-        default=60.0,
+        default=None,
         metavar="S",
         help="seconds between syncs with --watch (default 60)",
     )
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.config import is_loopback, resolve
     from ccbrowser.sync import SyncOptions, run_sync, watch
 
+    if args.interval is not None and not args.watch:
+        raise UsageError("--interval sets the time between syncs of --watch: add --watch, or drop --interval")
+    args.interval = WATCH_INTERVAL if args.interval is None else args.interval
     if args.interval <= 0:
         raise UsageError("--interval must be > 0")
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
@@ -98,12 +105,24 @@ def run(args: argparse.Namespace) -> int:
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
         if args.watch:
+            sys.stderr.write(
+                f"ccbrowser: watching {settings.base_url} (profile {settings.profile}): "
+                f"a sync every {args.interval:g} s; Ctrl-C stops\n"
+            )
+            quiet = _Quiet()
 
             def summary(s: Any) -> None:
                 bar.clear()
                 p = s.progress
-                if p.new or p.updated or p.removed or p.messages_done or p.messages_failed or p.rejected:
-                    sys.stderr.write(f"ccbrowser: {s.line()}\n")  # quiet while nothing changes
+                changed = (
+                    p.new or p.updated or p.removed or p.messages_done or p.messages_failed or p.rejected
+                )
+                note = quiet.first(s.line()) or (None if changed else quiet.note())
+                if changed:
+                    quiet.since = None
+                    note = note or s.line()
+                if note:
+                    sys.stderr.write(f"ccbrowser: {note}\n")
 
             def error(exc: Exception) -> None:
                 bar.clear()
@@ -147,6 +166,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+WATCH_INTERVAL = 60.0
+
+
+class _Quiet:
+    """What `--watch` says about syncs that change nothing: the first sync's summary, then one
+    line when a quiet spell starts and one every `REMIND` seconds of it."""
+
+    REMIND = 3600.0
+
+    def __init__(self) -> None:
+        self.started = False
+        self.since: float | None = None
+        self.said = 0.0
+
+    def first(self, line: str) -> str | None:
+        if self.started:
+            return None
+        self.started = True
+        return line
+
+    def note(self) -> str | None:
+        now = time.time()
+        if self.since is None:
+            self.since = self.said = now
+            return (
+                f"nothing changed ({time.strftime('%H:%M', time.localtime(now))}); quiet until something does"
+            )
+        if now - self.said >= self.REMIND:
+            self.said = now
+            return f"nothing changed since {time.strftime('%H:%M', time.localtime(self.since))}"
+        return None
+
+
 class _Bar:
     """The progress line (pages, completions, messages, retries, waits) on a terminal only; waits,
     retries of a second or more and warnings as lines of their own, piped or not (one line each;
@@ -186,12 +238,12 @@ class _Bar:
         total = f"/{p.total:,}" if p.total else ""
         parts = [
             p.phase,
-            f"{p.pages:,} pages",
+            plural(p.pages, "page"),
             f"{p.listed:,}{total} listed ({p.new:,} new)",
             f"messages {p.messages_done:,}/{p.messages_todo:,}",
         ]
         if p.retries:
-            parts.append(f"{p.retries:,} retries")
+            parts.append(plural(p.retries, "retry"))
         if p.waited >= 0.05:
             parts.append(f"waited {p.waited:.1f} s")
         if self.status:

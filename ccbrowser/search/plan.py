@@ -241,6 +241,9 @@ HIT_COLUMNS = (
 HITS_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM completions WHERE pk IN (SELECT value FROM json_each(?))"
 # Is `?` a model name in the data?
 MODEL_EXISTS_SQL = "SELECT 1 FROM completions WHERE model = ? LIMIT 1"
+MODEL_PREFIX_SQL = "SELECT 1 FROM completions WHERE model >= ? AND model < ? LIMIT 1"
+# LIKE ignores ASCII case; DISTINCT walks the (model, created) index, not the table.
+MODELS_LIKE_SQL = "SELECT DISTINCT model FROM completions WHERE model LIKE ? ESCAPE '\\' ORDER BY model"
 
 
 def quote(text: str) -> str:
@@ -324,6 +327,9 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
         col = "c.model" if f.field == "model" else "name"
         if f.op == "prefix":
             pred, params = f"{col} >= ? AND {col} < ?", [v, f"{v}{_MAX}"]
+        elif f.op == "in":  # `model:` spelt in another case: the stored spellings (`_model_case`)
+            assert isinstance(v, tuple)
+            pred, params = f"{col} IN ({', '.join('?' * len(v))})", list(v)
         else:
             pred, params = f"{col} = ?", [v]
         if f.field == "tool":
@@ -369,11 +375,39 @@ def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
     def scoped(expr: str) -> str:
         return f"{{{' '.join(plan.columns)}}} : ({expr})" if plan.columns else expr
 
-    for clause in query.clauses:
+    clauses = query.clauses if conn is None else _model_case(query.clauses, conn)
+    for clause in clauses:
         _plan_clause(plan, clause, vocab, scoped)
     if conn is not None:
         _model_hints(plan, conn)
     return plan
+
+
+def _models_like(conn: sqlite3.Connection, value: str, prefix: bool) -> tuple[str, ...]:
+    """The stored model names equal to (or starting with) `value`, ignoring case: one scan of the
+    model index, done only when the exact spelling matched nothing."""
+    pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ("%" if prefix else "")
+    return tuple(r[0] for r in conn.execute(MODELS_LIKE_SQL, (pattern,)))
+
+
+def _model_case(clauses: tuple[Clause, ...], conn: sqlite3.Connection) -> tuple[Clause, ...]:
+    """`model:GPT-4o` finds `gpt-4o`: a model filter whose spelling is not stored becomes the
+    stored spellings that equal it but for case (the exact lookup costs one index probe)."""
+
+    def fix(a: Any) -> Any:
+        if not (isinstance(a, Filter) and a.field == "model" and isinstance(a.value, str)):
+            return a
+        v = a.value
+        prefix = a.op == "prefix"
+        probe = (MODEL_PREFIX_SQL, (v, f"{v}{_MAX}")) if prefix else (MODEL_EXISTS_SQL, (v,))
+        if v.lower() == v.upper() or conn.execute(*probe).fetchone() is not None:
+            return a
+        names = _models_like(conn, v, prefix)
+        return Filter("model", "in", names, negated=a.negated) if names else a
+
+    if not any(isinstance(a, Filter) and a.field == "model" for c in clauses for a in c.atoms):
+        return clauses
+    return tuple(Clause(tuple(fix(a) for a in c.atoms)) for c in clauses)
 
 
 def _model_hints(plan: Plan, conn: sqlite3.Connection) -> None:
@@ -385,6 +419,10 @@ def _model_hints(plan: Plan, conn: sqlite3.Connection) -> None:
             continue
         if conn.execute(MODEL_EXISTS_SQL, (term.text,)).fetchone():
             plan.hints.append(f"`{term.text}` is a model: model:{term.text} filters by it")
+        elif any(ch.isdigit() for ch in term.text) and any(ch.isalpha() for ch in term.text):
+            # `GPT-4o-mini`: looks like a model name; one index scan only for such words
+            for name in _models_like(conn, term.text, prefix=False)[:1]:
+                plan.hints.append(f"`{term.text}` is a model: model:{name} filters by it")
 
 
 def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -> None:

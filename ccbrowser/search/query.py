@@ -52,12 +52,12 @@ class Filter:
     """A predicate on indexed columns; never text in MATCH.
 
     `op` is one of `=`, `prefix`, `present` (meta key only), `>=`, `<=`, `>`, `<`, `range`
-    (`value` is then a (low, high) pair, both inclusive). `key` is the metadata key for `meta`.
+    (`value` is then a (low, high) pair, both inclusive), `in` (model names the planner found). `key` is the metadata key for `meta`.
     """
 
     field: FilterField
     op: str
-    value: str | int | tuple[int, int] | None = None
+    value: str | int | tuple[int, int] | tuple[str, ...] | None = None
     key: str | None = None
     negated: bool = False
 
@@ -74,6 +74,12 @@ class Clause:
 
 Scope = Literal["input", "output", "content", "args", "refusal", "transcript"]
 SCOPES: tuple[str, ...] = ("input", "output", "content", "args", "refusal", "transcript")
+# The values the API documents for `finish:` and `tier:`. Another value is still searched (a
+# server may send its own), with a hint like the error `has:` gives: a typo then says why 0 hits.
+KNOWN_VALUES: dict[str, tuple[str, ...]] = {
+    "finish": ("stop", "length", "tool_calls", "content_filter", "function_call"),
+    "tier": ("auto", "default", "flex", "scale", "priority"),
+}
 HAS_FLAGS: dict[str, str] = {
     "tools": "has_tools",
     "tool": "has_tools",
@@ -380,6 +386,9 @@ def parse(text: str, *, now: datetime | float | None = None) -> Query:
                     pending_not = False
                     continue
                 atom = Filter(result.field, result.op, result.value, result.key, negated)
+                known = KNOWN_VALUES.get(result.field)
+                if known and result.value not in known:
+                    hints.append(f"`{result.field}:` takes one of {', '.join(known)} (got {m[2]!r})")
             else:
                 if m and name not in _NOT_FIELDS and m[2]:
                     hints.append(f"unknown field `{m[1]}:`: searched as text")

@@ -139,6 +139,30 @@ def _fold_map(text: str) -> tuple[str, list[int]]:
 
 
 _RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
+# `ccbrowser.safe.without_sequences`'s sequences, raw or as `safe.visible` shows them (ESC as ␛,
+# BEL as ␇): the detail pane highlights lines that are already made visible.
+_SEQUENCES = re.compile(
+    "(?:[\x1b\u241b]\\[|\x9b)[0-?]*[ -/]*[@-~]"
+    "|(?:[\x1b\u241b][\\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\u2407\x1b\u241b\x9c]*"
+    "(?:[\x07\u2407]|[\x1b\u241b]\\\\|\x9c)"
+    "|[\x1b\u241b][ -/]*[0-~]"
+)
+
+
+def _without_sequences_map(text: str) -> tuple[str, list[int]]:
+    """`text` without escape sequences and, for each character kept, its index in `text`."""
+    pieces: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for m in _SEQUENCES.finditer(text):
+        pieces.append(text[pos : m.start()])
+        where.extend(range(pos, m.start()))
+        pos = m.end()
+    pieces.append(text[pos:])
+    where.extend(range(pos, len(text)))
+    return "".join(pieces), where
+
+
 _TOK = r"[^\W_]"
 
 
@@ -166,6 +190,15 @@ class Matcher:
     def spans(self, text: str, *, limit: int = 10_000) -> list[tuple[int, int]]:
         if self.pattern is None or not text:
             return []
+        if "\x1b" in text or "\u241b" in text or "\x9b" in text:
+            # Words glued to escape sequences (`\x1b[31mcapybara`, or `␛[31mcapybara` once made
+            # visible) match as the index saw them: the sequences taken out, spans mapped back.
+            kept, where = _without_sequences_map(text)
+            return [(where[s], where[e - 1] + 1) for s, e in self._spans(kept, limit) if e > s]
+        return self._spans(text, limit)
+
+    def _spans(self, text: str, limit: int) -> list[tuple[int, int]]:
+        assert self.pattern is not None
         folded, index = _fold_map(text)
         found: list[tuple[int, int]] = []
         pos = 0

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ccbrowser.safe import without_sequences
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -37,6 +39,11 @@ def clean(text: str) -> str:
 # Encoders built once: `json.dumps` with options builds a new encoder on every call.
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ENCODE_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def index_text(text: str) -> str:
+    """What the FTS index holds of a text column: escape sequences taken out (see `body_of`)."""
+    return without_sequences(text)
 
 
 def dumps(obj: Any, *, sort_keys: bool = False) -> str:
@@ -181,7 +188,10 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
 
     A string `content` is stored once, in the `content` column (which the FTS index reads), and
     left out of `raw`; `reader` puts it back. That halves the size of the bodies table. Content
-    that SQLite cannot hold exactly (lone surrogates) stays in `raw`.
+    that SQLite cannot hold exactly (lone surrogates) stays in `raw`, and so does content with
+    terminal escape sequences: the text columns hold what the index should see (`index_text`:
+    `\x1b[31mcapybara` is found by `capybara`), `raw` what the API sent. The hash is the same
+    either way, so a message stored before this rule is still recognised.
     """
     if not isinstance(message, dict):
         raw = dumps(message, sort_keys=True)
@@ -190,19 +200,25 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
     msg = message
     content_value = msg.get("content")
     split = False
+    key = b""
+    if drop_id and "id" in msg:
+        msg = {k: v for k, v in msg.items() if k != "id"}
     if type(content_value) is str:
-        rest = {k: v for k, v in msg.items() if k != "content" and not (drop_id and k == "id")}
-        raw = dumps(rest, sort_keys=True)
+        rest = {k: v for k, v in msg.items() if k != "content"}
         try:
-            key = f"{raw}\x00{content_value}".encode()
-            split = True
+            key = f"{dumps(rest, sort_keys=True)}\x00{content_value}".encode()
+            split = index_text(content_value) == content_value
         except UnicodeEncodeError:  # lone surrogates: keep the content inside raw
-            pass
+            key = b""
+        if split:
+            # `content` keeps its place as a null: `reader.body_json` puts the text back there
+            raw = dumps({k: None if k == "content" else v for k, v in msg.items()})
     if not split:
-        if drop_id and "id" in msg:
-            msg = {k: v for k, v in msg.items() if k != "id"}
-        raw = dumps(msg, sort_keys=True)
-        key = raw.encode("utf-8")
+        raw = dumps(msg)
+        if not key:
+            key = dumps(msg, sort_keys=True).encode("utf-8")
+    # The hash is of the sorted form (the same body in another key order is the same body);
+    # `raw` keeps the order the API sent (`messages --json` shows it so).
     digest = hashlib.blake2b(key, digest_size=16).digest()
     images = False
     content: str
@@ -210,19 +226,19 @@ def body_of(message: Any, *, drop_id: bool) -> Body:
         content = content_value
     else:
         content, images = text_of(content_value)
-        content = clean(content)
+        content = index_text(clean(content))
     parts = msg.get("content_parts")
     if parts is not None:
         part_text, part_images = text_of(parts)
         images = images or part_images
         if not content:
-            content = clean(part_text)
-    tool = clean(_tool_text(msg)) if ("tool_calls" in msg or "function_call" in msg) else ""
+            content = index_text(clean(part_text))
+    tool = index_text(clean(_tool_text(msg))) if ("tool_calls" in msg or "function_call" in msg) else ""
     refusal = msg.get("refusal")
-    refusal = clean(refusal) if type(refusal) is str else ""
+    refusal = index_text(clean(refusal)) if type(refusal) is str else ""
     audio = msg.get("audio")
     transcript = audio.get("transcript") if type(audio) is dict else None
-    transcript = clean(transcript) if type(transcript) is str else ""
+    transcript = index_text(clean(transcript)) if type(transcript) is str else ""
     role = msg.get("role")
     return Body(
         digest,

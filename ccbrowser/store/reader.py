@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ccbrowser.errors import NotFound, UsageError
+from ccbrowser.errors import AmbiguousId, NotFound
+from ccbrowser.safe import one_line
 
 LIST_COLUMNS = (
     "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
@@ -68,6 +69,11 @@ class ToolCallInfo:
     arguments: str | None
     valid_json: bool
 
+    @property
+    def bad_json(self) -> bool:
+        """Arguments meant as JSON that do not parse (a custom tool's free-text input is not JSON)."""
+        return not self.valid_json and self.type != "custom"
+
 
 @dataclass(frozen=True, slots=True)
 class Detail:
@@ -95,6 +101,9 @@ def get(conn: sqlite3.Connection, completion_id: str) -> dict[str, Any] | None:
     return json.loads(raw) if raw is not None else None
 
 
+SHOWN_CANDIDATES = 5  # an ambiguous prefix names this many of its completions
+
+
 def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
     """An exact id, or a unique prefix of one (ids are long; people paste parts)."""
     if conn.execute("SELECT 1 FROM completions WHERE id = ?", (id_or_prefix,)).fetchone():
@@ -102,12 +111,20 @@ def resolve_id(conn: sqlite3.Connection, id_or_prefix: str) -> str:
     if len(id_or_prefix) >= 4:
         hi = id_or_prefix + "\U0010ffff"
         rows = conn.execute(
-            "SELECT id FROM completions WHERE id >= ? AND id < ? ORDER BY id LIMIT 2", (id_or_prefix, hi)
+            "SELECT id FROM completions WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (id_or_prefix, hi, SHOWN_CANDIDATES + 1),
         ).fetchall()
         if len(rows) == 1:
             return str(rows[0][0])
         if len(rows) > 1:
-            raise UsageError(f"id prefix {id_or_prefix!r} matches several completions; give more of it")
+            ids = [str(r[0]) for r in rows]
+            shown = ", ".join(one_line(i, 80) for i in ids[:SHOWN_CANDIDATES])
+            more = ", ..." if len(ids) > SHOWN_CANDIDATES else ""
+            raise AmbiguousId(
+                f"id prefix {id_or_prefix!r} matches several completions ({shown}{more}); give more of it",
+                id_or_prefix,
+                ids[:SHOWN_CANDIDATES],
+            )
     raise NotFound(f"no completion {id_or_prefix!r} in the local database")
 
 

@@ -24,6 +24,7 @@ helpers (`enable_fts`) inside a migration: `executescript` commits the migration
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Callable
 
 import sqlite_utils
@@ -248,12 +249,46 @@ _V5 = """
 CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 'missing';
 """
 
+# Index text without terminal escape sequences: `\x1b[31mcapybara\x1b[0m` was indexed as the
+# token `31mcapybara` and never found by `capybara`. The bodies holding an escape character get
+# their text columns as `extract.index_text` makes them (a string content moves into `raw`, which
+# keeps what the API sent); the FTS triggers re-index exactly those rows. Finding them reads every
+# body once (tens of seconds at 100k completions): a note says so on a terminal.
+_ESCAPED = " OR ".join(f"instr({c}, char(27)) OR instr({c}, char(155))" for c in FTS_COLUMNS)
+
+
+def _index_text_without_sequences(conn: sqlite3.Connection) -> None:
+    import json
+
+    from ccbrowser.store.extract import dumps, index_text
+
+    if conn.execute("SELECT 1 FROM bodies LIMIT 1").fetchone() is None:
+        return
+    if sys.stderr.isatty():
+        sys.stderr.write("ccbrowser: updating the search index for text with escape sequences (once)...\n")
+    rows = conn.execute(
+        f"SELECT id, raw, content_split, {', '.join(FTS_COLUMNS)} FROM bodies WHERE {_ESCAPED}"
+    ).fetchall()
+    for bid, raw, split, *texts in rows:
+        if split and index_text(texts[0] or "") != texts[0]:
+            body = json.loads(raw)
+            body["content"] = texts[0]
+            raw, split = dumps(body, sort_keys=True), 0
+        cleaned = [index_text(t) if t else t for t in texts]
+        assigned = ", ".join(f"{c} = ?" for c in FTS_COLUMNS)
+        conn.execute(
+            f"UPDATE bodies SET {assigned}, raw = ?, content_split = ? WHERE id = ?",
+            (*cleaned, raw, split, bid),
+        )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
     _script(_V3),
     _v4,
     _script(_V5),
+    _index_text_without_sequences,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

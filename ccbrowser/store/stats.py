@@ -38,7 +38,7 @@ FROM completions WHERE created IS NOT NULL GROUP BY day ORDER BY day DESC LIMIT 
 """
 _TOOLS = """
 SELECT coalesce(name, '(none)') AS name, count(*) AS calls, count(DISTINCT completion) AS completions,
-       coalesce(sum(valid_json = 0), 0) AS invalid_json
+       coalesce(sum(valid_json = 0 AND coalesce(type, '') != 'custom'), 0) AS invalid_json
 FROM tool_calls GROUP BY name ORDER BY 2 DESC LIMIT :top
 """
 _TOKENS = ("prompt", "completion", "total", "reasoning", "cached")

@@ -103,6 +103,7 @@ from ccbrowser.store.writer import (
     transaction,
 )
 from ccbrowser.sync.vet import vet
+from ccbrowser.words import plural
 
 T = TypeVar("T")
 
@@ -181,12 +182,12 @@ class SyncSummary:
         if p.messages_missing:
             parts.append(f"{p.messages_missing:,} without messages (404)")
         if p.messages_failed:
-            parts.append(f"{p.messages_failed:,} messages to retry")
+            parts.append(f"{plural(p.messages_failed, 'message')} to retry")
         if p.rejected:
             parts.append(f"{p.rejected:,} malformed (kept in rejects)")
-        extra = f"{p.requests:,} request{'s' if p.requests != 1 else ''}"
+        extra = plural(p.requests, "request")
         if p.retries:
-            extra += f", {p.retries:,} retries"
+            extra += f", {plural(p.retries, 'retry')}"
         if p.waited >= 0.05:
             extra += f", waited {p.waited:.1f} s"
         verb = "interrupted" if self.cancelled else "synced"
@@ -687,7 +688,7 @@ class _Sync:
         cap = self.options.max_removal_checks
         if len(candidates) > cap:
             self.warn(
-                f"{len(candidates):,} completions no longer listed: checking {cap:,} now, the rest next sync"
+                f"{plural(len(candidates), 'completion')} no longer listed: checking {cap:,} now, the rest next sync"
             )
             candidates = candidates[:cap]
         gone: list[str] = []

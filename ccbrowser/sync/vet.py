@@ -33,12 +33,12 @@ def vet(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[Reject]]:
     return good, rejects
 
 
-def problem(item: Any) -> str | None:
-    """None for a usable item, else why not, in one line."""
+def problem(item: Any, schema: type[ListedCompletion] = ListedCompletion) -> str | None:
+    """None for a usable item, else why not, in one line (`schema`: `ImportedCompletion` for a file)."""
     if not isinstance(item, dict):
         return f"expected a JSON object, got {_kind(item)}"
     try:
-        ListedCompletion.model_validate(item)
+        schema.model_validate(item)
     except ValidationError as exc:
         return f"{_label(item)}: {_summary(exc)}"
     except Exception as exc:  # noqa: BLE001 - whatever an item causes stays with the item
@@ -66,7 +66,7 @@ def _summary(exc: ValidationError) -> str:
     for err in exc.errors()[:3]:
         loc = ".".join(str(x) for x in err["loc"]) or "object"
         msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"`{loc}` {msg}")
+        parts.append(f"`{loc}` {msg}" if err["loc"] else msg)
     more = exc.error_count() - len(parts)
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 

@@ -25,7 +25,7 @@ from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from ccbrowser.config import Config
-from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
+from ccbrowser.errors import AmbiguousId, CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
@@ -87,6 +87,7 @@ class CCBrowserApp(App[int]):
         self._sync_stop, self._sync_worker = threading.Event(), cast("Worker[None] | None", None)
         self._watch_stop = asyncio.Event()
         self._query_gen = 0
+        self._seek_step = 0  # `n` moved to another tab: jump there once it is shown
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
 
@@ -186,15 +187,19 @@ class CCBrowserApp(App[int]):
         if message.pk != self.completion_list.current_pk:
             return  # the cursor moved on
         if message.pk is None:
-            self.tabs.show_nothing(empty_store=not self.completion_list.pks)
+            query = None if self.parsed_query is None else self.query_text
+            self.tabs.show_nothing(empty_store=not self.completion_list.pks, query=query)
         elif message.detail is not None:
             self.tabs.show(message.detail, search_bridge.matcher(self.parsed_query), self._query_gen)
             self.status.set(match_pos=None)
 
     @on(TabbedContent.TabActivated)
-    def _on_tab(self, event: TabbedContent.TabActivated) -> None:
+    def _on_tab(self, event: TabbedContent.TabActivated | None = None) -> None:
         self.tabs.build()
         self.status.set(match_pos=None)
+        if self._seek_step:  # `n` found its match in this tab
+            self.call_after_refresh(self.action_jump, self._seek_step, False)
+            self._seek_step = 0
 
     def _focus(self, widget: Widget) -> None:
         """Move focus now: `Widget.focus` waits for the next idle, and keys read before then
@@ -230,15 +235,21 @@ class CCBrowserApp(App[int]):
         if was_doc:
             self._focus(self.doc(key))
 
-    def action_jump(self, step: int) -> None:
+    def action_jump(self, step: int, seek: bool = True) -> None:
         """`n` / `N`: the next or previous match in the visible tab."""
         if self.parsed_query is None:
             self.notify("No search: type a query with / first", severity="warning", markup=False)
             return
         pos, total = self.doc().jump_match(step)
         self.status.set(match_pos=(pos, total) if total else None)
-        if not total:
-            self.notify("No match in this tab", severity="warning", markup=False, timeout=2)
+        found = None if total or not seek else self.tabs.seek_match()  # capped text, other tabs
+        if found is not None:  # jump once the tab is shown and sized (after TabActivated)
+            self.notify(search_bridge.seek_note(found), markup=False, timeout=3)
+            self._seek_step = step
+            if found == "expanded":
+                self._on_tab()
+        elif not total:
+            self.notify("No match in this completion", severity="warning", markup=False, timeout=2)
 
     def action_expand(self) -> None:
         if self.detail is not None:
@@ -322,8 +333,8 @@ class CCBrowserApp(App[int]):
             self.search_bar.set_text(text)
         try:
             parsed = search_bridge.parse_query(text, now=self.clock())
-        except UsageError as exc:
-            self.search_bar.say(str(exc), error=True)
+        except UsageError as exc:  # the list keeps the last good query's results: say so
+            self.search_bar.say(search_bridge.kept_note(exc, self.query_text), error=True)
             return
         self.search_bar.say("; ".join(search_bridge.hints(parsed)), error=False)
         self.query_text, self.parsed_query = text, parsed
@@ -351,6 +362,8 @@ class CCBrowserApp(App[int]):
             total=len(message.pks) if everything else self.status.state.total,
             match_pos=None,
         )
+        if message.hints:  # the planner's, with the database at hand (`GPT-4o` is a model)
+            self.search_bar.say("; ".join(message.hints), error=False)
 
     @on(msg.SearchFailed)
     def _on_search_failed(self, message: msg.SearchFailed) -> None:
@@ -364,7 +377,12 @@ class CCBrowserApp(App[int]):
     @work(exclusive=True, group="search", exit_on_error=False)
     async def go_to_id(self, id_or_prefix: str) -> None:
         """Put the cursor on one completion; drops the query when the id is not among its matches."""
-        pk = await self.reads.read(search_bridge.pk_for_id, id_or_prefix)  # NotFound: the error handler
+        try:
+            pk = await self.reads.read(search_bridge.pk_for_id, id_or_prefix)  # NotFound: the error handler
+        except AmbiguousId as exc:  # list them all: the id: filter holds exactly the candidates
+            self.post_message(msg.SetQuery(f"id:{exc.prefix}"))
+            self.notify(f"{exc}: listing them", markup=False, severity="warning", timeout=6)
+            return
         if pk is not None:
             listed = pk in self.completion_list.pks
             pks = None if listed else await self.reads.search(search_bridge.snapshot, None)

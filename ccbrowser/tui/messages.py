@@ -79,12 +79,21 @@ class Matches(Message):
     """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
     on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""
 
-    def __init__(self, generation: int, pks: list[int], *, partial: bool, keep_cursor: bool) -> None:
+    def __init__(
+        self,
+        generation: int,
+        pks: list[int],
+        *,
+        partial: bool,
+        keep_cursor: bool,
+        hints: tuple[str, ...] = (),
+    ) -> None:
         super().__init__()
         self.generation = generation
         self.pks = pks
         self.partial = partial
         self.keep_cursor = keep_cursor
+        self.hints = hints  # notes for the line under the search box (the planner's too)
 
 
 class SearchFailed(Message):

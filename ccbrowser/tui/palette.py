@@ -21,6 +21,7 @@ from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.tui.messages import GoToId, SetQuery, ShowHelp, SwitchProfile, SyncNow
 from ccbrowser.tui.reads import Reads
+from ccbrowser.words import plural
 
 
 class PaletteSource(Protocol):
@@ -95,14 +96,14 @@ class CCBrowserCommands(Provider):
             if (q := _quote(model)) is None:
                 continue
             query = f"model:{q}"
-            out.append(("Filter model: ", model, post(partial(SetQuery, query)), f"{n:,} completions"))
+            out.append(("Filter model: ", model, post(partial(SetQuery, query)), plural(n, "completion")))
         for key, value, n in self._meta:
             qk, qv = _quote(key), (None if value is None else _quote(value))
             if qk is None or qk.endswith("*") or (value is not None and qv is None):
                 continue
             term = f"meta:{qk}" if value is None else f"meta:{qk}={qv}"
             shown = key if value is None else f"{key}={value}"
-            out.append(("Filter metadata: ", shown, post(partial(SetQuery, term)), f"{n:,} completions"))
+            out.append(("Filter metadata: ", shown, post(partial(SetQuery, term)), plural(n, "completion")))
         return out
 
     async def discover(self) -> Hits:

@@ -16,6 +16,7 @@ from textual.message import Message
 
 from ccbrowser import search
 from ccbrowser.errors import CCBrowserError, UsageError
+from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.tui.document import Matcher
 from ccbrowser.tui.messages import Matches, SearchFailed
@@ -46,21 +47,32 @@ async def answer(
     so the rows on screen do not move when the rest arrives. A newer search cancels this one.
     """
     try:
-        if parsed is not None and not keep_cursor:
+        # A new query also gets the planner's hints (they need the database), with its last answer.
+        fresh = parsed is not None and not keep_cursor
+        if fresh:
             first = await reads.search(snapshot, parsed, FIRST_RESULTS)
             if len(first) < FIRST_RESULTS:
-                post(Matches(generation, first, partial=False, keep_cursor=False))
+                notes = tuple(await reads.search(plan_hints, parsed))
+                post(Matches(generation, first, partial=False, keep_cursor=False, hints=notes))
                 return
             post(Matches(generation, first, partial=True, keep_cursor=False))
             keep_cursor = True
         pks = await reads.search(snapshot, parsed)
+        notes = tuple(await reads.search(plan_hints, parsed)) if fresh else ()
     except Cancelled:
         return
     except Exception as exc:
         text = str(exc) if isinstance(exc, CCBrowserError) else f"search failed: {type(exc).__name__}: {exc}"
         post(SearchFailed(generation, text))
         return
-    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor))
+    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor, hints=notes))
+
+
+def seek_note(found: str) -> str:
+    """What `n` says when the match it found was not in the visible text."""
+    return (
+        "The match is in the capped text: showing all of it" if found == "expanded" else f"Match in {found}"
+    )
 
 
 def pk_for_id(conn: sqlite3.Connection, id_or_prefix: str) -> int | None:
@@ -74,6 +86,17 @@ def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = No
     if query is None:
         return reader.all_pks(conn)
     return list(search.matching_pks(conn, query, limit=limit))
+
+
+def plan_hints(conn: sqlite3.Connection, query: Any) -> list[str]:
+    """The parser's hints and the planner's, which need the database (a model typed as text)."""
+    return [str(h) for h in search.hints(conn, query)]
+
+
+def kept_note(error: Exception, last_good: str) -> str:
+    """A bad query's message: the list still shows the last good query's results."""
+    shown = f"last good results ({one_line(last_good.strip(), 60)})" if last_good.strip() else "everything"
+    return f"{error} · showing the {shown}"
 
 
 def hints(query: Any | None) -> list[str]:

@@ -41,7 +41,7 @@ class ToolCallChooser(Chooser):
                     Content.styled(one_line(c.name or "?", 50), "bold"),
                     Content.styled(
                         f"  {clipboard.human_size(len((c.arguments or '').encode('utf-8', 'replace')))}"
-                        + ("" if c.valid_json else "  invalid JSON"),
+                        + ("  invalid JSON" if c.bad_json else ""),
                         "$text-muted",
                     ),
                 ),

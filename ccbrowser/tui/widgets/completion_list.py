@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ccbrowser.render import REMOVED_MARK
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
@@ -86,7 +87,7 @@ def format_row(row: ListRow, width: int) -> Content:
     removed = row.removed_at is not None
     preview = one_line(row.preview or "", None)
     if removed:
-        preview = "✗ " + preview
+        preview = f"{REMOVED_MARK} {preview}"
     prev = Content(preview, strip_control_codes=False).truncate(preview_w, ellipsis=True, pad=True)
     line = Content.assemble(
         Content.styled(head, "$text-muted"),

@@ -22,6 +22,10 @@ EMPTY_HINT = (
 )
 
 
+def _has_match(lines: list[Content]) -> bool:
+    return any(span.style is document.MATCH for line in lines for span in line.spans)
+
+
 class DetailTabs(TabbedContent):
     """Tabs of `DocView`s; `show` a completion, `build` the visible tab."""
 
@@ -56,11 +60,15 @@ class DetailTabs(TabbedContent):
         self.border_title = Content(one_line(detail.row.id, 60))
         self.build(keep_scroll=keep_scroll)
 
-    def show_nothing(self, *, empty_store: bool) -> None:
-        """No completion under the cursor; in an empty store, say how to get some."""
+    def show_nothing(self, *, empty_store: bool, query: str | None = None) -> None:
+        """No completion under the cursor: a query that matched nothing says so; an empty store
+        says how to get some."""
         self.detail = None
         self._built.clear()
-        lines = [Content.styled(EMPTY_HINT, "$text-muted italic")] if empty_store else []
+        if query is not None:
+            lines = [Content.styled(f"No matches for {one_line(query, 200)}", "$text-muted italic")]
+        else:
+            lines = [Content.styled(EMPTY_HINT, "$text-muted italic")] if empty_store else []
         for key in KEYS:
             self.doc(key).set_lines(lines)
         self.border_title = "Detail"
@@ -72,14 +80,40 @@ class DetailTabs(TabbedContent):
         stamp = (self.detail.row.pk, self.expanded, self._generation)
         if self._built.get(key) == stamp and not keep_scroll:
             return
-        builder = next(b for k, _t, b in TABS if k == key)
-        cap = None if self.expanded else document.CAP
-        try:
-            lines = builder(self.detail, self._matcher, cap)
-        except Exception as exc:  # a renderer bug on odd data must not take the app down
-            lines = [Content.styled(f"Cannot render this tab: {type(exc).__name__}", "$text-error")]
+        lines = self._lines(key, None if self.expanded else document.CAP)
         self.doc(key).set_lines(lines, keep_scroll=keep_scroll)
         self._built[key] = stamp
+
+    def _lines(self, key: str, cap: int | None) -> list[Content]:
+        assert self.detail is not None
+        builder = next(b for k, _t, b in TABS if k == key)
+        try:
+            return builder(self.detail, self._matcher, cap)
+        except Exception as exc:  # a renderer bug on odd data must not take the app down
+            return [Content.styled(f"Cannot render this tab: {type(exc).__name__}", "$text-error")]
+
+    def seek_match(self) -> str | None:
+        """The visible tab has no match: show one elsewhere. First the text its cap hides (the
+        tab is expanded), then the next tab that has one (it is shown). Returns what was done
+        ("expanded", or the tab's title), None when the completion holds no match at all."""
+        if self.detail is None or self._matcher is None:
+            return None
+        key = self.active_key
+        if not self.expanded:
+            full = self._lines(key, None)
+            if _has_match(full):
+                self.expanded = True
+                self._built.clear()
+                self.doc(key).set_lines(full)
+                self._built[key] = (self.detail.row.pk, True, self._generation)
+                return "expanded"
+        start = KEYS.index(key)
+        for other in KEYS[start + 1 :] + KEYS[:start]:
+            if _has_match(self._lines(other, None if self.expanded else document.CAP)):
+                self.active = f"tab-{other}"
+                self.build(other)
+                return next(title for k, title, _b in TABS if k == other)
+        return None
 
     def step(self, step: int) -> str:
         """Show the next (`step` 1) or previous (-1) tab, built; its key."""

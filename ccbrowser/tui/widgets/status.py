@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from ccbrowser.safe import one_line
+from ccbrowser.words import plural
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,13 @@ class StatusBar(Widget):
         sep = Content.styled("  │  ", "$text-muted 50%")
         parts: list[Content] = []
         if s.matches is None:
-            parts.append(Content.styled(f"{s.total:,} completions", "bold $text"))
+            parts.append(Content.styled(plural(s.total, "completion"), "bold $text"))
         else:
             parts.append(
-                Content.styled(f"{s.matches:,}{'+' if s.partial else ''} matches", "bold $text-accent")
+                Content.styled(
+                    f"{s.matches:,}+ matches" if s.partial else plural(s.matches, "match"),
+                    "bold $text-accent",
+                )
             )
             parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
         if s.searching:
