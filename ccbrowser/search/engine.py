@@ -30,8 +30,10 @@ from ccbrowser.search.plan import (
     HITS_SQL,
     MESSAGE_KIND_SQL,
     NEWEST_BODIES_SQL,
+    RANGE_MATCH_SQL,
     Plan,
     body_texts_sql,
+    budgeted,
     build,
     count_sql,
     pks_sql,
@@ -108,6 +110,11 @@ def _check_sort(sort: str) -> None:
 
 WALK_BUDGET = 0.012
 SMALL_DRIVER = 300  # message rows: at most this many candidates are checked clause by clause
+# The batched walk (filters drive, text checked a batch at a time, see `_batched_walk`).
+BATCH_FIRST = 64  # candidates in the first batch; each next one is twice as big
+BATCH_MAX = 2048
+BATCH_GAP = 4096  # body ids: candidates' bodies closer than this are read as one FTS range
+BATCH_BUDGET = 0.030
 
 
 def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUNT_CAP) -> int:
@@ -179,27 +186,72 @@ def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | N
     return " AND ".join(parts) or "1", params
 
 
-def _budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[int] | None:
-    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned)."""
-    deadline = time.perf_counter() + seconds
-    fired = False
+def _ranges(ids: Sequence[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted ids grouped into [lo, hi] ranges whose members are at most `gap` apart."""
+    out: list[tuple[int, int]] = []
+    for i in ids:
+        if out and i - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
 
-    def check() -> int:
-        nonlocal fired
-        if time.perf_counter() > deadline:
-            fired = True
-            return 1
-        return 0
 
-    conn.set_progress_handler(check, 1000)
-    try:
-        return [r[0] for r in conn.execute(sql, params)]
-    except sqlite3.OperationalError as exc:
-        if fired and "interrupt" in str(exc):
+def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[int]:
+    """The candidates (kept in order) that match every positive text clause.
+
+    Their messages' bodies are looked up once; each text clause is then asked for the matching
+    bodies in a few id ranges (`RANGE_MATCH_SQL`) instead of once per message (an `EXISTS`
+    probe: FTS5 parses the expression and seeks every segment each time, ~50-200 us). A batch's
+    own messages were written together, so their ids are dense; shared system prompts are the
+    few far-off ranges.
+    """
+    if not pks:
+        return []
+    bodies_of: dict[int, list[int]] = {}
+    for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(pks),)):
+        bodies_of.setdefault(pk, []).append(body)
+    alive = [pk for pk in pks if pk in bodies_of]
+    for expr in plan.text_sets:
+        ranges = _ranges(sorted({b for pk in alive for b in bodies_of[pk]}), BATCH_GAP)
+        hit: set[int] = set()
+        for lo, hi in ranges:
+            hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (expr, lo, hi)))
+        alive = [pk for pk in alive if any(b in hit for b in bodies_of[pk])]
+        if not alive:
+            break
+    return alive
+
+
+def _batched_walk(
+    conn: sqlite3.Connection, plan: Plan, sort: str, need: int, exclude: Sequence[int]
+) -> list[int] | None:
+    """The first `need` matches in time order: candidates from the filters' indexes (a walk that
+    stops at the page), the text checked a batch at a time (`_text_matches`). None when that
+    takes longer than BATCH_BUDGET (the matches are sparse among the candidates: sets are cheaper).
+
+    This is the plan for a filter with words too common to rank (`finish:length report`): the
+    filter drives and the words cost a few FTS range reads, not a set of every completion that
+    holds `report`.
+    """
+    deadline = time.perf_counter() + BATCH_BUDGET
+    sql, params = plan.candidates_sql(sort)
+    skip = set(exclude)
+    out: list[int] = []
+    offset, size = 0, BATCH_FIRST
+    while len(out) < need:
+        left = deadline - time.perf_counter()
+        pks = budgeted(conn, sql, [*params, size, offset], left) if left > 0 else None
+        if pks is None:
             return None
-        raise  # somebody else interrupted (a newer search in the TUI): not ours to swallow
-    finally:
-        conn.set_progress_handler(None, 0)
+        offset += len(pks)
+        out.extend(_text_matches(conn, plan, [pk for pk in pks if pk not in skip]))
+        if len(pks) < size:
+            break  # every candidate seen
+        if time.perf_counter() > deadline and len(out) < need:
+            return None
+        size = min(2 * size, BATCH_MAX)
+    return out[:need]
 
 
 def _exclude_sql(where: str, params: list[Any], exclude: Sequence[int]) -> str:
@@ -219,11 +271,15 @@ def _exact_pks(
 ) -> list[int]:
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
-    if limit is not None and rarest is None and driver is None:
+    if limit is not None and rarest is None and driver is None and plan.has_text and plan.filters_only:
+        batched = _batched_walk(conn, plan, sort, limit + offset, exclude)
+        if batched is not None:
+            return batched[offset:]
+    elif limit is not None and rarest is None and driver is None:
         where, params = plan.probe_where()
         where = _exclude_sql(where, params, exclude)
         sql, page = pks_sql(where, sort, limit + offset)
-        walked = _budgeted(conn, sql, [*params, *page], WALK_BUDGET)
+        walked = budgeted(conn, sql, [*params, *page], WALK_BUDGET)
         if walked is not None:
             return walked[offset:]
     where, params = _set_where(conn, plan, driver)
@@ -391,6 +447,12 @@ def _hits(
     return out
 
 
+def _filters_drive(conn: sqlite3.Connection, plan: Plan) -> bool:
+    """Filters with words all too common to rank (bm25 would not be used): newest first, the
+    filters driving, instead of walking the newest matching messages for ones that pass them."""
+    return bool(plan.preds) and plan.filters_only and _rarest_text(conn, plan) is None
+
+
 # -- public --------------------------------------------------------------------------------------
 
 
@@ -413,6 +475,9 @@ def search(
         pks = _exact_pks(conn, plan, sort, limit, offset)
         return _hits(conn, plan, [(pk, None, None) for pk in pks])
     need = offset + limit
+    if _filters_drive(conn, plan):
+        pks = _exact_pks(conn, plan, "newest", limit, offset)
+        return _hits(conn, plan, [(pk, None, None) for pk in pks])
     ranked, complete = _ranked(conn, plan, need)
     items: list[tuple[int, float | None, int | None]] = [(pk, s, b) for pk, s, b in ranked]
     if len(items) < need and not complete:
@@ -440,6 +505,8 @@ def matching_pks(
         return []
     if sort != "relevance" or not plan.has_text:
         return _exact_pks(conn, plan, sort, limit)
+    if _filters_drive(conn, plan):
+        return _exact_pks(conn, plan, "newest", limit)
     ranked, complete = _ranked(conn, plan, limit)
     pks = [pk for pk, _, _ in ranked]
     if complete or (limit is not None and len(pks) >= limit):
