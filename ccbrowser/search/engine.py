@@ -16,6 +16,7 @@ Two ways to answer, chosen per query:
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import time
@@ -115,6 +116,10 @@ BATCH_FIRST = 64  # candidates in the first batch; each next one is twice as big
 BATCH_MAX = 2048
 BATCH_GAP = 4096  # body ids: candidates' bodies closer than this are read as one FTS range
 BATCH_BUDGET = 0.030
+# A filter with at most FILTER_DRIVER completions, FILTER_RATIO times fewer than the rarest text
+# clause has bodies, drives the batched walk even when that text is rare enough to be a set.
+FILTER_DRIVER = 5000
+FILTER_RATIO = 4
 
 
 def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUNT_CAP) -> int:
@@ -157,6 +162,21 @@ def _small_driver(conn: sqlite3.Connection, plan: Plan, rarest: int | None) -> t
         if n <= SMALL_DRIVER and (best is None or n < best[0]):
             best = (n, "pred", i)
     return None if best is None else (best[1], best[2])
+
+
+def _filter_beats_text(conn: sqlite3.Connection, plan: Plan, rarest: int) -> bool:
+    """Some indexed filter has far fewer completions than the rarest text clause has bodies
+    (`finish:content_filter support`): walking the filter beats building the text's set."""
+    text = _body_count(conn, plan, plan.text_sets[rarest])
+    for p in plan.preds:
+        if p.count_sql is None:
+            continue
+        key = (p.count_sql, FILTER_DRIVER)
+        if key not in plan.counts:
+            plan.counts[key] = int(conn.execute(p.count_sql, [*p.params, FILTER_DRIVER + 1]).fetchone()[0])
+        if plan.counts[key] <= FILTER_DRIVER and FILTER_RATIO * plan.counts[key] < text:
+            return True
+    return False
 
 
 def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | None) -> tuple[str, list[Any]]:
@@ -210,16 +230,21 @@ def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[
         return []
     bodies_of: dict[int, list[int]] = {}
     for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(pks),)):
-        bodies_of.setdefault(pk, []).append(body)
+        bodies_of.setdefault(pk, []).append(body)  # output first, newest input first
     alive = [pk for pk in pks if pk in bodies_of]
-    for expr in plan.text_sets:
-        ranges = _ranges(sorted({b for pk in alive for b in bodies_of[pk]}), BATCH_GAP)
+    first_hit: dict[int, int] = {}
+    for n, expr in enumerate(plan.text_sets):
+        ids = sorted({b for pk in alive for b in bodies_of[pk]})
         hit: set[int] = set()
-        for lo, hi in ranges:
-            hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (expr, lo, hi)))
+        for lo, hi in _ranges(ids, BATCH_GAP):
+            inside = ids[bisect.bisect_left(ids, lo) : bisect.bisect_right(ids, hi)]
+            hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (json.dumps(inside), expr, lo, hi)))
         alive = [pk for pk in alive if any(b in hit for b in bodies_of[pk])]
+        if n == 0:
+            first_hit = {pk: next(b for b in bodies_of[pk] if b in hit) for pk in alive}
         if not alive:
             break
+    plan.snippet_bodies.update((pk, first_hit[pk]) for pk in alive)
     return alive
 
 
@@ -234,13 +259,13 @@ def _batched_walk(
     filter drives and the words cost a few FTS range reads, not a set of every completion that
     holds `report`.
     """
-    deadline = time.perf_counter() + BATCH_BUDGET
+    deadline = time.thread_time() + BATCH_BUDGET  # CPU time, as `budgeted` counts it
     sql, params = plan.candidates_sql(sort)
     skip = set(exclude)
     out: list[int] = []
     offset, size = 0, BATCH_FIRST
     while len(out) < need:
-        left = deadline - time.perf_counter()
+        left = deadline - time.thread_time()
         pks = budgeted(conn, sql, [*params, size, offset], left) if left > 0 else None
         if pks is None:
             return None
@@ -248,7 +273,7 @@ def _batched_walk(
         out.extend(_text_matches(conn, plan, [pk for pk in pks if pk not in skip]))
         if len(pks) < size:
             break  # every candidate seen
-        if time.perf_counter() > deadline and len(out) < need:
+        if time.thread_time() > deadline and len(out) < need:
             return None
         size = min(2 * size, BATCH_MAX)
     return out[:need]
@@ -271,7 +296,13 @@ def _exact_pks(
 ) -> list[int]:
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
-    if limit is not None and rarest is None and driver is None and plan.has_text and plan.filters_only:
+    if (
+        limit is not None
+        and driver is None
+        and plan.has_text
+        and plan.filters_only
+        and (rarest is None or _filter_beats_text(conn, plan, rarest))
+    ):
         batched = _batched_walk(conn, plan, sort, limit + offset, exclude)
         if batched is not None:
             return batched[offset:]
@@ -424,7 +455,8 @@ def _hits(
         snippet: str | None = None
         source: str | None = None
         if matcher:
-            snippet, source = _find_snippet(conn, plan, pk, body, matcher)
+            where = body if body is not None else plan.snippet_bodies.get(pk)
+            snippet, source = _find_snippet(conn, plan, pk, where, matcher)
         if snippet is None:
             snippet = one_line(r[9] or "")[:SNIPPET_WIDTH]
             source = "user" if r[9] else None

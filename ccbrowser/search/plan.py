@@ -89,6 +89,8 @@ class Plan:
     # Bounded counts of matching bodies per FTS expression, filled by the executor (one plan is
     # one call: the database does not change under it in a way that matters for a cost guess).
     counts: dict[tuple[str, int], int] = field(default_factory=dict, repr=False, compare=False)
+    # A matching body per completion found by the batched walk: its snippet is read from there.
+    snippet_bodies: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_text(self) -> bool:
@@ -171,7 +173,8 @@ class Plan:
         """(completion, body) of every message (of `kinds`) of the completions bound to `?` as JSON."""
         return (
             "SELECT m.completion, m.body FROM messages m "
-            f"WHERE m.completion IN (SELECT value FROM json_each(?)){self.kind_sql()}"
+            f"WHERE m.completion IN (SELECT value FROM json_each(?)){self.kind_sql()} "
+            "ORDER BY m.completion, m.kind DESC, m.position DESC"
         )
 
     def where(self, form: str = "exact") -> tuple[str, list[Any]]:
@@ -228,7 +231,11 @@ def count_sql(where: str) -> str:
 # Bodies matching the expression bound to the first `?` with ids between the second and the third:
 # FTS5 seeks to the range and reads only its postings (a range for many candidates' bodies costs
 # about what one `rowid = ?` probe does).
-RANGE_MATCH_SQL = "SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? AND rowid >= ? AND rowid <= ?"
+# The ids bound to the first `?` (JSON) are checked against that range's matches inside SQLite.
+RANGE_MATCH_SQL = (
+    "SELECT value FROM json_each(?) WHERE value IN "
+    "(SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? AND rowid >= ? AND rowid <= ?)"
+)
 # Bodies matching the expression bound to the first `?`, counted up to the second.
 BODY_COUNT_SQL = "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)"
 # The newest matching bodies (FTS rowid order costs no ranking).
@@ -277,13 +284,17 @@ MODEL_EXISTS_SQL = "SELECT 1 FROM completions WHERE model = ? LIMIT 1"
 
 
 def budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[Any] | None:
-    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned)."""
-    deadline = time.perf_counter() + seconds
+    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned).
+
+    The clock is this thread's CPU time: a budget says what a plan costs, and on a busy machine
+    wall time would abandon a cheap plan for a dearer one just because others had the CPU.
+    """
+    deadline = time.thread_time() + seconds
     fired = False
 
     def check() -> int:
         nonlocal fired
-        if time.perf_counter() > deadline:
+        if time.thread_time() > deadline:
             fired = True
             return 1
         return 0
