@@ -17,7 +17,8 @@ from ccbrowser import search
 from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.demo_corpus import build as build_sample
 from ccbrowser.search import engine
-from ccbrowser.search.plan import build
+from ccbrowser.search import plan as planner
+from ccbrowser.search.plan import budgeted, build
 from ccbrowser.store.db import open_db
 
 QUERIES = [
@@ -49,6 +50,17 @@ QUERIES = [
     "tool:refund_order OR has:refusal",
     "-tool:refund_order order",
     "東京",
+    "finish:length the",
+    "finish:stop refund order",
+    "model:gpt-4o-mini the",
+    "model:gpt-4o* weather",
+    "in:output finish:stop the",
+    "has:tools in:input the",
+    "refu*",
+    "refu* order",
+    "finish:stop deploy*",
+    "gpt-4*",
+    "-refu* the",
 ]
 
 SETTINGS = {
@@ -58,6 +70,18 @@ SETTINGS = {
     "always drive small": {"SMALL_DRIVER": 10**9},
     "never drive small": {"SMALL_DRIVER": -1},
     "nothing is rare": {"COUNT_CAP": 0, "SMALL_DRIVER": -1},
+    # The batched walk (filters drive, text read in body-id ranges), in every shape.
+    "filters drive": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 3600.0},
+    "tiny batches, no ranges": {
+        "COUNT_CAP": 0,
+        "SMALL_DRIVER": -1,
+        "BATCH_BUDGET": 3600.0,
+        "BATCH_FIRST": 1,
+        "BATCH_MAX": 3,
+        "BATCH_GAP": 0,
+    },
+    "one range": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 3600.0, "BATCH_GAP": 10**9},
+    "batches abandoned": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 0.0},
 }
 
 
@@ -103,16 +127,63 @@ def test_every_plan_gives_the_same_matches(
     assert nonempty >= len(QUERIES) // 2  # the corpus exercises the queries
 
 
+def fts_text(conn: sqlite3.Connection, text: str) -> str:
+    """Every FTS5 expression the plan of `text` sends."""
+    plan = build(search.parse(text), conn)
+    return " ".join([*plan.text_sets, *(v for p in plan.preds for v in p.params if isinstance(v, str))])
+
+
+PREFIXES = [
+    "refu*",
+    "refu* order",
+    "finish:stop deploy*",
+    "gpt-4*",
+    "re*",
+    "-refu* the",
+    "in:output wea*",
+    "zzzq*",
+]
+
+
+@pytest.mark.parametrize("setting", ["expanded", "too many words", "too slow to list"])
+def test_prefix_expansion_matches_what_the_prefix_query_matches(
+    conn: sqlite3.Connection, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`refu*` sent as `"refund" OR "refunded" OR ...` (words from the index's vocabulary) matches
+    exactly what FTS5's own prefix query `"refu" *` matches; when the list is long or slow, the
+    prefix query is what runs."""
+    native: dict[str, list[int]] = {}
+    with monkeypatch.context() as m:
+        m.setattr(planner, "MAX_PREFIX_EXPANSION", 0)
+        for text in PREFIXES:
+            assert '" *' in fts_text(conn, text)
+            native[text] = reference(conn, text)
+    if setting == "too many words":
+        monkeypatch.setattr(planner, "MAX_PREFIX_EXPANSION", 1)
+    elif setting == "too slow to list":
+        monkeypatch.setattr(planner, "PREFIX_BUDGET", 0.0)
+    expanded = 0
+    for text in PREFIXES:
+        expanded += '" *' not in fts_text(conn, text)
+        assert reference(conn, text) == native[text], text
+        assert search.matching_pks(conn, text, sort="newest") == native[text], text
+    assert sum(bool(v) for v in native.values()) >= len(PREFIXES) // 2
+    if setting == "expanded":
+        assert expanded >= 4  # `refu*`, `deploy*`, `gpt-4*`, `wea*` are lists of words
+    elif setting == "too many words":
+        assert expanded < 4
+
+
 def test_a_walk_over_budget_is_abandoned_and_an_interrupt_is_not_swallowed(conn: sqlite3.Connection) -> None:
     slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000000) SELECT max(i) FROM n"
-    assert engine._budgeted(conn, slow, [], 0.001) is None
-    assert engine._budgeted(conn, "SELECT 1", [], 0.001) == [1]
+    assert budgeted(conn, slow, [], 0.001) is None
+    assert budgeted(conn, "SELECT 1", [], 0.001) == [1]
     # A newer search interrupts this one (the TUI does that): the error reaches the caller.
     timer = threading.Timer(0.05, conn.interrupt)
     timer.start()
     try:
         with pytest.raises(sqlite3.OperationalError, match="interrupt"):
-            engine._budgeted(conn, slow.replace("5000000", "500000000"), [], 3600.0)
+            budgeted(conn, slow.replace("5000000", "500000000"), [], 3600.0)
     finally:
         timer.cancel()
     assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ccbrowser.progress import Progress
     from ccbrowser.store import open_db
+    from ccbrowser.store.db import end_bulk_write
     from ccbrowser.store.extract import clean
     from ccbrowser.store.writer import Writer, insert_many, transaction
 
@@ -202,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
                     for n, err, raw in unparsed
                 ],
             )
+    end_bulk_write(conn)
     conn.close()
     for number, err, _raw in sorted(bad)[:20]:
         sys.stderr.write(f"ccbrowser: {args.file}:{number}: {err}; line skipped\n")

@@ -16,6 +16,7 @@ Two ways to answer, chosen per query:
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import time
@@ -30,8 +31,10 @@ from ccbrowser.search.plan import (
     HITS_SQL,
     MESSAGE_KIND_SQL,
     NEWEST_BODIES_SQL,
+    RANGE_MATCH_SQL,
     Plan,
     body_texts_sql,
+    budgeted,
     build,
     count_sql,
     pks_sql,
@@ -108,6 +111,15 @@ def _check_sort(sort: str) -> None:
 
 WALK_BUDGET = 0.012
 SMALL_DRIVER = 300  # message rows: at most this many candidates are checked clause by clause
+# The batched walk (filters drive, text checked a batch at a time, see `_batched_walk`).
+BATCH_FIRST = 64  # candidates in the first batch; each next one is twice as big
+BATCH_MAX = 2048
+BATCH_GAP = 4096  # body ids: candidates' bodies closer than this are read as one FTS range
+BATCH_BUDGET = 0.030
+# A filter with at most FILTER_DRIVER completions, FILTER_RATIO times fewer than the rarest text
+# clause has bodies, drives the batched walk even when that text is rare enough to be a set.
+FILTER_DRIVER = 5000
+FILTER_RATIO = 4
 
 
 def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUNT_CAP) -> int:
@@ -152,6 +164,21 @@ def _small_driver(conn: sqlite3.Connection, plan: Plan, rarest: int | None) -> t
     return None if best is None else (best[1], best[2])
 
 
+def _filter_beats_text(conn: sqlite3.Connection, plan: Plan, rarest: int) -> bool:
+    """Some indexed filter has far fewer completions than the rarest text clause has bodies
+    (`finish:content_filter support`): walking the filter beats building the text's set."""
+    text = _body_count(conn, plan, plan.text_sets[rarest])
+    for p in plan.preds:
+        if p.count_sql is None:
+            continue
+        key = (p.count_sql, FILTER_DRIVER)
+        if key not in plan.counts:
+            plan.counts[key] = int(conn.execute(p.count_sql, [*p.params, FILTER_DRIVER + 1]).fetchone()[0])
+        if plan.counts[key] <= FILTER_DRIVER and FILTER_RATIO * plan.counts[key] < text:
+            return True
+    return False
+
+
 def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | None) -> tuple[str, list[Any]]:
     """The exact set as SQL. With a small driver, it alone is a set and the rest is probed per
     candidate; otherwise every clause is a set."""
@@ -179,27 +206,77 @@ def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | N
     return " AND ".join(parts) or "1", params
 
 
-def _budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[int] | None:
-    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned)."""
-    deadline = time.perf_counter() + seconds
-    fired = False
+def _ranges(ids: Sequence[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted ids grouped into [lo, hi] ranges whose members are at most `gap` apart."""
+    out: list[tuple[int, int]] = []
+    for i in ids:
+        if out and i - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
 
-    def check() -> int:
-        nonlocal fired
-        if time.perf_counter() > deadline:
-            fired = True
-            return 1
-        return 0
 
-    conn.set_progress_handler(check, 1000)
-    try:
-        return [r[0] for r in conn.execute(sql, params)]
-    except sqlite3.OperationalError as exc:
-        if fired and "interrupt" in str(exc):
+def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[int]:
+    """The candidates (kept in order) that match every positive text clause.
+
+    Their messages' bodies are looked up once; each text clause is then asked for the matching
+    bodies in a few id ranges (`RANGE_MATCH_SQL`) instead of once per message (an `EXISTS`
+    probe: FTS5 parses the expression and seeks every segment each time, ~50-200 us). A batch's
+    own messages were written together, so their ids are dense; shared system prompts are the
+    few far-off ranges.
+    """
+    if not pks:
+        return []
+    bodies_of: dict[int, list[int]] = {}
+    for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(pks),)):
+        bodies_of.setdefault(pk, []).append(body)  # output first, newest input first
+    alive = [pk for pk in pks if pk in bodies_of]
+    first_hit: dict[int, int] = {}
+    for n, expr in enumerate(plan.text_sets):
+        ids = sorted({b for pk in alive for b in bodies_of[pk]})
+        hit: set[int] = set()
+        for lo, hi in _ranges(ids, BATCH_GAP):
+            inside = ids[bisect.bisect_left(ids, lo) : bisect.bisect_right(ids, hi)]
+            hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (json.dumps(inside), expr, lo, hi)))
+        alive = [pk for pk in alive if any(b in hit for b in bodies_of[pk])]
+        if n == 0:
+            first_hit = {pk: next(b for b in bodies_of[pk] if b in hit) for pk in alive}
+        if not alive:
+            break
+    plan.snippet_bodies.update((pk, first_hit[pk]) for pk in alive)
+    return alive
+
+
+def _batched_walk(
+    conn: sqlite3.Connection, plan: Plan, sort: str, need: int, exclude: Sequence[int]
+) -> list[int] | None:
+    """The first `need` matches in time order: candidates from the filters' indexes (a walk that
+    stops at the page), the text checked a batch at a time (`_text_matches`). None when that
+    takes longer than BATCH_BUDGET (the matches are sparse among the candidates: sets are cheaper).
+
+    This is the plan for a filter with words too common to rank (`finish:length report`): the
+    filter drives and the words cost a few FTS range reads, not a set of every completion that
+    holds `report`.
+    """
+    deadline = time.thread_time() + BATCH_BUDGET  # CPU time, as `budgeted` counts it
+    sql, params = plan.candidates_sql(sort)
+    skip = set(exclude)
+    out: list[int] = []
+    offset, size = 0, BATCH_FIRST
+    while len(out) < need:
+        left = deadline - time.thread_time()
+        pks = budgeted(conn, sql, [*params, size, offset], left) if left > 0 else None
+        if pks is None:
             return None
-        raise  # somebody else interrupted (a newer search in the TUI): not ours to swallow
-    finally:
-        conn.set_progress_handler(None, 0)
+        offset += len(pks)
+        out.extend(_text_matches(conn, plan, [pk for pk in pks if pk not in skip]))
+        if len(pks) < size:
+            break  # every candidate seen
+        if time.thread_time() > deadline and len(out) < need:
+            return None
+        size = min(2 * size, BATCH_MAX)
+    return out[:need]
 
 
 def _exclude_sql(where: str, params: list[Any], exclude: Sequence[int]) -> str:
@@ -219,11 +296,21 @@ def _exact_pks(
 ) -> list[int]:
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
-    if limit is not None and rarest is None and driver is None:
+    if (
+        limit is not None
+        and driver is None
+        and plan.has_text
+        and plan.filters_only
+        and (rarest is None or _filter_beats_text(conn, plan, rarest))
+    ):
+        batched = _batched_walk(conn, plan, sort, limit + offset, exclude)
+        if batched is not None:
+            return batched[offset:]
+    elif limit is not None and rarest is None and driver is None:
         where, params = plan.probe_where()
         where = _exclude_sql(where, params, exclude)
         sql, page = pks_sql(where, sort, limit + offset)
-        walked = _budgeted(conn, sql, [*params, *page], WALK_BUDGET)
+        walked = budgeted(conn, sql, [*params, *page], WALK_BUDGET)
         if walked is not None:
             return walked[offset:]
     where, params = _set_where(conn, plan, driver)
@@ -368,7 +455,8 @@ def _hits(
         snippet: str | None = None
         source: str | None = None
         if matcher:
-            snippet, source = _find_snippet(conn, plan, pk, body, matcher)
+            where = body if body is not None else plan.snippet_bodies.get(pk)
+            snippet, source = _find_snippet(conn, plan, pk, where, matcher)
         if snippet is None:
             snippet = one_line(r[9] or "")[:SNIPPET_WIDTH]
             source = "user" if r[9] else None
@@ -389,6 +477,12 @@ def _hits(
             )
         )
     return out
+
+
+def _filters_drive(conn: sqlite3.Connection, plan: Plan) -> bool:
+    """Filters with words all too common to rank (bm25 would not be used): newest first, the
+    filters driving, instead of walking the newest matching messages for ones that pass them."""
+    return bool(plan.preds) and plan.filters_only and _rarest_text(conn, plan) is None
 
 
 # -- public --------------------------------------------------------------------------------------
@@ -413,6 +507,9 @@ def search(
         pks = _exact_pks(conn, plan, sort, limit, offset)
         return _hits(conn, plan, [(pk, None, None) for pk in pks])
     need = offset + limit
+    if _filters_drive(conn, plan):
+        pks = _exact_pks(conn, plan, "newest", limit, offset)
+        return _hits(conn, plan, [(pk, None, None) for pk in pks])
     ranked, complete = _ranked(conn, plan, need)
     items: list[tuple[int, float | None, int | None]] = [(pk, s, b) for pk, s, b in ranked]
     if len(items) < need and not complete:
@@ -440,6 +537,8 @@ def matching_pks(
         return []
     if sort != "relevance" or not plan.has_text:
         return _exact_pks(conn, plan, sort, limit)
+    if _filters_drive(conn, plan):
+        return _exact_pks(conn, plan, "newest", limit)
     ranked, complete = _ranked(conn, plan, limit)
     pks = [pk for pk, _, _ in ranked]
     if complete or (limit is not None and len(pks) >= limit):

@@ -21,6 +21,8 @@ the FTS columns.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,10 @@ WEIGHTS = tuple(_WEIGHT[c] for c in FTS_COLUMNS)  # in the index's column order
 BOILERPLATE_FACTOR = 0.5
 # A CJK term expands to at most this many vocabulary tokens (a hint says when it is cut).
 MAX_CJK_EXPANSION = 512
+# A prefix expands to at most this many words, listed within this many seconds (else FTS5's own
+# prefix query runs).
+MAX_PREFIX_EXPANSION = 64
+PREFIX_BUDGET = 0.025
 _MAX = "\U0010ffff"
 _SCOPE_COLUMNS = {"content": "content", "args": "tool", "refusal": "refusal", "transcript": "transcript"}
 _FLAGS = frozenset({"has_tools", "has_refusal", "has_audio", "has_annotations", "has_logprobs", "has_images"})
@@ -56,6 +62,8 @@ class Pred:
     # For a lone positive filter with an index: `SELECT count(*) FROM (... LIMIT ?)` (its params
     # are `params` plus the cap), so the executor can tell a small set (drive by it) from a big one.
     count_sql: str | None = None
+    # Free text inside (an exclusion, a clause mixing words and filters): a set of it costs FTS.
+    text: bool = False
 
 
 @dataclass
@@ -81,6 +89,8 @@ class Plan:
     # Bounded counts of matching bodies per FTS expression, filled by the executor (one plan is
     # one call: the database does not change under it in a way that matters for a cost guess).
     counts: dict[tuple[str, int], int] = field(default_factory=dict, repr=False, compare=False)
+    # A matching body per completion found by the batched walk: its snippet is read from there.
+    snippet_bodies: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_text(self) -> bool:
@@ -145,6 +155,28 @@ class Plan:
             "ORDER BY m.kind DESC, b.role IN ('system', 'developer'), m.position DESC"
         )
 
+    @property
+    def filters_only(self) -> bool:
+        """Every predicate is a filter: candidates can come from the filters' indexes alone."""
+        return not any(p.text for p in self.preds)
+
+    def candidates_sql(self, sort: str) -> tuple[str, list[Any]]:
+        """Completions passing every predicate (probe form: an index walk that stops at the page),
+        in `sort` order; `LIMIT ? OFFSET ?` follow the returned parameters."""
+        where, params = self.where("probe")
+        return (
+            f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort)} LIMIT ? OFFSET ?",
+            params,
+        )
+
+    def batch_bodies_sql(self) -> str:
+        """(completion, body) of every message (of `kinds`) of the completions bound to `?` as JSON."""
+        return (
+            "SELECT m.completion, m.body FROM messages m "
+            f"WHERE m.completion IN (SELECT value FROM json_each(?)){self.kind_sql()} "
+            "ORDER BY m.completion, m.kind DESC, m.position DESC"
+        )
+
     def where(self, form: str = "exact") -> tuple[str, list[Any]]:
         """The non-text predicates (`exact` or `probe` form)."""
         if not self.preds:
@@ -196,6 +228,14 @@ def count_sql(where: str) -> str:
     return f"SELECT count(*) FROM completions c WHERE {where}"
 
 
+# Bodies matching the expression bound to the first `?` with ids between the second and the third:
+# FTS5 seeks to the range and reads only its postings (a range for many candidates' bodies costs
+# about what one `rowid = ?` probe does).
+# The ids bound to the first `?` (JSON) are checked against that range's matches inside SQLite.
+RANGE_MATCH_SQL = (
+    "SELECT value FROM json_each(?) WHERE value IN "
+    "(SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? AND rowid >= ? AND rowid <= ?)"
+)
 # Bodies matching the expression bound to the first `?`, counted up to the second.
 BODY_COUNT_SQL = "SELECT count(*) FROM (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ? LIMIT ?)"
 # The newest matching bodies (FTS rowid order costs no ranking).
@@ -246,6 +286,33 @@ MODEL_PREFIX_SQL = "SELECT 1 FROM completions WHERE model >= ? AND model < ? LIM
 MODELS_LIKE_SQL = "SELECT DISTINCT model FROM completions WHERE model LIKE ? ESCAPE '\\' ORDER BY model"
 
 
+def budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[Any] | None:
+    """Run a one-column query; None when it takes longer than `seconds` (it is then abandoned).
+
+    The clock is this thread's CPU time: a budget says what a plan costs, and on a busy machine
+    wall time would abandon a cheap plan for a dearer one just because others had the CPU.
+    """
+    deadline = time.thread_time() + seconds
+    fired = False
+
+    def check() -> int:
+        nonlocal fired
+        if time.thread_time() > deadline:
+            fired = True
+            return 1
+        return 0
+
+    conn.set_progress_handler(check, 1000)
+    try:
+        return [r[0] for r in conn.execute(sql, params)]
+    except sqlite3.OperationalError as exc:
+        if fired and "interrupt" in str(exc):
+            return None
+        raise  # somebody else interrupted (a newer search in the TUI): not ours to swallow
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
 def quote(text: str) -> str:
     """A string FTS5 reads as one phrase of whatever tokens it holds, never as syntax."""
     return '"' + text.replace("\x00", " ").replace('"', '""') + '"'
@@ -264,6 +331,20 @@ class Vocab:
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.ccb_bodies_vocab USING fts5vocab(main, 'bodies_fts', 'row')"
             )
             self._ready = True
+
+    def starting_with(self, prefix: str) -> list[str] | None:
+        """Indexed words that start with `prefix`; None when more than MAX_PREFIX_EXPANSION or
+        when listing them takes longer than PREFIX_BUDGET (fts5vocab reads each word's doclist)."""
+        self._ensure()
+        found = budgeted(
+            self.conn,
+            "SELECT term FROM temp.ccb_bodies_vocab WHERE term >= ? AND term < ? LIMIT ?",
+            (prefix, prefix + _MAX, MAX_PREFIX_EXPANSION + 1),
+            PREFIX_BUDGET,
+        )
+        if found is None or len(found) > MAX_PREFIX_EXPANSION:
+            return None
+        return [str(t) for t in found]
 
     def containing(self, needle: str, limit: int = MAX_CJK_EXPANSION + 1) -> list[str]:
         """Indexed CJK tokens that contain `needle` (already folded)."""
@@ -289,7 +370,9 @@ def _term_expr(term: Term, vocab: Vocab | None, hints: list[str]) -> str | None:
     if not toks:
         raise _Empty
     if not any(has_cjk(t) for t in toks):
-        return quote(term.text) + (" *" if term.prefix else "")
+        if term.prefix:
+            return _prefix_expr(term.text, toks, vocab)
+        return quote(term.text)
     parts: list[str] = []
     for i, tok in enumerate(toks):
         if not has_cjk(tok):
@@ -306,6 +389,26 @@ def _term_expr(term: Term, vocab: Vocab | None, hints: list[str]) -> str | None:
             hints.append(f"`{tok}` is in very many words; results may be incomplete")
         parts.append("(" + " OR ".join(quote(t) for t in found) + ")")
     return " AND ".join(parts) if len(parts) > 1 else parts[0]
+
+
+def _prefix_expr(text: str, toks: list[str], vocab: Vocab | None) -> str:
+    """`tok*` as the OR of the indexed words it stands for, when there are few of them.
+
+    FTS5 answers a prefix query by merging the doclists of every word it covers into one before
+    the first row comes out, so each use of `"refu" *` (a count, a newest-first page, and above
+    all a per-completion probe: ~20 ms each at 100k) pays for every posting of `refund`,
+    `refunded`, `refunds`. The same words ORed are read lazily: a page or a probe seeks. The
+    expansion is exact (every word of the vocabulary in the prefix's range); when it is large
+    or slow to read, the prefix query is kept.
+    """
+    *head, last = toks
+    native = quote(text) + " *"
+    if vocab is None or not text.isascii():  # `tokens` is unicode61 exactly on ASCII only
+        return native
+    words = vocab.starting_with(last)
+    if words is None or not words:
+        return native
+    return " OR ".join(quote(" ".join([*head, w])) for w in words)
 
 
 class _Empty(Exception):
@@ -475,6 +578,7 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
         params.append(scoped(e))
     if not exact:
         return
+    text = any(isinstance(a, Term) for a in atoms)
 
     def join(parts: list[str]) -> str:
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
@@ -482,7 +586,7 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
     count_sql = None
     if len(atoms) == 1 and isinstance(atoms[0], Filter) and not atoms[0].negated:
         count_sql = _count_sql(atoms[0])
-    plan.preds.append(Pred(join(exact), join(probe), params, count_sql))
+    plan.preds.append(Pred(join(exact), join(probe), params, count_sql, text))
 
 
 def _count_sql(f: Filter) -> str | None:
@@ -491,8 +595,8 @@ def _count_sql(f: Filter) -> str | None:
         sql, _ = _filter_sql(f)
         inner = sql.removeprefix("c.pk IN (").removesuffix(")")
         return f"SELECT count(*) FROM ({inner} LIMIT ?)"
-    if f.field == "has":
-        # partial indexes on each flag (schema v3)
+    if f.field in ("has", "finish", "model"):
+        # partial indexes on each flag (schema v3); `finish_reason` and `model` lead an index each
         sql, _ = _filter_sql(f)
         return f"SELECT count(*) FROM (SELECT 1 FROM completions c WHERE {sql} LIMIT ?)"
     return None

@@ -7,6 +7,7 @@ statement found it: SQLite only notices damage when it reads the damaged page.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sqlite3
@@ -17,6 +18,9 @@ from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, Rea
 from ccbrowser.store.schema import migrate
 
 BUSY_TIMEOUT_MS = 10_000
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# How long the checkpoint after a bulk write waits for readers before leaving it to the next one.
+CHECKPOINT_WAIT_MS = 2_000
 
 # Primary result codes (an extended code's low byte): sqlite3 exposes them on every error.
 _CORRUPT, _NOTADB, _READONLY, _CANTOPEN = 11, 26, 8, 14
@@ -137,8 +141,10 @@ def open_db(
             # The bodies' hash index takes random inserts: a bigger page cache keeps big imports fast.
             conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA temp_store = MEMORY")
-            if migrate_schema:
-                migrate(conn)
+            # A checkpoint that resets the -wal also shrinks the file back to this size.
+            conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            if migrate_schema and migrate(conn):
+                end_bulk_write(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         error = database_error(exc, p)
@@ -189,6 +195,24 @@ class IntegrityCheck:
                 conn.interrupt()
             except sqlite3.ProgrammingError:
                 pass  # already closed
+
+
+def end_bulk_write(conn: sqlite3.Connection) -> bool:
+    """After a sync, an import or a migration: copy the -wal into the database and truncate it.
+
+    A bulk load leaves a large -wal (hundreds of MB), and every reader that opens the database
+    maps its index and walks it: a browser opened right after peaked at ~160 MB instead of ~90.
+    Returns False when a reader kept the checkpoint from finishing (the next one will).
+    """
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.Error:
+        return False  # locked by another writer (the next checkpoint does it), or not ours to report here
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return not busy
 
 
 def open_checked(path: str | os.PathLike[str]) -> sqlite3.Connection:

@@ -92,7 +92,7 @@ from ccbrowser.config import Settings
 from ccbrowser.errors import CCBrowserError
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
-from ccbrowser.store.db import open_db
+from ccbrowser.store.db import end_bulk_write, open_db
 from ccbrowser.store.writer import (
     Checkpoint,
     PageOutcome,
@@ -375,6 +375,7 @@ class _Sync:
 
     def _close(self) -> None:
         if self.conn is not None:
+            end_bulk_write(self.conn)
             self.conn.close()
             self.conn = None
 
