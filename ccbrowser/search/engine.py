@@ -41,8 +41,8 @@ from ccbrowser.search.query import Query, highlight_terms, parse
 from ccbrowser.search.text import Matcher, make_snippet, one_line
 from ccbrowser.store.schema import FTS_COLUMNS
 
-Sort = Literal["relevance", "newest", "oldest"]
-SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
+Sort = Literal["relevance", "newest", "oldest", "cost"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "cost")
 
 RANK_LIMIT = 1000
 COUNT_CAP = 20_000
@@ -73,6 +73,8 @@ class Hit:
     has_refusal: bool
     removed: bool
     source: str | None
+    cost_usd: float | None = None  # an estimate (or reported by the server); None: unknown
+    cost_source: str | None = None  # estimate | reported | unknown
 
     @property
     def snippet_text(self) -> str:
@@ -386,6 +388,8 @@ def _hits(
                 has_refusal=bool(r[7]),
                 removed=r[8] is not None,
                 source=source,
+                cost_usd=r[10],
+                cost_source=r[11],
             )
         )
     return out

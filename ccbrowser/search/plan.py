@@ -174,6 +174,8 @@ class Plan:
 
 
 def order_sql(sort: str) -> str:
+    if sort == "cost":  # most expensive first (the cost index, read backwards); unknown costs last
+        return "c.cost_usd DESC, c.pk DESC"
     return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
 
 
@@ -237,6 +239,8 @@ HIT_COLUMNS = (
     "has_refusal",
     "removed_at",
     "preview",
+    "cost_usd",
+    "cost_source",
 )
 HITS_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM completions WHERE pk IN (SELECT value FROM json_each(?))"
 # Is `?` a model name in the data?
@@ -348,8 +352,10 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
         return "c.removed_at IS NOT NULL", []
     if f.field == "id":
         return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
-    if f.field in ("created", "tokens"):
-        col = "c.created" if f.field == "created" else "c.total_tokens"
+    if f.field == "cost" and f.op == "unknown":
+        return "c.cost_usd IS NULL", []
+    if f.field in ("created", "tokens", "cost"):
+        col = {"created": "c.created", "tokens": "c.total_tokens", "cost": "c.cost_usd"}[f.field]
         if f.op == "range":
             assert isinstance(v, tuple)
             return f"{col} BETWEEN ? AND ?", [v[0], v[1]]

@@ -323,7 +323,7 @@ def sync_states(conn: sqlite3.Connection) -> dict[str, tuple[float, dict[str, An
 EXPORT_COLUMNS = (
     "pk, id, raw, messages_state, created, model, finish_reason, service_tier, prompt_tokens, "
     "completion_tokens, total_tokens, reasoning_tokens, cached_tokens, n_choices, has_refusal, has_audio, "
-    "metadata, profile, removed_at, input_count, preview"
+    "metadata, profile, removed_at, input_count, preview, cost_usd, cost_source"
 )
 
 

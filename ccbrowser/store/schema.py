@@ -248,12 +248,39 @@ _V5 = """
 CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 'missing';
 """
 
+
+# v6: what each completion cost, as columns, so that `cost:>0.05`, a cost sort and sums are
+# indexed queries: `cost_usd` (NULL = unknown, never 0), `cost_source` (estimate | reported |
+# unknown), `cost_note` (why unknown, or what is uncertain). `price_state` holds the stamp of the
+# prices the columns were computed from (see store/costs.py); the backfill prices every row with
+# the bundled data, and a command whose config says otherwise recomputes them.
+_V6 = """
+ALTER TABLE completions ADD COLUMN cost_usd REAL;
+ALTER TABLE completions ADD COLUMN cost_source TEXT;
+ALTER TABLE completions ADD COLUMN cost_note TEXT;
+CREATE INDEX completions_cost ON completions(cost_usd);
+CREATE TABLE price_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    stamp TEXT NOT NULL,
+    priced_at REAL NOT NULL
+);
+"""
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    from ccbrowser.store.costs import Pricer, reprice
+
+    _script(_V6)(conn)
+    reprice(conn, Pricer.default(), in_transaction=True)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
     _script(_V3),
     _v4,
     _script(_V5),
+    _v6,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

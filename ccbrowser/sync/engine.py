@@ -91,6 +91,7 @@ from ccbrowser.config import Settings
 from ccbrowser.errors import CCBrowserError
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
+from ccbrowser.store.costs import Pricer, ensure_priced
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import (
     Checkpoint,
@@ -121,6 +122,7 @@ class SyncOptions:
     fetch_messages: bool = True
     limits: Limits = field(default_factory=Limits)  # what a server can make a sync spend
     max_removal_checks: int = 10_000  # unlisted ids confirmed by GET per sync (see "removed")
+    pricer: Pricer | None = None  # prices each written completion (default: bundled prices, no hints)
 
 
 @dataclass
@@ -348,7 +350,10 @@ class _Sync:
 
     def _open(self) -> tuple[Checkpoint | None, int | None, list[tuple[str, int | None]]]:
         self.conn = open_db(self.db_path)
-        self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}")
+        pricer = self.options.pricer
+        if pricer is not None:
+            ensure_priced(self.conn, pricer)  # the rows this sync writes are priced the same way
+        self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}", pricer=pricer)
         saved = load_checkpoint(self.conn, self.profile)
         newest = reader.newest_created(self.conn, self.profile)
         pending = reader.pending_messages(self.conn, self.profile) if self.options.fetch_messages else []
