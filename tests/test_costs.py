@@ -39,6 +39,7 @@ def completion(
     audio_out: int = 0,
     tier: str | None = None,
     cost: float | None = None,
+    tool: str | None = None,
 ) -> dict[str, Any]:
     usage: dict[str, Any] = {
         "prompt_tokens": prompt,
@@ -61,17 +62,20 @@ def completion(
     }
     if tier is not None:
         obj["service_tier"] = tier
+    if tool is not None:
+        call = {"id": f"call_{n}", "type": "function", "function": {"name": tool, "arguments": "{}"}}
+        obj["choices"][0]["message"]["tool_calls"] = [call, {**call, "id": f"call_{n}b"}]
     return obj
 
 
 CORPUS = [
     completion(1, "gpt-4o-2024-05-13", D2024, 3_000, 400),  # a dated snapshot with its own price
     completion(2, "gpt-4o-2024-08-06", D2024, 3_000, 400),
-    completion(3, "gpt-4o-mini", D2025, 12_000, 300, cached=8_192),
+    completion(3, "gpt-4o-mini", D2025, 12_000, 300, cached=8_192, tool="refund_order"),
     completion(4, "o3-mini", D2025, 2_000, 6_000, reasoning=5_000),
     completion(5, "gpt-4o-audio-preview", D2025, 1_500, 900, audio_in=1_000, audio_out=700),
     completion(6, "o4-mini", D2025, 4_000, 2_000, reasoning=1_500, tier="flex"),
-    completion(7, "gpt-4o", D2025, 5_000, 1_000, tier="priority"),
+    completion(7, "gpt-4o", D2025, 5_000, 1_000, tier="priority", tool="refund_order"),
     completion(8, "house-model-7b", D2025, 100, 100),  # unknown: never 0
     completion(9, "openai/gpt-4o", D2025, 2_000, 500, cost=0.0123),  # a router reports its cost
     completion(10, "gpt-4o-mini", D2025, 10, 5, tier="default"),
@@ -178,6 +182,9 @@ def test_stats_json_sums_the_estimates(imported: Path, capsys: pytest.CaptureFix
     cached = sum(o["usage"]["prompt_tokens_details"]["cached_tokens"] for o in CORPUS)
     assert s["cache_hit_rate"] == pytest.approx(cached / prompt, abs=1e-4)
     assert sum(d["cost_usd"] for d in s["days"]) == pytest.approx(sum(known), rel=1e-9)
+    tool = {t["name"]: t for t in s["tools"]}["refund_order"]
+    assert tool["calls"] == 4 and tool["completions"] == 2  # two calls each, each completion once:
+    assert tool["cost_usd"] == pytest.approx(EXPECTED["chatcmpl-cost-03"] + EXPECTED["chatcmpl-cost-07"])
     assert main(["stats", "--db", str(imported)]) == 0
     text = capsys.readouterr().out
     assert "estimate" in text and "by service tier" in text and "1 with an unknown price" in text
@@ -281,3 +288,44 @@ def test_bad_prices_config_is_one_line(
     assert main(["prices", "--db", str(tmp_path / "c.db")]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_prices_update_saves_the_data_and_recomputes_every_cost(
+    imported: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genai_prices.data_snapshot import DataSnapshot
+    from genai_prices.types import _providers_from_raw
+    from test_pricing_update import PAYLOAD, _Server
+
+    server = _Server()
+    try:
+        server.status = 500
+        assert main(["prices", "--update", "--url", server.url, "--db", str(imported)]) == 1
+        assert "HTTP 500" in capsys.readouterr().err
+        _assert_costs({k: v[0] for k, v in _columns(imported).items()}, EXPECTED)  # unchanged
+        server.status, server.body = 200, json.dumps(PAYLOAD).encode()
+        assert main(["prices", "--update", "--url", server.url, "--db", str(imported)]) == 0
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+    captured = capsys.readouterr()
+    assert f"{len(CORPUS)} costs recomputed" in captured.err
+    assert "updated" in captured.out and "estimates" in captured.out
+    reference = DataSnapshot(_providers_from_raw(PAYLOAD), from_auto_update=True)
+    obj = CORPUS[1]  # gpt-4o-2024-08-06, which the small file prices at its 2024 rate
+    u = obj["usage"]
+    usage = Usage(input_tokens=u["prompt_tokens"], output_tokens=u["completion_tokens"])
+    when = datetime.fromtimestamp(obj["created"], UTC)
+    want = reference.calc(usage, obj["model"], "openai", None, when).total_price
+    cols = _columns(imported)
+    assert cols[obj["id"]][0] == pytest.approx(float(want), rel=1e-9)
+    assert cols["chatcmpl-cost-04"][:2] == (None, "unknown")  # o3-mini: not in the small file
+    assert cols[REPORTED][:2] == (0.0123, "reported")
+    # later commands use the saved data without recomputing again
+    conn = open_db(imported)
+    stamp = stored_stamp(conn)
+    conn.close()
+    assert main(["stats", "--db", str(imported), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cost"]["unknown"] > 1
+    conn = open_db(imported)
+    assert stored_stamp(conn) == stamp

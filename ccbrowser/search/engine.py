@@ -239,6 +239,9 @@ def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
         # One text clause and nothing else: counting distinct completions of the join is several
         # times cheaper than building the set and scanning the table.
         return int(conn.execute(plan.distinct_count_sql(), (plan.text_sets[0],)).fetchone()[0])
+    if not plan.text_sets and len(plan.preds) == 1 and (only := plan.preds[0]).count_sql is not None:
+        # One filter with an index of its own (`cost:`, `tool:`, `has:`): count in that index.
+        return int(conn.execute(only.count_sql, [*only.params, -1]).fetchone()[0])
     where, params = _set_where(conn, plan, _small_driver(conn, plan, _rarest_text(conn, plan)))
     return int(conn.execute(count_sql(where), params).fetchone()[0])
 

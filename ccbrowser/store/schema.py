@@ -253,12 +253,19 @@ CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 
 # indexed queries: `cost_usd` (NULL = unknown, never 0), `cost_source` (estimate | reported |
 # unknown), `cost_note` (why unknown, or what is uncertain). `price_state` holds the stamp of the
 # prices the columns were computed from (see store/costs.py); the backfill prices every row with
-# the bundled data, and a command whose config says otherwise recomputes them.
+# the bundled data, and a command whose config says otherwise recomputes them. The columns come
+# after `raw` in each row, so reading them from the table follows the row's overflow pages:
+# `completions_usage` covers what the usage sums read (6 s -> 0.2 s at 100k), and
+# `completions_pk_cost` what the sums by tool and metadata value look up per completion.
 _V6 = """
 ALTER TABLE completions ADD COLUMN cost_usd REAL;
 ALTER TABLE completions ADD COLUMN cost_source TEXT;
 ALTER TABLE completions ADD COLUMN cost_note TEXT;
 CREATE INDEX completions_cost ON completions(cost_usd);
+CREATE INDEX completions_usage ON completions(
+    created, model, cost_usd, total_tokens, prompt_tokens, cached_tokens, cost_source
+);
+CREATE INDEX completions_pk_cost ON completions(pk, cost_usd, total_tokens);
 CREATE TABLE price_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     stamp TEXT NOT NULL,
