@@ -110,3 +110,7 @@ class Found(Message):
         super().__init__()
         self.pk = pk
         self.pks = pks
+
+
+class ShowUsage(Message):
+    """Open the usage screen for the current query (the palette's entry)."""
