@@ -310,7 +310,7 @@ def test_prices_update_saves_the_data_and_recomputes_every_cost(
         server.httpd.server_close()
     captured = capsys.readouterr()
     assert f"{len(CORPUS)} costs recomputed" in captured.err
-    assert "updated" in captured.out and "estimates" in captured.out
+    assert "updated" in captured.out and "estimate" in captured.out
     reference = DataSnapshot(_providers_from_raw(PAYLOAD), from_auto_update=True)
     obj = CORPUS[1]  # gpt-4o-2024-08-06, which the small file prices at its 2024 rate
     u = obj["usage"]

@@ -169,3 +169,37 @@ async def test_hostile_model_names_are_shown_not_obeyed(db_path: Path) -> None:
         await pilot.pause()
         top = str(screen.query_one("#usage-top").render())
         assert "[bold red]x" in top and "\x1b" not in top  # shown as text, escapes made visible
+
+
+def test_the_usage_sums_agree_with_plain_sql(sample: Path) -> None:
+    """store.usage through its covering index vs. the same sums read straight from the rows."""
+    from ccbrowser import search
+    from ccbrowser.store.usage import OTHER, top_values, usage
+
+    conn = open_db(sample)
+    for text in ("", "model:gpt-4o", "tool:refund_order", "refund"):
+        pks = None if not text else search.matching_pks(conn, search.parse(text))
+        scope = "1" if pks is None else f"c.pk IN ({','.join(map(str, pks))})"
+        u = usage(conn, pks, days=10_000, top=100)
+        n, cost, unknown = conn.execute(
+            f"SELECT count(*), sum(cost_usd), count(*) - count(cost_usd) FROM completions c WHERE {scope}"
+        ).fetchone()
+        assert (u.completions, u.unknown) == (n, unknown) and u.cost_usd == pytest.approx(cost), text
+        assert OTHER not in u.models  # with top=100 every model is its own series
+        assert sum(sum(v) for v in u.day_cost.values()) == pytest.approx(cost), text
+        tools, meta = top_values(conn, pks, top=3)
+        want_tools = conn.execute(
+            "SELECT name, sum(cost_usd) FROM (SELECT DISTINCT t.completion, t.name, c.cost_usd FROM tool_calls t "
+            f"JOIN completions c ON c.pk = t.completion WHERE t.name IS NOT NULL AND {scope}) "
+            "GROUP BY name ORDER BY 2 DESC LIMIT 3"
+        ).fetchall()
+        assert [(r.name, pytest.approx(r.cost_usd)) for r in tools] == want_tools, text
+        want_meta = conn.execute(
+            "SELECT m.key || '=' || coalesce(m.value, ''), sum(c.cost_usd) FROM completion_metadata m "
+            f"JOIN completions c ON c.pk = m.completion WHERE {scope} GROUP BY m.key, m.value ORDER BY 2 DESC LIMIT 3"
+        ).fetchall()
+        assert [(r.name, pytest.approx(r.cost_usd)) for r in meta] == want_meta, text
+        want_top = conn.execute(
+            f"SELECT id FROM completions c WHERE cost_usd IS NOT NULL AND {scope} ORDER BY cost_usd DESC, pk DESC LIMIT 20"
+        ).fetchall()
+        assert [e.id for e in u.expensive] == [r[0] for r in want_top], text

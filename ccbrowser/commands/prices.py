@@ -54,12 +54,7 @@ def ensure_costs(conn: sqlite3.Connection, pricer: Pricer) -> int:
         return 0
     progress = Progress("pricing")
     try:
-
-        def show(done: int, total: int) -> None:
-            progress.total = total
-            progress.update(done)
-
-        return ensure_priced(conn, pricer, show)
+        return ensure_priced(conn, pricer, progress.step)
     finally:
         progress.close()
 
@@ -106,6 +101,8 @@ def describe(pricer: Pricer, conn: sqlite3.Connection | None) -> dict[str, Any]:
 
 
 def render(d: dict[str, Any]) -> str:
+    from decimal import Decimal
+
     from ccbrowser.commands.formats import iso_time
 
     lines = [f"price data:    {d['price_data']}"]
@@ -122,7 +119,7 @@ def render(d: dict[str, Any]) -> str:
     lines.append("tier factors (x the standard price; [prices] tier_factors in the config overrides them):")
     for key, value in d["tier_factors"].items():
         mark = "  (override)" if key in d["tier_factor_overrides"] else ""
-        lines.append(f"  {key:<26} {value}{mark}")
+        lines.append(f"  {key:<26} {Decimal(value):.4g}{mark}")
     lines.append(d["note"])
     return "\n".join(lines) + "\n"
 

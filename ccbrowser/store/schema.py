@@ -255,17 +255,16 @@ CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 
 # prices the columns were computed from (see store/costs.py); the backfill prices every row with
 # the bundled data, and a command whose config says otherwise recomputes them. The columns come
 # after `raw` in each row, so reading them from the table follows the row's overflow pages:
-# `completions_usage` covers what the usage sums read (6 s -> 0.2 s at 100k), and
-# `completions_pk_cost` what the sums by tool and metadata value look up per completion.
+# `completions_cost` serves cost filters and the cost sort, `completions_pk_cost` every other
+# read of a cost (by pk: the list column, probes, the usage sums; 6 s -> 0.2 s at 100k).
 _V6 = """
 ALTER TABLE completions ADD COLUMN cost_usd REAL;
 ALTER TABLE completions ADD COLUMN cost_source TEXT;
 ALTER TABLE completions ADD COLUMN cost_note TEXT;
 CREATE INDEX completions_cost ON completions(cost_usd);
-CREATE INDEX completions_usage ON completions(
-    created, model, cost_usd, total_tokens, prompt_tokens, cached_tokens, cost_source
+CREATE INDEX completions_pk_cost ON completions(
+    pk, cost_usd, created, model, total_tokens, prompt_tokens, cached_tokens, cost_source
 );
-CREATE INDEX completions_pk_cost ON completions(pk, cost_usd, total_tokens);
 CREATE TABLE price_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     stamp TEXT NOT NULL,
@@ -275,10 +274,15 @@ CREATE TABLE price_state (
 
 
 def _v6(conn: sqlite3.Connection) -> None:
+    from ccbrowser.progress import Progress
     from ccbrowser.store.costs import Pricer, reprice
 
     _script(_V6)(conn)
-    reprice(conn, Pricer.default(), in_transaction=True)
+    progress = Progress("pricing every completion (schema upgrade)")  # on a terminal only
+    try:
+        reprice(conn, Pricer.default(), progress.step, in_transaction=True)
+    finally:
+        progress.close()
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

@@ -56,8 +56,6 @@ class Usage:
     day_tokens: dict[str, list[int]] = field(default_factory=dict)
     day_cache_rate: list[float | None] = field(default_factory=list)  # cached / prompt tokens
     top_models: list[Ranked] = field(default_factory=list)
-    top_tools: list[Ranked] = field(default_factory=list)
-    top_meta: list[Ranked] = field(default_factory=list)
     expensive: list[Expensive] = field(default_factory=list)
 
     @property
@@ -65,18 +63,37 @@ class Usage:
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
-def _scope(pks: Sequence[int] | None) -> tuple[str, list[object]]:
-    if pks is None:
-        return "1", []
-    return "c.pk IN (SELECT value FROM json_each(?))", [json.dumps(list(pks))]
-
-
-# Every read of the cost columns goes through `completions_usage` (see schema v6): the table row
-# holds them after the raw JSON, and reaching them there costs the row's overflow pages.
-_COVERED = "completions c INDEXED BY completions_usage"
-_BY_PK = "completions c INDEXED BY completions_pk_cost"  # one completion's cost, looked up by pk
+# Every read of the cost columns goes through `completions_pk_cost` (see schema v6): the table row
+# holds them after the raw JSON, and reaching them there costs the row's overflow pages. A set of
+# matches is bound once as a JSON array and drives lookups in that index by pk.
+_INDEX = "completions c INDEXED BY completions_pk_cost"
 _SUMS = "count(*), sum(c.cost_usd), coalesce(sum(c.total_tokens), 0), count(*) - count(c.cost_usd)"
 _MAX_GROUPS = 100_000  # bounds any result, whatever the data holds
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """`FROM` clauses over everything or over the matches bound to `?`."""
+
+    pks: str | None  # the JSON array, or None: everything
+
+    @property
+    def params(self) -> list[object]:
+        return [] if self.pks is None else [self.pks]
+
+    def completions(self) -> str:
+        if self.pks is None:
+            return _INDEX
+        return f"(SELECT value AS pk FROM json_each(?)) s JOIN {_INDEX} ON c.pk = s.pk"
+
+    def joined(self, table: str, alias: str) -> str:
+        """`table` rows of the scope's completions, with their costs as `c`."""
+        if self.pks is None:
+            return f"{table} {alias} JOIN {_INDEX} ON c.pk = {alias}.completion"
+        return (
+            f"(SELECT value AS pk FROM json_each(?)) s JOIN {table} {alias} ON {alias}.completion = s.pk "
+            f"JOIN {_INDEX} ON c.pk = s.pk"
+        )
 
 
 def _ranked(rows: Sequence[Sequence[Any]]) -> list[Ranked]:
@@ -92,13 +109,13 @@ def usage(
     expensive: int = 20,
 ) -> Usage:
     """The usage of everything (``pks`` None) or of the completions ``pks``."""
-    where, params = _scope(pks)
+    scope = _Scope(None if pks is None else json.dumps(list(pks)))
     out = Usage()
     models = conn.execute(
         f"SELECT coalesce(c.model, '(none)'), {_SUMS}, coalesce(sum(c.prompt_tokens), 0), "
         f"coalesce(sum(c.cached_tokens), 0), coalesce(sum(c.cost_source = 'reported'), 0) "
-        f"FROM {_COVERED} WHERE {where} GROUP BY c.model LIMIT {_MAX_GROUPS}",
-        params,
+        f"FROM {scope.completions()} GROUP BY c.model LIMIT {_MAX_GROUPS}",
+        scope.params,
     ).fetchall()
     if not models:
         return out
@@ -112,51 +129,61 @@ def usage(
     out.reported = sum(r[7] for r in models)
     models.sort(key=lambda r: (-(r[2] or 0.0), -r[1], r[0]))
     out.top_models = _ranked(models[:top])
-    _per_day(conn, out, where, params, days, top)
-    out.top_tools = _ranked(
-        conn.execute(
-            f"SELECT name, count(*), sum(cost), coalesce(sum(tokens), 0), count(*) - count(cost) FROM ("
-            f"SELECT t.name AS name, c.cost_usd AS cost, c.total_tokens AS tokens FROM tool_calls t "
-            f"JOIN {_BY_PK} ON c.pk = t.completion WHERE t.name IS NOT NULL AND {where} "
-            "GROUP BY t.completion, t.name) GROUP BY name ORDER BY 3 DESC, 2 DESC LIMIT ?",
-            [*params, top],
-        ).fetchall()
-    )
-    out.top_meta = _ranked(
-        conn.execute(
-            f"SELECT m.key || '=' || coalesce(m.value, ''), {_SUMS} FROM completion_metadata m "
-            f"JOIN {_BY_PK} ON c.pk = m.completion WHERE {where} "
-            "GROUP BY m.key, m.value ORDER BY 3 DESC, 2 DESC LIMIT ?",
-            [*params, top],
-        ).fetchall()
-    )
+    _per_day(conn, out, scope, days, top)
+    where = "1" if scope.pks is None else "c.pk IN (SELECT value FROM json_each(?))"
     out.expensive = [
         Expensive(*r)
         for r in conn.execute(
             "SELECT c.pk, c.id, c.created, c.model, c.cost_usd, c.total_tokens, c.cost_source "
             f"FROM completions c WHERE c.cost_usd IS NOT NULL AND {where} "
             "ORDER BY c.cost_usd DESC, c.pk DESC LIMIT ?",
-            [*params, expensive],
+            [*scope.params, expensive],
         )
     ]
     return out
 
 
-def _per_day(
-    conn: sqlite3.Connection, out: Usage, where: str, params: list[object], days: int, top: int
-) -> None:
+def top_values(
+    conn: sqlite3.Connection, pks: Sequence[int] | None = None, *, top: int = 8
+) -> tuple[list[Ranked], list[Ranked]]:
+    """The tools and metadata values whose completions cost most: (tools, metadata values).
+
+    Apart from `usage` because it reads every tool call and metadata row (400k at 100k
+    completions): the usage screen draws its charts first and fills these in after."""
+    scope = _Scope(None if pks is None else json.dumps(list(pks)))
+    tools = _ranked(
+        conn.execute(
+            f"SELECT name, count(*), sum(cost), coalesce(sum(tokens), 0), count(*) - count(cost) FROM ("
+            f"SELECT t.name AS name, c.cost_usd AS cost, c.total_tokens AS tokens "
+            f"FROM {scope.joined('tool_calls', 't')} WHERE t.name IS NOT NULL "
+            "GROUP BY t.completion, t.name) GROUP BY name ORDER BY 3 DESC, 2 DESC LIMIT ?",
+            [*scope.params, top],
+        ).fetchall()
+    )
+    meta = _ranked(
+        conn.execute(
+            f"SELECT m.key || '=' || coalesce(m.value, ''), {_SUMS} "
+            f"FROM {scope.joined('completion_metadata', 'm')} "
+            "GROUP BY m.key, m.value ORDER BY 3 DESC, 2 DESC LIMIT ?",
+            [*scope.params, top],
+        ).fetchall()
+    )
+    return tools, meta
+
+
+def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, top: int) -> None:
     """Cost and tokens per local day for the top models (the others as one series) and the cache-hit
     rate per day, over the newest ``days`` days that hold data. SQL sums per hour (integer
     arithmetic); the hours become local dates here (a time-zone conversion per row costs more)."""
-    newest = conn.execute(f"SELECT max(c.created) FROM {_COVERED} WHERE {where}", params).fetchone()[0]
+    newest = conn.execute(f"SELECT max(c.created) FROM {scope.completions()}", scope.params).fetchone()[0]
     if newest is None:
         return
     since = (int(newest) // 3600 - (days + 1) * 24) * 3600
     rows = conn.execute(
         "SELECT c.created / 3600 AS hour, c.model, sum(c.cost_usd), coalesce(sum(c.total_tokens), 0), "
         "coalesce(sum(c.prompt_tokens), 0), coalesce(sum(c.cached_tokens), 0) "
-        f"FROM {_COVERED} WHERE c.created >= ? AND {where} GROUP BY hour, c.model LIMIT {_MAX_GROUPS}",
-        [since, *params],
+        f"FROM {scope.completions()} WHERE c.created >= ? GROUP BY hour, c.model LIMIT {_MAX_GROUPS}",
+        [*scope.params, since],
     ).fetchall()
     day_of = {h: _local_day(h * 3600) for h in {r[0] for r in rows}}
     all_days = sorted(set(day_of.values()))[-days:]

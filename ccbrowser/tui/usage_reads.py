@@ -16,7 +16,7 @@ from ccbrowser.config import Config
 from ccbrowser.store import reader
 from ccbrowser.store.costs import Pricer
 from ccbrowser.store.reader import Detail
-from ccbrowser.store.usage import Usage, usage
+from ccbrowser.store.usage import Ranked, Usage, top_values, usage
 
 
 class Prices:
@@ -63,3 +63,8 @@ def detail_by_pk(conn: sqlite3.Connection, pk: int, prices: Prices) -> Detail | 
 def usage_of(conn: sqlite3.Connection, pks: Sequence[int] | None) -> Usage:
     """The usage screen's figures for the current matches (None: everything)."""
     return usage(conn, pks)
+
+
+def tops_of(conn: sqlite3.Connection, pks: Sequence[int] | None) -> tuple[list[Ranked], list[Ranked]]:
+    """The top tools and metadata values by cost (read after the charts: they cost more)."""
+    return top_values(conn, pks)

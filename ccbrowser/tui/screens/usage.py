@@ -30,7 +30,7 @@ from ccbrowser.safe import one_line
 from ccbrowser.store.usage import Ranked, Usage
 from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.reads import Reads
-from ccbrowser.tui.usage_reads import usage_of
+from ccbrowser.tui.usage_reads import tops_of, usage_of
 
 LABEL_CHARS = 18  # model names in legends and tables
 
@@ -41,6 +41,15 @@ class UsageRead(Message):
     def __init__(self, usage: Usage) -> None:
         super().__init__()
         self.usage = usage
+
+
+class TopsRead(Message):
+    """The top tools and metadata values arrived (after the charts)."""
+
+    def __init__(self, tools: list[Ranked], meta: list[Ranked]) -> None:
+        super().__init__()
+        self.tools = tools
+        self.meta = meta
 
 
 class UsageScreen(Screen[str | None]):
@@ -69,6 +78,7 @@ class UsageScreen(Screen[str | None]):
         self.pks = None if pks is None else list(pks)
         self.query_text = query
         self.usage: Usage | None = None
+        self.tops: tuple[list[Ranked], list[Ranked]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title("reading…"), id="usage-head")
@@ -101,6 +111,13 @@ class UsageScreen(Screen[str | None]):
     @work(exclusive=True, group="usage", exit_on_error=False)
     async def load(self) -> None:
         self.post_message(UsageRead(await self.reads.read(usage_of, self.pks)))
+        self.post_message(TopsRead(*await self.reads.read(tops_of, self.pks)))
+
+    @on(TopsRead)
+    def _on_tops(self, message: TopsRead) -> None:
+        self.tops = (message.tools, message.meta)
+        if self.usage is not None:
+            self.query_one("#usage-top", Static).update(top_text(self.usage, self.tops))
 
     @on(UsageRead)
     def _on_usage(self, message: UsageRead) -> None:
@@ -113,7 +130,7 @@ class UsageScreen(Screen[str | None]):
         _bars(self.query_one("#usage-tokens", PlotextPlot), "tokens per day", days, labels,
               [[float(t) for t in u.day_tokens[m]] for m in u.models], _count)  # fmt: skip
         _cache(self.query_one("#usage-cache", PlotextPlot), days, u.day_cache_rate)
-        self.query_one("#usage-top", Static).update(top_text(u))
+        self.query_one("#usage-top", Static).update(top_text(u, self.tops))
         table = self.query_one("#usage-expensive", DataTable)
         table.clear(columns=True)
         table.add_columns("most expensive", "created", "model", "tokens", "id")
@@ -168,14 +185,13 @@ def _table(title: str, rows: list[Ranked]) -> list[str]:
     return out
 
 
-def top_text(u: Usage) -> Text:
-    lines = [
-        *_table("top models by cost", u.top_models),
-        "",
-        *_table("top tools by cost (completions that called them)", u.top_tools),
-        "",
-        *_table("top metadata values by cost", u.top_meta),
-    ]
+def top_text(u: Usage, tops: tuple[list[Ranked], list[Ranked]] | None) -> Text:
+    lines = _table("top models by cost", u.top_models)
+    if tops is None:
+        lines += ["", "top tools and metadata values: reading…"]
+    else:
+        lines += ["", *_table("top tools by cost (completions that called them)", tops[0])]
+        lines += ["", *_table("top metadata values by cost", tops[1])]
     return Text("\n".join(lines))
 
 
