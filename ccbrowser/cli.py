@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "args": ("args", "print a tool call's arguments"),
     "export": ("export", "export matching completions as jsonl, csv or md"),
     "import": ("importer", "import completions from a JSON Lines file"),
-    "stats": ("stats", "counts by model, finish reason and day; tokens"),
+    "stats": ("stats", "counts, tokens and estimated costs by model, tier, day and tool"),
+    "prices": ("prices", "the price data and tier factors costs are estimated with (--update)"),
     "emulator": ("emulator", "serve a local emulator of the stored completions API"),
     "demo": ("demo", "emulator + sync + TUI on a throw-away database"),
     "datasette-metadata": ("datasette", "write a Datasette metadata file for browsing the database"),
@@ -68,6 +69,9 @@ def db_path(args: argparse.Namespace) -> Path:
 NO_DB_COMMANDS = frozenset({"demo", "emulator"})
 # Commands that use the config file (profiles, keys, limits).
 CONFIG_COMMANDS = frozenset({"tui", "sync"})
+# Commands that use the config file (profiles, keys, limits, prices). Those that only read costs
+# (search, export, stats) load it leniently themselves (`commands.prices.open_priced`).
+CONFIG_COMMANDS = frozenset({"tui", "sync", "import", "prices"})
 # Commands that write into the database: a damaged file is refused before anything is written
 # (one full read: PRAGMA quick_check). A one-off `sync` runs the check beside its network work
 # instead (`args.integrity`, see `store.db.IntegrityCheck`) and never reports success on a

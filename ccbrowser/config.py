@@ -212,6 +212,23 @@ def _limits_table() -> type[BaseModel]:
 LimitsTable = _limits_table()
 
 
+class PricesTable(BaseModel):
+    """``[prices]``: ``tier_factors`` overrides how a served tier scales the standard price
+    (``flex = 0.5``, ``"priority:gpt-4o" = 1.7``; see ``ccbrowser.pricing.tiers``)."""
+
+    model_config = _STRICT
+
+    tier_factors: dict[str, float] = {}
+
+    @field_validator("tier_factors")
+    @classmethod
+    def _factors(cls, value: dict[str, float]) -> dict[str, float]:
+        from ccbrowser.pricing.tiers import parse_factors
+
+        parse_factors(value)  # ValueError names the bad entry
+        return {k.strip().lower(): v for k, v in value.items()}
+
+
 class ConfigFile(BaseModel):
     """The whole TOML file. New tables (views, prices, ...) are added here, so a typo is never ignored."""
 
@@ -221,6 +238,7 @@ class ConfigFile(BaseModel):
     profiles: dict[str, Profile] = {}
     keys: dict[str, str | list[str]] = {}
     limits: LimitsTable = LimitsTable()  # type: ignore[valid-type]
+    prices: PricesTable = PricesTable()
 
 
 @dataclass(frozen=True)
@@ -252,6 +270,21 @@ class Config:
     def limits(self) -> Limits:
         """The sync's bounds: the defaults, with what ``[limits]`` sets."""
         return Limits(**self.file.limits.model_dump(exclude_none=True))  # type: ignore[attr-defined]
+
+    @property
+    def tier_factors(self) -> dict[str, float]:
+        """``[prices] tier_factors``: the user's overrides of the default tier factors."""
+        return dict(self.file.prices.tier_factors)
+
+    def flavors(self, env: typing.Mapping[str, str] | None = None) -> dict[str, str]:
+        """Each profile's flavour (it decides which price list applies); a broken profile is left out."""
+        out = {}
+        for name in self.profile_names:
+            try:
+                out[name] = resolve(name, env=env, config=self).flavor
+            except CCBrowserError:
+                continue
+        return out
 
 
 _EXPECTED = {

@@ -32,6 +32,11 @@ def resolve_db_path(value: str | None) -> Path:
     return Path(value).expanduser() if value else default_db_path()
 
 
+def prices_path() -> Path:
+    """The price data saved by `ccbrowser prices --update` (absent: the data genai-prices ships)."""
+    return data_dir() / "prices.json"
+
+
 def config_path() -> Path:
     env = os.environ.get("CCBROWSER_CONFIG")
     if env:

@@ -46,6 +46,11 @@ class Progress:
             text = f"{self.label} {done:,} ({rate:,.0f}/s) {extra}"
         self._write(text)
 
+    def step(self, done: int, total: int) -> None:
+        """`update` for work that knows its total as it goes (a `(done, total)` callback)."""
+        self.total = total
+        self.update(done)
+
     def show(self, text: str, *, force: bool = False) -> None:
         """A free-form status line (for work whose rate is not one number, like a sync)."""
         if self._due(force):

@@ -40,6 +40,22 @@ def local_time(ts: int | float | None) -> str:
         return str(ts)
 
 
+def usd(value: float | None, unknown: str = "unknown", *, short: bool = False) -> str:
+    """A cost estimate in US dollars, with the precision small figures need: $12.34, $0.0042.
+    ``short``: at most 7 characters (a list column)."""
+    if value is None:
+        return unknown
+    if value == 0:
+        return "$0"
+    if abs(value) >= 1:
+        return f"${value:,.0f}" if short and abs(value) >= 1000 else f"${value:,.2f}"
+    if abs(value) >= 0.01:
+        return f"${value:.3f}"
+    if abs(value) < 0.0001:
+        return "<$.0001" if short else f"${value:.2g}"
+    return f"${value:.4f}"
+
+
 def content_text(content: Any) -> str:
     if content is None:
         return ""

@@ -59,7 +59,7 @@ def test_jsonl_round_trip_through_import(
     assert len(lines) == len(ids)
     for line in lines:
         row = json.loads(line)
-        assert set(row) == {"completion", "input_messages"}
+        assert set(row) == {"completion", "input_messages", "cost_usd"}
     new = tmp_path / "new.db"
     assert main(["import", "--db", str(new), str(out)]) in (0, 1)
     capsys.readouterr()

@@ -61,6 +61,11 @@ QUERIES = [
     "finish:stop deploy*",
     "gpt-4*",
     "-refu* the",
+    "cost:>0.005",
+    "cost:<0.001 the",
+    "cost:0.001..0.004 model:gpt-4o",
+    "-cost:>0.005 refund",
+    "cost:>0.002 OR has:refusal",
 ]
 
 SETTINGS = {
@@ -172,6 +177,24 @@ def test_prefix_expansion_matches_what_the_prefix_query_matches(
         assert expanded >= 4  # `refu*`, `deploy*`, `gpt-4*`, `wea*` are lists of words
     elif setting == "too many words":
         assert expanded < 4
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_the_cost_sort_is_the_same_under_every_plan(
+    conn: sqlite3.Connection, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in SETTINGS[setting].items():
+        monkeypatch.setattr(engine, name, value)
+    cost = dict(conn.execute("SELECT pk, cost_usd FROM completions"))
+    for text in ("", "refund", "model:gpt-4o", "cost:>0.002", "tool:refund_order OR has:refusal"):
+        q = search.parse(text, now=FROZEN_NOW)
+        want = sorted(
+            search.matching_pks(conn, q, sort="newest"),
+            key=lambda pk: (cost[pk] is None, -(cost[pk] or 0), -pk),
+        )
+        assert search.matching_pks(conn, q, sort="cost") == want, text
+        assert search.matching_pks(conn, q, sort="cost", limit=7) == want[:7], text
+        assert [h.pk for h in search.search(conn, q, sort="cost", limit=5, offset=3)] == want[3:8], text
 
 
 def test_a_walk_over_budget_is_abandoned_and_an_interrupt_is_not_swallowed(conn: sqlite3.Connection) -> None:

@@ -1,8 +1,8 @@
 """`ccbrowser export [QUERY] [--format jsonl|csv|md] [--output FILE]`: the matching completions.
 
 Oldest first (an archive reads in time order). `jsonl` lines are
-`{"completion": <the object exactly as stored>, "input_messages": [...] | null}` (null: never
-fetched), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
+`{"completion": <the object exactly as stored>, "input_messages": [...] | null, "cost_usd": <the
+estimate in US dollars> | null}` (null: never fetched; an unknown price), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
 columns for spreadsheets; `md` readable transcripts. A file given with `--output` is created
 0600: it holds prompts and replies; an existing file is replaced only with `--force`. Its suffix
 (`.jsonl`, `.csv`, `.md`) sets the format when `--format` is not given, and a `--format` that
@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "id", "created", "created_local", "model", "finish_reason", "service_tier", "prompt_tokens",
     "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens", "n_choices", "tool_calls",
     "has_refusal", "has_audio", "metadata", "profile", "removed", "input_count", "last_user_message", "output",
+    "cost_usd", "cost_source",
 )  # fmt: skip
 
 
@@ -60,13 +61,14 @@ def output_format(fmt: str | None, output: str | None) -> str:
     return fmt or named or "jsonl"
 
 
-def _jsonl(raw: str, inputs: list[Any] | None) -> str:
+def _jsonl(raw: str, inputs: list[Any] | None, cost_usd: float | None) -> str:
     # The stored text is spliced in as is (strict JSON: see `formats`): the exported object is
     # byte-for-byte what was stored unless it held a non-finite number.
     from ccbrowser.commands.formats import dumps, strict
 
     msgs = "null" if inputs is None else dumps(inputs, compact=True)
-    return '{"completion":' + strict(raw) + ',"input_messages":' + msgs + "}\n"
+    cost = dumps(cost_usd, compact=True)
+    return '{"completion":' + strict(raw) + ',"input_messages":' + msgs + ',"cost_usd":' + cost + "}\n"
 
 
 def _output_text(raw: dict[str, Any]) -> str:
@@ -100,7 +102,7 @@ def _csv_row(r: tuple[Any, ...], tools: list[str], tty: bool = False) -> list[An
     row = [
         r[1], r[4], iso_time(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], ";".join(tools),
         int(bool(r[14])), int(bool(r[15])), r[16] or "", r[17] or "", int(r[18] is not None), r[19], r[20] or "",
-        _output_text(raw if isinstance(raw, dict) else {}),
+        _output_text(raw if isinstance(raw, dict) else {}), r[21], r[22] or "unknown",
     ]  # fmt: skip
     return [_cell(v, tty) for v in row]
 
@@ -156,14 +158,14 @@ def _open_output(path: str | None, force: bool = False) -> tuple[TextIO, bool]:
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
+    from ccbrowser.commands.prices import open_priced
     from ccbrowser.progress import Progress
     from ccbrowser.render import json_for_terminal
-    from ccbrowser.store import open_existing
     from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
     args.format = output_format(args.format, args.output)
     query = search.parse(" ".join(args.query))
-    conn = open_existing(args.db)
+    conn = open_priced(args)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
@@ -183,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
                 pk = r[0]
                 msgs = inputs.get(pk, []) if r[3] is not None else None
                 if args.format == "jsonl":
-                    line = _jsonl(r[2], msgs)
+                    line = _jsonl(r[2], msgs, r[21])
                     out.write(json_for_terminal(line) if tty else line)
                 elif writer is not None:
                     writer.writerow(_csv_row(r, tools.get(pk, []), tty))

@@ -138,7 +138,11 @@ def run(args: argparse.Namespace) -> int:
         total_bytes = path.stat().st_size
     conn = open_db(args.db)
     conn.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints while bulk loading
-    writer = Writer(conn, profile=args.profile, source="import")
+    from ccbrowser.commands.prices import ensure_costs, pricer_for
+
+    pricer = pricer_for(args)
+    ensure_costs(conn, pricer)
+    writer = Writer(conn, profile=args.profile, source="import", pricer=pricer)
     progress = Progress("importing", total=total_bytes)
     imported = new = messages = parsed = 0
     bad: list[tuple[int, str, str]] = []

@@ -1,4 +1,4 @@
-"""`ccbrowser search QUERY [--limit N] [--sort relevance|newest|oldest] [--json]`.
+"""`ccbrowser search QUERY [--limit N] [--sort relevance|newest|oldest|cost] [--json]`.
 
 Human output: one line per completion (local time, model, id, snippet); matches are bold and
 reversed on a terminal only. `--json`: JSON Lines, one hit per line, plain-text snippet.
@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sort",
-        choices=("relevance", "newest", "oldest"),
+        choices=("relevance", "newest", "oldest", "cost"),
         default="relevance",
-        help="order of hits (default: relevance when the query has words, else newest)",
+        help="order of hits (default: relevance when the query has words, else newest; cost: most expensive first)",
     )
     parser.add_argument("--json", action="store_true", help="JSON Lines: one hit per line")
 
@@ -46,6 +46,8 @@ def hit_json(hit: Any, tools: list[str]) -> dict[str, Any]:
         "tool_calls": tools,
         "removed": hit.removed,
         "matched_in": hit.source,
+        "cost_usd": hit.cost_usd,
+        "cost_source": hit.cost_source or "unknown",
     }
 
 
@@ -82,16 +84,16 @@ def write_hits(
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
+    from ccbrowser.commands.prices import open_priced
     from ccbrowser.errors import UsageError
     from ccbrowser.safe import one_line
-    from ccbrowser.store import open_existing
     from ccbrowser.store.reader import tool_names
 
     text = " ".join(args.query)
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
     query = search.parse(text)  # a bad query is a usage error before the database is opened
-    conn = open_existing(args.db)
+    conn = open_priced(args)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     out = sys.stdout

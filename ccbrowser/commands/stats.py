@@ -1,4 +1,4 @@
-"""`ccbrowser stats [--json]`: counts by model, finish reason and day; token totals; tool names.
+"""`ccbrowser stats [--json]`: counts, tokens and estimated costs by model, tier and day; tools.
 
 The figures come from `store.stats.collect` (aggregate SQL over indexed columns: fast on a
 million rows); this module only prints them.
@@ -39,10 +39,18 @@ def _table(title: str, rows: list[tuple[str, ...]]) -> str:
 
 
 def render(s: dict[str, Any]) -> str:
-    from ccbrowser.render import local_time
+    from ccbrowser.commands.prices import ESTIMATE_NOTE
+    from ccbrowser.render import local_time, usd
     from ccbrowser.safe import one_line
 
     t = s["tokens"]
+    c = s["cost"]
+    rate = s["cache_hit_rate"]
+
+    def spent(row: dict[str, Any]) -> str:
+        unknown = f" (+{row['unknown_price']:,} unknown)" if row.get("unknown_price") else ""
+        return f"{usd(row['cost_usd'], '?')}{unknown}"
+
     head = [
         f"completions:  {s['completions']:,} ({s['removed_upstream']:,} removed upstream)",
         f"messages:     {s['messages']:,} ({s['distinct_message_bodies']:,} distinct bodies)",
@@ -50,6 +58,10 @@ def render(s: dict[str, Any]) -> str:
         f"time span:    {local_time(s['first_created'])} .. {local_time(s['last_created'])}",
         f"tokens:       {t['total']:,} total = {t['prompt']:,} prompt + {t['completion']:,} completion "
         f"({t['reasoning']:,} reasoning, {t['cached']:,} cached)",
+        f"cache hits:   {'-' if rate is None else f'{rate:.1%}'} of prompt tokens were cached",
+        f"cost:         {usd(c['cost_usd'], '?')} estimated ({c['reported']:,} reported by the server, "
+        f"{c['unknown']:,} with an unknown price, left out)",
+        f"              {ESTIMATE_NOTE}",
         "",
     ]
     parts = ["\n".join(head)]
@@ -57,8 +69,17 @@ def render(s: dict[str, Any]) -> str:
         _table(
             "by model",
             [
-                (one_line(m["model"], 40), f"{m['completions']:,}", f"{m['total_tokens']:,} tok")
+                (one_line(m["model"], 40), f"{m['completions']:,}", f"{m['total_tokens']:,} tok", spent(m))
                 for m in s["models"][:TOP]
+            ],
+        )
+    )
+    parts.append(
+        _table(
+            "by service tier",
+            [
+                (one_line(x["tier"], 40), f"{x['completions']:,}", f"{x['total_tokens']:,} tok", spent(x))
+                for x in s["tiers"]
             ],
         )
     )
@@ -70,7 +91,8 @@ def render(s: dict[str, Any]) -> str:
     )
     parts.append(
         _table(
-            "by day", [(d["day"], f"{d['completions']:,}", f"{d['total_tokens']:,} tok") for d in s["days"]]
+            "by day",
+            [(d["day"], f"{d['completions']:,}", f"{d['total_tokens']:,} tok", spent(d)) for d in s["days"]],
         )
     )
     parts.append(
@@ -82,6 +104,7 @@ def render(s: dict[str, Any]) -> str:
                     plural(x["calls"], "call"),
                     plural(x["completions"], "completion"),
                     f"{x['invalid_json']:,} invalid",
+                    spent(x),
                 )
                 for x in s["tools"]
             ],
@@ -92,10 +115,10 @@ def render(s: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser.commands.formats import dumps
-    from ccbrowser.store import open_existing
+    from ccbrowser.commands.prices import open_priced
     from ccbrowser.store.stats import collect
 
-    conn = open_existing(args.db)
+    conn = open_priced(args)
     data = collect(conn, args.days)
     if args.json:
         sys.stdout.write(dumps(data) + "\n")

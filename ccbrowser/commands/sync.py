@@ -88,7 +88,16 @@ def run(args: argparse.Namespace) -> int:
             f"no API key: set {settings.api_key_env} (profile {settings.profile!r}); "
             "the key is read from the environment, never from a flag"
         )
-    options = SyncOptions(limits=args.config.limits)
+    from ccbrowser.commands.prices import ensure_costs, pricer_for
+    from ccbrowser.store import open_db
+
+    pricer = pricer_for(args)
+    options = SyncOptions(limits=args.config.limits, pricer=pricer)
+    conn = open_db(args.db)
+    try:
+        ensure_costs(conn, pricer)  # with a progress line, before the sync's own line
+    finally:
+        conn.close()
     if args.concurrency:
         options.concurrency = args.concurrency
     path = args.db

@@ -45,6 +45,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"no profile {args.profile!r} in the config file (known: {', '.join(config.profile_names)})"
         )
+    if args.db.is_file():  # costs computed from other prices are recomputed here, with a progress line
+        from ccbrowser.commands.prices import ensure_costs, pricer_for
+        from ccbrowser.store import open_db
+
+        conn = open_db(args.db)
+        try:
+            ensure_costs(conn, pricer_for(args))
+        finally:
+            conn.close()
     from ccbrowser.tui.app import CCBrowserApp  # Textual only now: `ccbrowser search` never pays for it
 
     app = CCBrowserApp(args.db, sync=not args.no_sync, profile=args.profile, keymap=keymap, config=config)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ccbrowser.errors import CCBrowserError
 from ccbrowser.hosts import is_loopback_host
 from ccbrowser.pricing.book import PriceBook
 
@@ -32,8 +33,8 @@ MAX_BYTES = 20_000_000  # the published file is ~1 MB uncompressed; never read w
 FILENAME = "prices.json"
 
 
-class PriceUpdateError(Exception):
-    """A refresh that did not happen; the message is one line for the user."""
+class PriceUpdateError(CCBrowserError):
+    """A refresh that did not happen, or a saved file that cannot be used; one line for the user."""
 
 
 def default_url() -> str:

@@ -44,8 +44,8 @@ from ccbrowser.search.query import Query, highlight_terms, parse
 from ccbrowser.search.text import Matcher, make_snippet, one_line
 from ccbrowser.store.schema import FTS_COLUMNS
 
-Sort = Literal["relevance", "newest", "oldest"]
-SORTS: tuple[str, ...] = ("relevance", "newest", "oldest")
+Sort = Literal["relevance", "newest", "oldest", "cost"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "cost")
 
 RANK_LIMIT = 1000
 COUNT_CAP = 20_000
@@ -76,6 +76,8 @@ class Hit:
     has_refusal: bool
     removed: bool
     source: str | None
+    cost_usd: float | None = None  # an estimate (or reported by the server); None: unknown
+    cost_source: str | None = None  # estimate | reported | unknown
 
     @property
     def snippet_text(self) -> str:
@@ -324,6 +326,9 @@ def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
         # One text clause and nothing else: counting distinct completions of the join is several
         # times cheaper than building the set and scanning the table.
         return int(conn.execute(plan.distinct_count_sql(), (plan.text_sets[0],)).fetchone()[0])
+    if not plan.text_sets and len(plan.preds) == 1 and (only := plan.preds[0]).count_sql is not None:
+        # One filter with an index of its own (`cost:`, `tool:`, `has:`): count in that index.
+        return int(conn.execute(only.count_sql, [*only.params, -1]).fetchone()[0])
     where, params = _set_where(conn, plan, _small_driver(conn, plan, _rarest_text(conn, plan)))
     return int(conn.execute(count_sql(where), params).fetchone()[0])
 
@@ -474,6 +479,8 @@ def _hits(
                 has_refusal=bool(r[7]),
                 removed=r[8] is not None,
                 source=source,
+                cost_usd=r[10],
+                cost_source=r[11],
             )
         )
     return out

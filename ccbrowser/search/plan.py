@@ -205,7 +205,15 @@ class Plan:
 # -- statements of the executor -------------------------------------------------------------------
 
 
-def order_sql(sort: str) -> str:
+# A completion's cost by primary key through a covering index (never the row's overflow pages).
+COST_OF_SQL = "(SELECT cost_usd FROM completions INDEXED BY completions_pk_cost WHERE pk = c.pk)"
+
+
+def order_sql(sort: str, where: str = "1") -> str:
+    if sort == "cost":
+        # Most expensive first, unknown costs last. Everything: the cost index read backwards;
+        # a filtered set (driven by another index): each match's cost looked up, then sorted.
+        return "c.cost_usd DESC, c.pk DESC" if where == "1" else f"{COST_OF_SQL} DESC, c.pk DESC"
     return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
 
 
@@ -216,7 +224,7 @@ EXCLUDE_SQL = " AND c.pk NOT IN (SELECT value FROM json_each(?))"
 def pks_sql(where: str, sort: str, limit: int | None = None, offset: int = 0) -> tuple[str, list[int]]:
     """Matching pks in time order, optionally one page of them: the SQL, and the parameters that
     follow `where`'s own."""
-    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort)}"
+    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort, where)}"
     if limit is not None:
         return sql + " LIMIT ? OFFSET ?", [limit, offset]
     if offset:
@@ -277,6 +285,8 @@ HIT_COLUMNS = (
     "has_refusal",
     "removed_at",
     "preview",
+    "cost_usd",
+    "cost_source",
 )
 HITS_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM completions WHERE pk IN (SELECT value FROM json_each(?))"
 # Is `?` a model name in the data?
@@ -457,6 +467,8 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
         return "c.removed_at IS NOT NULL", []
     if f.field == "id":
         return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
+    if f.field == "cost":
+        return _cost_sql(f, probe)
     if f.field in ("created", "tokens"):
         col = "c.created" if f.field == "created" else "c.total_tokens"
         if f.op == "range":
@@ -464,6 +476,29 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
             return f"{col} BETWEEN ? AND ?", [v[0], v[1]]
         return f"{col} {_CMP[f.op]} ?", [v]
     raise AssertionError(f.field)  # pragma: no cover
+
+
+def _cost_condition(f: Filter) -> tuple[str, list[Any]]:
+    v = f.value
+    if f.op == "unknown":
+        return "cost_usd IS NULL", []
+    if f.op == "range":
+        assert isinstance(v, tuple)
+        return "cost_usd BETWEEN ? AND ?", [v[0], v[1]]
+    return f"cost_usd {_CMP[f.op]} ?", [v]
+
+
+def _cost_sql(f: Filter, probe: bool) -> tuple[str, list[Any]]:
+    """`cost:`. The cost columns follow `raw` in each row, where reading them costs the row's
+    overflow pages: the set form is answered by the cost index, the probe form (one completion
+    at a time) by the (pk, cost) index."""
+    cond, params = _cost_condition(f)
+    if probe:
+        return (
+            f"EXISTS (SELECT 1 FROM completions INDEXED BY completions_pk_cost WHERE pk = c.pk AND {cond})",
+            params,
+        )
+    return f"c.pk IN (SELECT pk FROM completions INDEXED BY completions_cost WHERE {cond})", params
 
 
 def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
@@ -591,6 +626,9 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
 
 def _count_sql(f: Filter) -> str | None:
     """A bounded count of a filter's matches through an index, or None when that is not cheap."""
+    if f.field == "cost":  # the cost index alone
+        cond, _ = _cost_condition(f)
+        return f"SELECT count(*) FROM (SELECT 1 FROM completions INDEXED BY completions_cost WHERE {cond} LIMIT ?)"
     if f.field in ("tool", "meta"):
         sql, _ = _filter_sql(f)
         inner = sql.removeprefix("c.pk IN (").removesuffix(")")

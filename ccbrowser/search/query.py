@@ -44,7 +44,9 @@ class Term:
     negated: bool = False
 
 
-FilterField = Literal["model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "id", "is"]
+FilterField = Literal[
+    "model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "cost", "id", "is"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Filter:
 
     field: FilterField
     op: str
-    value: str | int | tuple[int, int] | tuple[str, ...] | None = None
+    value: str | int | float | tuple[int, int] | tuple[float, float] | tuple[str, ...] | None = None
     key: str | None = None
     negated: bool = False
 
@@ -141,6 +143,7 @@ _KNOWN = (
     "before",
     "since",
     "tokens",
+    "cost",
     "id",
     "is",
 )
@@ -229,6 +232,27 @@ def _tokens(value: str) -> Filter:
     )
 
 
+_COST = r"\$?(\d+(?:\.\d*)?|\.\d+)"
+_COST_CMP = re.compile(rf"^(>=|<=|>|<|=)?{_COST}$")
+_COST_RANGE = re.compile(rf"^{_COST}\.\.{_COST}$")
+
+
+def _cost(value: str) -> Filter:
+    """US dollars of the estimate: `cost:>0.05`, `cost:<=$0.001`, `cost:0.01..0.1`; `cost:unknown`
+    (no price known). Unknown costs match no comparison."""
+    v = value.replace(",", "").replace("_", "").strip().lower()
+    if v in ("unknown", "none", "null", "?"):
+        return Filter("cost", "unknown")
+    if m := _COST_RANGE.match(v):
+        lo, hi = float(m[1]), float(m[2])
+        return Filter("cost", "range", (min(lo, hi), max(lo, hi)))
+    if m := _COST_CMP.match(v):
+        return Filter("cost", m[1] or "=", float(m[2]))
+    raise QueryError(
+        f"`cost:` needs US dollars like cost:>0.05, cost:<0.001, cost:0.01..0.1 or cost:unknown (got {value!r})"
+    )
+
+
 def _local_ts(d: date, t: time = time()) -> float:
     """A local wall-clock time as a Unix timestamp (the user's time zone, as `TZ` says)."""
     return datetime.combine(d, t).astimezone().timestamp()
@@ -288,7 +312,7 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
             "model": "model:gpt-4o", "meta": "meta:env=prod", "tool": "tool:get_weather",
             "finish": "finish:length", "tier": "tier:flex", "has": "has:tools", "after": "after:2026-01-31",
             "before": "before:2026-01-31", "since": "since:7d", "tokens": "tokens:>1000",
-            "id": "id:chatcmpl-abc", "is": "is:removed",
+            "cost": "cost:>0.05", "id": "id:chatcmpl-abc", "is": "is:removed",
         }[name]  # fmt: skip
         raise QueryError(f"`{name}:` needs a value, like {example}")
     if name == "model":
@@ -321,6 +345,8 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
         return Filter("is", "=", "removed")
     if name == "tokens":
         return _tokens(value)
+    if name == "cost":
+        return _cost(value)
     if name == "id":
         return Filter("id", "prefix", value.rstrip("*"))
     if name == "after":

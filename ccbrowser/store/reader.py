@@ -16,7 +16,9 @@ from ccbrowser.safe import one_line
 
 LIST_COLUMNS = (
     "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
-    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state"
+    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state, "
+    # the cost follows `raw` in the row: read from its covering index, not the row's overflow pages
+    "(SELECT k.cost_usd FROM completions k INDEXED BY completions_pk_cost WHERE k.pk = completions.pk)"
 )
 
 
@@ -38,6 +40,7 @@ class ListRow:
     removed_at: float | None
     profile: str | None
     messages_state: str | None
+    cost_usd: float | None = None  # an estimate (or reported by the server); None: unknown
 
 
 def _list_row(r: Sequence[Any]) -> ListRow:
@@ -56,6 +59,7 @@ def _list_row(r: Sequence[Any]) -> ListRow:
         r[11],
         r[12],
         r[13],
+        r[14],
     )
 
 
@@ -84,6 +88,9 @@ class Detail:
     raw_text: str
     input_messages: list[dict[str, Any]]
     tool_calls: list[ToolCallInfo]
+    cost_source: str | None = None  # estimate | reported | unknown
+    cost_note: str | None = None  # why the price is unknown, or what is uncertain about it
+    price: Any = None  # the whole estimate (a pricing.CostEstimate) when the reader priced it
 
 
 def count(conn: sqlite3.Connection, *, include_removed: bool = True) -> int:
@@ -201,16 +208,20 @@ def tool_calls(conn: sqlite3.Connection, completion_id: str) -> list[ToolCallInf
 
 
 def detail(conn: sqlite3.Connection, completion_id: str) -> Detail | None:
-    r = conn.execute(f"SELECT {LIST_COLUMNS}, raw FROM completions WHERE id = ?", (completion_id,)).fetchone()
+    r = conn.execute(
+        f"SELECT {LIST_COLUMNS}, raw, cost_source, cost_note FROM completions WHERE id = ?", (completion_id,)
+    ).fetchone()
     if r is None:
         return None
-    raw_text = r[-1]
+    raw_text = r[-3]
     return Detail(
-        _list_row(r[:-1]),
+        _list_row(r[:-3]),
         json.loads(raw_text),
         raw_text,
         input_messages(conn, completion_id),
         tool_calls(conn, completion_id),
+        r[-2],
+        r[-1],
     )
 
 
@@ -340,7 +351,7 @@ def sync_states(conn: sqlite3.Connection) -> dict[str, tuple[float, dict[str, An
 EXPORT_COLUMNS = (
     "pk, id, raw, messages_state, created, model, finish_reason, service_tier, prompt_tokens, "
     "completion_tokens, total_tokens, reasoning_tokens, cached_tokens, n_choices, has_refusal, has_audio, "
-    "metadata, profile, removed_at, input_count, preview"
+    "metadata, profile, removed_at, input_count, preview, cost_usd, cost_source"
 )
 
 

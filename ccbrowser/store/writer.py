@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from ccbrowser.store import reader
+from ccbrowser.store.costs import COST_COLUMNS, Pricer, price_raw
 from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
 
 _COMPLETION_COLS = (
@@ -44,10 +45,13 @@ _COMPLETION_COLS = (
     "profile",
     "fetched_at",
     "raw",
+    "cost_usd",
+    "cost_source",
+    "cost_note",
 )
 # On a re-sync the object may have changed (metadata updates); what came from the input messages
-# (preview, messages_state, input_count, has_images) is kept, and the row is live again.
-_UPSERT = ", ".join(f"{c} = excluded.{c}" for c in _COMPLETION_COLS[1:]) + ", removed_at = NULL"
+# (preview, messages_state, input_count, has_images) is kept, and the row is live again (the
+# upsert sets every column above but `id`, and clears `removed_at`).
 _BODY_COLS = ("hash", "role", "content", "tool", "refusal", "transcript", "content_split", "raw")
 _CACHE_SIZE = 50_000
 
@@ -124,7 +128,10 @@ class Prepared:
     rejects: list[tuple[str, str]]
 
 
-def prepare(records: Iterable[Record | Mapping[str, Any]]) -> Prepared:
+def prepare(
+    records: Iterable[Record | Mapping[str, Any]], pricer: Pricer | None = None, profile: str | None = None
+) -> Prepared:
+    """Rows for ``records``; with a ``pricer``, their costs too (else the writer prices them)."""
     rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]] = {}
     rejects: list[tuple[str, str]] = []
     for rec in records:
@@ -138,6 +145,8 @@ def prepare(records: Iterable[Record | Mapping[str, Any]]) -> Prepared:
             inputs = rec.input_messages if rec.input_messages is not None else row.embedded_inputs
             bodies = input_bodies(inputs) if inputs is not None else None
             raw = dumps(obj)
+            if pricer is not None:
+                row.columns["cost"] = pricer.price(obj, profile)
         except ValueError as exc:
             rejects.append((str(exc), _raw_or_note(obj)))
             continue
@@ -229,8 +238,18 @@ class PageOutcome:
 class Writer:
     """Writes into one connection; remembers body ids to skip look-ups of shared system prompts."""
 
-    def __init__(self, conn: sqlite3.Connection, *, profile: str | None = None, source: str = "sync") -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        profile: str | None = None,
+        source: str = "sync",
+        pricer: Pricer | None = None,
+    ) -> None:
         self.conn = conn
+        self.pricer = pricer or Pricer.default()
+        # A database at an older schema (upgrade tests write one with this code) has no cost columns.
+        self._width = len(_COMPLETION_COLS) - (0 if _has_cost_columns(conn) else len(COST_COLUMNS))
         self.profile = profile
         self.source = source
         self._body_ids: OrderedDict[bytes, int] = OrderedDict()
@@ -280,7 +299,7 @@ class Writer:
             if messages_state in (None, "missing") and not embedded:
                 # Listed again: it exists, so a 404 on its messages last time was the server's fault.
                 out.need_messages.append((cid, _created(it)))
-        prepared = prepare(todo)
+        prepared = prepare(todo, self.pricer, self.profile)
         if rejects:
             prepared.rejects[:0] = list(rejects)
         if prepared.rejects:  # `prepare` rejected some after all: they are neither new nor updated
@@ -301,7 +320,9 @@ class Writer:
         fetched_at: float | None = None,
     ) -> WriteResult:
         """Upsert completions (and their inputs when given) in one transaction."""
-        return self.apply(prepare(records), checkpoint=checkpoint, fetched_at=fetched_at)
+        return self.apply(
+            prepare(records, self.pricer, self.profile), checkpoint=checkpoint, fetched_at=fetched_at
+        )
 
     def apply(
         self,
@@ -367,12 +388,23 @@ class Writer:
         rows = []
         for cid, (row, raw, _inputs) in parsed.items():
             cols = row.columns
-            rows.append((cid, *(cols[c] for c in _COMPLETION_COLS[1:18]), self.profile, fetched_at, raw))
+            cost = cols.get("cost") or price_raw(self.pricer, raw, self.profile)
+            row_values = (
+                cid,
+                *(cols[c] for c in _COMPLETION_COLS[1:18]),
+                self.profile,
+                fetched_at,
+                raw,
+                *cost,
+            )
+            rows.append(row_values[: self._width])
+        names = _COMPLETION_COLS[: self._width]
+        upsert = ", ".join(f"{c} = excluded.{c}" for c in names[1:]) + ", removed_at = NULL"
         returned = insert_many(
             conn,
-            f"INSERT INTO completions ({', '.join(_COMPLETION_COLS)})",
+            f"INSERT INTO completions ({', '.join(names)})",
             rows,
-            f"ON CONFLICT(id) DO UPDATE SET {_UPSERT} RETURNING id, pk",
+            f"ON CONFLICT(id) DO UPDATE SET {upsert} RETURNING id, pk",
         )
         pk_of = {cid: pk for cid, pk in returned}
         result.completions = len(pk_of)
@@ -511,6 +543,10 @@ class Writer:
             cache.move_to_end(h)
         while len(cache) > _CACHE_SIZE:
             cache.popitem(last=False)
+
+
+def _has_cost_columns(conn: sqlite3.Connection) -> bool:
+    return any(r[1] == "cost_usd" for r in conn.execute("PRAGMA table_info(completions)"))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -92,6 +92,7 @@ from ccbrowser.config import Settings
 from ccbrowser.errors import CCBrowserError
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
+from ccbrowser.store.costs import Pricer, ensure_priced
 from ccbrowser.store.db import end_bulk_write, open_db
 from ccbrowser.store.writer import (
     Checkpoint,
@@ -126,6 +127,7 @@ class SyncOptions:
     # Syncs that walk down again to a page whose objects were malformed; past that they stay in
     # `rejects` (`sync --full` asks again), so one bad old object cannot make every sync deep.
     recheck_syncs: int = 5
+    pricer: Pricer | None = None  # prices each written completion (default: bundled prices, no hints)
 
 
 @dataclass
@@ -353,7 +355,10 @@ class _Sync:
 
     def _open(self) -> tuple[Checkpoint | None, int | None, list[tuple[str, int | None]]]:
         self.conn = open_db(self.db_path)
-        self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}")
+        pricer = self.options.pricer
+        if pricer is not None:
+            ensure_priced(self.conn, pricer)  # the rows this sync writes are priced the same way
+        self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}", pricer=pricer)
         saved = load_checkpoint(self.conn, self.profile)
         newest = reader.newest_created(self.conn, self.profile)
         pending = reader.pending_messages(self.conn, self.profile) if self.options.fetch_messages else []

@@ -27,15 +27,15 @@ from textual.worker import Worker, WorkerState
 from ccbrowser.config import Config
 from ccbrowser.errors import AmbiguousId, CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
-from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, idle, reads, search_bridge
+from ccbrowser.tui import background, clipboard, idle, reads, search_bridge, usage_reads
 from ccbrowser.tui import messages as msg
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, tool_call_clip
 from ccbrowser.tui.screens.help import HelpScreen
+from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
@@ -77,6 +77,7 @@ class CCBrowserApp(App[int]):
         self.config = config  # loaded once by the CLI; None: read the file when needed
         self.db_path = Path(db_path)
         self.reads = Reads(self.db_path)
+        self.prices = usage_reads.Prices(config)  # the detail's price breakdown, loaded on mount
         self.watcher = background.ChangeWatcher(self, self.reads, self.db_path)
         self.sync_enabled, self.sync_interval, self.settings_override = sync, sync_interval, settings_override
         self.profile, self.clock, self.user_keymap = profile, clock, dict(keymap or {})
@@ -127,6 +128,7 @@ class CCBrowserApp(App[int]):
         return self.tabs.active_key
 
     async def on_mount(self) -> None:
+        self.prices.start()
         self.query_one("#list").border_title = "Completions"
         self._focus(self.completion_list)
         self.on_resize()
@@ -179,7 +181,7 @@ class CCBrowserApp(App[int]):
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
-        detail = None if pk is None else await self.reads.read(reader.detail_by_pk, pk)
+        detail = None if pk is None else await self.reads.read(usage_reads.detail_by_pk, pk, self.prices)
         self.post_message(msg.DetailRead(pk, detail))
 
     @on(msg.DetailRead)
@@ -262,6 +264,17 @@ class CCBrowserApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(effective_keys(self.user_keymap)))
+
+    @on(msg.ShowUsage)
+    def action_usage(self) -> None:
+        """The current matches (or everything); enter on an expensive one goes to it."""
+        if not isinstance(self.screen, UsageScreen):
+            pks = None if self.parsed_query is None else self.completion_list.pks
+            self.push_screen(UsageScreen(self.reads, pks, self.query_text), self._go_to)
+
+    def _go_to(self, completion_id: str | None) -> None:
+        if completion_id is not None:
+            self.post_message(msg.GoToId(completion_id))
 
     def copy(self, what: str, value: str) -> None:
         """Copy the raw value (OSC 52 + system clipboard) and say what and how much."""

@@ -31,7 +31,15 @@ def run_sync(
     becomes an error line, never a closed browser. The config's `[limits]` bound it as on the CLI."""
     from ccbrowser.sync.engine import SyncOptions, sync_blocking  # the engine loads only when it runs
 
-    options = SyncOptions(limits=config.limits) if config is not None else None
+    options = None
+    if config is not None:
+        from ccbrowser.paths import prices_path
+        from ccbrowser.pricing.update import load_price_book
+        from ccbrowser.store.costs import Pricer
+
+        book = load_price_book(prices_path(), tier_factors=config.tier_factors)  # as `prices` shows it
+        pricer = Pricer.build(book, config.flavors())
+        options = SyncOptions(limits=config.limits, pricer=pricer)
 
     last = 0.0
 

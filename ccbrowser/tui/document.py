@@ -296,6 +296,52 @@ def _fmt_int(v: Any) -> str:
 _PARAM_SKIP = {"id", "object", "created", "model", "choices", "usage", "metadata", "input_messages"}
 
 
+_UNIT_NAMES = {
+    "input_tokens": "input tokens",
+    "cache_read_tokens": "cached input (cache read)",
+    "cache_write_tokens": "cache writes",
+    "output_tokens": "output tokens",
+    "input_audio_tokens": "input audio",
+    "cache_audio_read_tokens": "cached input audio",
+    "output_audio_tokens": "output audio",
+    "requests": "requests",
+}
+
+
+def _cost(doc: Doc, d: Detail) -> None:
+    """The price breakdown: which rates applied to which tokens at which tier, labelled an estimate."""
+    from ccbrowser.render import usd
+
+    source = d.cost_source or "unknown"
+    title = {"estimate": "Cost (estimate)", "reported": "Cost (reported by the server)"}.get(source, "Cost")
+    doc.add(label(title, "bold $text-primary"))
+    _kv(doc, "cost", usd(d.row.cost_usd, "unknown price"))
+    if d.cost_note:
+        _kv(doc, "note", d.cost_note)
+    est = d.price
+    if est is None:
+        doc.add(label("  (the rate breakdown shows once the price data is loaded)", DIM))
+        return
+    if est.model_id:
+        _kv(doc, "priced as", f"{est.provider_id} {est.model_id}")
+    tier = est.tier if est.tier_source in ("standard", "package") else f"{est.tier} x{est.tier_factor:.4g}"
+    _kv(doc, "tier (served)", f"{tier} ({est.tier_source})")
+    for line in est.lines:
+        name = _UNIT_NAMES.get(line.unit, line.unit.replace("_", " "))
+        per = "1M" if line.per == 1_000_000 else f"{line.per:,}"
+        qty = _fmt_int(line.quantity) if isinstance(line.quantity, int) else str(line.quantity)
+        _kv(doc, name, f"{qty} x ${line.rate:.4g}/{per} = {usd(float(line.cost))}")
+    if est.estimated is not None and est.subtotal is not None and est.tier_factor != 1:
+        _kv(
+            doc,
+            "tier factor",
+            f"{usd(float(est.subtotal))} x {est.tier_factor:.4g} = {usd(float(est.estimated))}",
+        )
+    if est.status == "reported" and est.estimated is not None:
+        _kv(doc, "estimate", f"{usd(float(est.estimated))} (the server's figure is shown)")
+    _kv(doc, "price data", est.price_data)
+
+
 def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
     doc = Doc(matcher, cap)
     raw, row = d.raw, d.row
@@ -337,6 +383,8 @@ def usage(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> l
             "completion_tokens_details",
         }:
             _kv(doc, k, v)
+    doc.add()
+    _cost(doc, d)
     doc.add()
     doc.add(label("Parameters", "bold $text-primary"))
     params = {k: v for k, v in raw.items() if k not in _PARAM_SKIP}

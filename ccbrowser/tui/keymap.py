@@ -50,6 +50,7 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
+    KeySpec("app.usage", "u", "usage", "Usage and costs of the current query (charts)", short="Usage"),
     # the completion list
     KeySpec("list.down", "j,down", "cursor_down", "Next completion"),
     KeySpec("list.up", "k,up", "cursor_up", "Previous completion"),
@@ -65,9 +66,13 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("detail.bottom", "G,end", "scroll_end", "Bottom"),
     KeySpec("detail.page_down", "ctrl+d,pagedown,space", "page_down", "Page down"),
     KeySpec("detail.page_up", "ctrl+u,pageup", "page_up", "Page up"),
+    # the usage screen (enter on a row of the most expensive opens it)
+    KeySpec("usage.close", "escape,q,u", "close", "Close the usage screen", show=True, short="Close"),
+    KeySpec("usage.next_tab", "right_square_bracket,l", "tab_step(1)", "Next chart", show=True, short="Next"),
+    KeySpec("usage.prev_tab", "left_square_bracket,h", "tab_step(-1)", "Previous chart"),
 )
 
-SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane"}
+SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane", "usage": "Usage screen"}
 
 
 def bindings(scope: str) -> list[BindingType]:

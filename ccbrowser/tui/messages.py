@@ -119,3 +119,7 @@ class Found(Message):
         super().__init__()
         self.pk = pk
         self.pks = pks
+
+
+class ShowUsage(Message):
+    """Open the usage screen for the current query (the palette's entry)."""

@@ -19,7 +19,7 @@ from textual.message import Message
 
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
-from ccbrowser.tui.messages import GoToId, SetQuery, ShowHelp, SwitchProfile, SyncNow
+from ccbrowser.tui.messages import GoToId, SetQuery, ShowHelp, ShowUsage, SwitchProfile, SyncNow
 from ccbrowser.tui.reads import Reads
 from ccbrowser.words import plural
 
@@ -89,6 +89,7 @@ class CCBrowserCommands(Provider):
             ("", "Sync now", post(SyncNow), "Fetch new completions from the API"),
             ("", "Clear search", post(partial(SetQuery, "")), "Show every completion"),
             ("", "Keys and help", post(ShowHelp), "Every key in effect"),
+            ("", "Usage and costs", post(ShowUsage), "Charts of cost and tokens for the current query (u)"),
         ]
         for name in self._profiles:
             out.append(("Switch profile: ", name, post(partial(SwitchProfile, name)), "Sync this profile"))

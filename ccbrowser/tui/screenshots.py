@@ -102,12 +102,22 @@ async def help_view(app: CCBrowserApp, pilot: Any) -> None:
     await pilot.pause()
 
 
+async def usage_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`u`: what everything cost per day, split by model (estimates from genai-prices)."""
+    await app.wait_idle()
+    await pilot.press("u")
+    await pilot.pause()
+    await app.wait_idle()
+    await pilot.pause()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "main": main_view,
     "search": search_view,
     "copied": copied_view,
     "logprobs": logprobs_view,
     "help": help_view,
+    "usage": usage_view,
 }
 
 

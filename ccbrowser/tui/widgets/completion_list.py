@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ccbrowser.render import REMOVED_MARK
+from ccbrowser.render import REMOVED_MARK, usd
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
@@ -80,6 +80,8 @@ def format_row(row: ListRow, width: int) -> Content:
         tail_parts.append(Content.styled(f" {fin[:6]:<6}", style))
     if show_tokens:
         tail_parts.append(Content.styled(f"{_tokens(row.total_tokens):>6}", "$text-muted"))
+    if width >= 56:  # the estimated cost; "?" when the price is unknown
+        tail_parts.append(Content.styled(f" {usd(row.cost_usd, '?', short=True):>7}", "$text-muted"))
     tail = Content.assemble(*tail_parts)
     model = one_line(row.model or "?", model_w).ljust(model_w)
     fixed = len(head) + 1 + model_w + 1 + 3 + tail.cell_length

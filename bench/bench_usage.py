@@ -1,0 +1,179 @@
+"""The usage screen on a large database: how long `u` takes to show its charts.
+
+    python bench/bench_usage.py [--count 100000] [--db PATH] [--size 160x48] [--runs 5]
+
+Uses (or builds) a database of `count` corpus completions; `--db` reuses one, e.g. the cached
+database of bench_search.py. Measures:
+
+- store: `store.usage.usage` (what the screen opens with: totals, per-day series, top models,
+  most expensive) and `store.usage.top_values` (top tools and metadata values, read after the
+  charts are up) for everything and for the matches of a few queries (their primary keys as the
+  list holds them); p50 / max;
+- baseline, same run: the same aggregations reading the cost columns from the table rows
+  (`NOT INDEXED`), which is what the sums cost without the covering indexes of schema v6 (the
+  cost columns follow the raw JSON in each row);
+- open: in the real app, `u` pressed -> the figures read, the three charts and the tables built
+  and the screen rendered; p50 / max over `--runs` openings (everything, then `model:gpt-4o`).
+
+Target (docs/architecture.md section 9): the screen opens in <= 500 ms on 100k completions.
+Prints a table and writes bench/results/usage.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import percentile, save, table, timer  # noqa: E402
+
+QUERIES = ["", "model:gpt-4o", "refund", "tool:refund_order", "meta:env=prod"]
+TARGET_OPEN_MS = 500.0
+CORPUS_NOW = 1_790_000_000
+
+
+def _pks(conn: sqlite3.Connection, text: str) -> list[int] | None:
+    from ccbrowser import search
+
+    return None if not text else search.matching_pks(conn, search.parse(text, now=CORPUS_NOW))
+
+
+class _Unindexed:
+    """A connection whose statements skip the covering indexes (the baseline)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        sql = sql.replace("INDEXED BY completions_pk_cost", "NOT INDEXED")
+        return self.conn.execute(sql, params)
+
+
+def store_times(db: Path, runs: int) -> dict[str, Any]:
+    from ccbrowser.store.usage import top_values, usage
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    out: dict[str, Any] = {}
+    for text in QUERIES:
+        pks = _pks(conn, text)
+        for name, fn in (("usage", usage), ("top_values", top_values)):
+            mine = []
+            for _ in range(runs):
+                with timer() as t:
+                    fn(conn, pks)
+                mine.append(t() * 1000)
+            with timer() as t:
+                fn(_Unindexed(conn), pks)  # type: ignore[arg-type]
+            out[f"{name} {text or '(everything)'}"] = {
+                "matches": len(pks) if pks is not None else None,
+                "p50_ms": percentile(mine, 50),
+                "max_ms": max(mine),
+                "baseline_ms": t() * 1000,
+            }
+    conn.close()
+    return out
+
+
+async def open_times(db: Path, size: tuple[int, int], runs: int) -> dict[str, Any]:
+    from ccbrowser.tui.app import CCBrowserApp
+    from ccbrowser.tui.screens.usage import UsageScreen
+
+    app = CCBrowserApp(
+        db, sync=False, watch=False, system_clipboard=False, cursor_blink=False, sync_interval=0
+    )
+    app.animation_level = "none"
+    out: dict[str, Any] = {}
+    async with app.run_test(size=size) as pilot:
+        await app.wait_idle(timeout=120)
+        for text in ("", "model:gpt-4o"):
+            if text:
+                app.set_query(text)
+                deadline = time.perf_counter() + 120
+                while time.perf_counter() < deadline and (
+                    app.completion_list.query_generation != app._query_gen or app.status.state.searching
+                ):
+                    await asyncio.sleep(0.01)
+            times = []
+            for _ in range(runs):
+                with timer() as t:
+                    await pilot.press("u")
+                    while not (isinstance(app.screen, UsageScreen) and app.screen.usage is not None):
+                        await asyncio.sleep(0.001)
+                    await pilot.pause()  # the charts render
+                    update = app.screen._compositor.render_full_update()
+                    with app.console.capture():
+                        app.console.print(update, end="")
+                times.append(t() * 1000)
+                await pilot.press("escape")
+                await pilot.pause()
+            out[text or "(everything)"] = {
+                "p50_ms": percentile(times, 50),
+                "max_ms": max(times),
+                "runs": times,
+            }
+        await pilot.press("q")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, default=None, help="database to use (built when missing)")
+    parser.add_argument("--size", default="160x48")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    db = args.db or Path(tempfile.gettempdir()) / f"ccbrowser-bench-usage-{args.count}.db"
+    if not db.exists():
+        from ccbrowser.demo_corpus import build
+
+        print(f"building {args.count:,} completions into {db} ...", file=sys.stderr)
+        build(db, args.count, seed=1)
+    else:
+        from ccbrowser.store.db import open_db
+
+        open_db(db).close()  # migrations (the cost columns) before the read-only measurements
+    conn = sqlite3.connect(db)
+    count = conn.execute("SELECT count(*) FROM completions").fetchone()[0]
+    conn.close()
+    cols, rows = (int(x) for x in args.size.lower().split("x"))
+    stored = store_times(db, args.runs)
+    print(f"{count:,} completions; usage screen at {args.size}")
+    print(
+        table(
+            ["store", "matches", "p50 ms", "max ms", "NOT INDEXED ms", "speedup"],
+            [
+                [
+                    k,
+                    v["matches"] if v["matches"] is not None else count,
+                    v["p50_ms"],
+                    v["max_ms"],
+                    v["baseline_ms"],
+                    f"{v['baseline_ms'] / v['p50_ms']:.0f}x",
+                ]
+                for k, v in stored.items()
+            ],  # fmt: skip
+        )
+    )
+    opened = asyncio.run(open_times(db, (cols, rows), args.runs))
+    print(
+        table(
+            ["open (u -> rendered)", "p50 ms", "max ms", "target", "ok"],
+            [
+                [k, v["p50_ms"], v["max_ms"], TARGET_OPEN_MS, v["p50_ms"] <= TARGET_OPEN_MS]
+                for k, v in opened.items()
+            ],
+        )
+    )
+    path = save("usage", {"count": count, "size": args.size, "store": stored, "open": opened})
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

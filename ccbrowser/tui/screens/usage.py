@@ -1,0 +1,246 @@
+"""The usage screen (`u`): what the current query's completions (or all of them) cost, as pictures.
+
+Cost and tokens per day split by model (stacked bars), the cache-hit rate per day, the top models,
+tools and metadata values by cost, and the most expensive completions (enter opens one). Every
+figure is an estimate (or a cost the server reported) and says so.
+
+Charts are textual-plotext: bars with a legend and axes that stay readable at 80x24 and use the
+space at 160x48 (Textual's Sparkline has no axes or legend; textual-plot draws lines and points,
+not stacked bars). The figures come from `store.usage` on the read thread; this screen only
+draws them. Names from the data (models, tools, metadata) go through `safe.one_line` and are
+never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from ccbrowser.render import local_time, usd
+from ccbrowser.safe import one_line
+from ccbrowser.store.usage import Ranked, Usage
+from ccbrowser.tui.keymap import bindings
+from ccbrowser.tui.reads import Reads
+from ccbrowser.tui.usage_reads import tops_of, usage_of
+
+LABEL_CHARS = 18  # model names in legends and tables
+
+
+class UsageRead(Message):
+    """The figures arrived from the read thread."""
+
+    def __init__(self, usage: Usage) -> None:
+        super().__init__()
+        self.usage = usage
+
+
+class TopsRead(Message):
+    """The top tools and metadata values arrived (after the charts)."""
+
+    def __init__(self, tools: list[Ranked], meta: list[Ranked]) -> None:
+        super().__init__()
+        self.tools = tools
+        self.meta = meta
+
+
+class UsageScreen(Screen[str | None]):
+    """Dismissed with the id of the completion to open, or None."""
+
+    BINDINGS = bindings("usage")
+    DEFAULT_CSS = """
+    UsageScreen { layout: vertical; }
+    UsageScreen #usage-head { height: auto; padding: 0 1; background: $panel; }
+    UsageScreen #usage-tabs { height: 1fr; }
+    UsageScreen TabPane { padding: 0; }
+    UsageScreen PlotextPlot { height: 1fr; }
+    UsageScreen #usage-top { height: auto; padding: 0 1; }
+    """
+    TABS = (
+        ("cost", "Cost"),
+        ("tokens", "Tokens"),
+        ("cache", "Cache hits"),
+        ("top", "Top"),
+        ("expensive", "Most expensive"),
+    )
+
+    def __init__(self, reads: Reads, pks: Sequence[int] | None, query: str) -> None:
+        super().__init__()
+        self.reads = reads
+        self.pks = None if pks is None else list(pks)
+        self.query_text = query
+        self.usage: Usage | None = None
+        self.tops: tuple[list[Ranked], list[Ranked]] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._title("reading…"), id="usage-head")
+        with TabbedContent(id="usage-tabs"):
+            with TabPane("Cost", id="cost"):
+                yield PlotextPlot(id="usage-cost")
+            with TabPane("Tokens", id="tokens"):
+                yield PlotextPlot(id="usage-tokens")
+            with TabPane("Cache hits", id="cache"):
+                yield PlotextPlot(id="usage-cache")
+            with TabPane("Top", id="top"), VerticalScroll():
+                yield Static("", id="usage-top")
+            with TabPane("Most expensive", id="expensive"):
+                yield DataTable(id="usage-expensive", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def _title(self, summary: str) -> Text:
+        scope = f"query: {one_line(self.query_text, 60)}" if self.query_text else "all completions"
+        head = Text.assemble(("Usage and costs", "bold"), f" · {scope} · ", ("estimates", "italic"))
+        return Text.assemble(head, "\n", summary)
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def action_tab_step(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        keys = [key for key, _ in self.TABS]
+        tabs.active = keys[(keys.index(tabs.active) + step) % len(keys)]
+
+    @work(exclusive=True, group="usage", exit_on_error=False)
+    async def load(self) -> None:
+        self.post_message(UsageRead(await self.reads.read(usage_of, self.pks)))
+        self.post_message(TopsRead(*await self.reads.read(tops_of, self.pks)))
+
+    @on(TopsRead)
+    def _on_tops(self, message: TopsRead) -> None:
+        self.tops = (message.tools, message.meta)
+        if self.usage is not None:
+            self.query_one("#usage-top", Static).update(top_text(self.usage, self.tops))
+
+    @on(UsageRead)
+    def _on_usage(self, message: UsageRead) -> None:
+        u = self.usage = message.usage
+        self.query_one("#usage-head", Static).update(self._title(summary_line(u)))
+        days = [d[5:] for d in u.days]  # MM-DD
+        labels = [one_line(m, LABEL_CHARS) for m in u.models]
+        _bars(self.query_one("#usage-cost", PlotextPlot), "cost per day (USD, estimate)", days, labels,
+              [u.day_cost[m] for m in u.models], _dollars)  # fmt: skip
+        _bars(self.query_one("#usage-tokens", PlotextPlot), "tokens per day", days, labels,
+              [[float(t) for t in u.day_tokens[m]] for m in u.models], _count)  # fmt: skip
+        _cache(self.query_one("#usage-cache", PlotextPlot), days, u.day_cache_rate)
+        self.query_one("#usage-top", Static).update(top_text(u, self.tops))
+        table = self.query_one("#usage-expensive", DataTable)
+        table.clear(columns=True)
+        table.add_columns("most expensive", "created", "model", "tokens", "id")
+        for e in u.expensive:
+            cost = usd(e.cost_usd) + (" (reported)" if e.source == "reported" else "")
+            table.add_row(
+                Text(cost),
+                Text(local_time(e.created)[:16]),
+                Text(one_line(e.model or "?", LABEL_CHARS)),
+                Text(f"{e.total_tokens:,}" if e.total_tokens is not None else "—"),
+                Text(one_line(e.id, 40)),
+                key=e.id,
+            )
+
+    @on(TabbedContent.TabActivated)
+    def _on_tab(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "expensive":  # enter opens the highlighted one
+            self.set_focus(self.query_one("#usage-expensive", DataTable))
+
+    @on(DataTable.RowSelected, "#usage-expensive")
+    def _on_open(self, event: DataTable.RowSelected) -> None:
+        self.dismiss(event.row_key.value)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def summary_line(u: Usage) -> str:
+    if not u.completions:
+        return "no completions"
+    rate = u.cache_rate
+    parts = [
+        f"{u.completions:,} completions",
+        f"{usd(u.cost_usd, '?')} estimated",
+        f"{u.tokens:,} tokens",
+        f"cache hits {rate:.1%} of prompt tokens" if rate is not None else "no prompt tokens",
+    ]
+    if u.reported:
+        parts.append(f"{u.reported:,} reported by the server")
+    if u.unknown:
+        parts.append(f"{u.unknown:,} with an unknown price (not counted)")
+    return " · ".join(parts)
+
+
+def _table(title: str, rows: list[Ranked]) -> list[str]:
+    out = [title]
+    if not rows:
+        out.append("  (none)")
+    for r in rows:
+        unknown = f" +{r.unknown:,}?" if r.unknown else ""
+        out.append(f"  {usd(r.cost_usd, '?'):>9}  {one_line(r.name, 28):<28} {r.completions:>7,}{unknown}")
+    return out
+
+
+def top_text(u: Usage, tops: tuple[list[Ranked], list[Ranked]] | None) -> Text:
+    lines = _table("top models by cost", u.top_models)
+    if tops is None:
+        lines += ["", "top tools and metadata values: reading…"]
+    else:
+        lines += ["", *_table("top tools by cost (completions that called them)", tops[0])]
+        lines += ["", *_table("top metadata values by cost", tops[1])]
+    return Text("\n".join(lines))
+
+
+def _ticks(plt: Any, days: list[str]) -> None:
+    if not days:
+        return
+    step = max(1, len(days) // 6)
+    positions = list(range(0, len(days), step))
+    plt.xticks(positions, [days[i] for i in positions])
+
+
+def _dollars(v: float) -> str:
+    return usd(v) if v else "$0"
+
+
+def _count(v: float) -> str:
+    return f"{v / 1e6:.1f}M" if v >= 1e6 else f"{v / 1e3:.0f}k" if v >= 1e3 else f"{v:.0f}"
+
+
+def _bars(
+    plot: PlotextPlot,
+    title: str,
+    days: list[str],
+    labels: list[str],
+    series: list[list[float]],
+    fmt: Callable[[float], str],
+) -> None:
+    plt: Any = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    if days and series:
+        plt.stacked_bar(list(range(len(days))), series, labels=labels)
+        _ticks(plt, days)
+        top = max((sum(col) for col in zip(*series, strict=True)), default=0.0)
+        if top > 0:
+            steps = [top * i / 4 for i in range(5)]
+            plt.yticks(steps, [fmt(v) for v in steps])
+    plot.refresh()
+
+
+def _cache(plot: PlotextPlot, days: list[str], rates: list[float | None]) -> None:
+    plt: Any = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title("cache-hit rate per day (% of prompt tokens)")
+    points = [(i, r * 100) for i, r in enumerate(rates) if r is not None]
+    if points:
+        plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
+        plt.ylim(0, 100)
+        _ticks(plt, days)
+    plot.refresh()
