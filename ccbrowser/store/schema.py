@@ -248,12 +248,25 @@ _V5 = """
 CREATE INDEX completions_missing ON completions(created) WHERE messages_state = 'missing';
 """
 
+
+def _threads(conn: sqlite3.Connection) -> None:
+    """Conversation threads (`store/threads.py`): which completion continues which, and a summary
+    per thread; every stored completion is threaded here (100k in well under a minute:
+    `bench/bench_threads.py`)."""
+    from ccbrowser.store import threads  # the threading code imports the store's encoder
+
+    for statement in _split(threads.DDL):
+        conn.execute(statement)
+    threads.backfill(conn)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
     _script(_V3),
     _v4,
     _script(_V5),
+    _threads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
