@@ -111,127 +111,216 @@ def present(conn: sqlite3.Connection) -> bool:
 
 
 class SqliteIndex:
-    """`threads.Index` over `thread_nodes`/`thread_keys`, for one transaction.
+    """`threads.Index` over `thread_nodes`/`thread_keys`, for one batch inside one transaction.
 
-    Writes go straight to the tables (the look-ups by key read them); the rows the threader reads
-    by id are cached for the life of the index, and `preload` reads a whole batch's in one query.
-    `touched` collects every thread whose membership a write changed (old and new thread)."""
+    The tables are read, never written, while the threader works: every row it changes moves
+    into an in-memory overlay (a `MemoryIndex`) that answers for it from then on, and `flush`
+    writes the overlay back in a few multi-row statements. `prefetch` answers the batch's own
+    key look-ups with four queries instead of one per key. `touched` collects every thread whose
+    membership changed (old and new thread)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._keys: dict[str, Keys | None] = {}
+        self._keys: dict[str, Keys | None] = {}  # the tables' rows, as read
         self._assign: dict[str, Assignment | None] = {}
+        self.mem = MemoryIndex()
+        self._moved: set[str] = set()  # ids the overlay answers for
+        self._rekeyed: set[str] = set()
+        self._by: dict[tuple[str, bytes], list[Any]] = {}  # prefetched look-ups of the tables
         self.touched: set[str] = set()
 
-    def preload(self, ids: Sequence[str]) -> None:
-        todo = [i for i in ids if i not in self._keys]
+    # -- reading the tables ---------------------------------------------------------------------
+
+    def preload(self, ids: Iterable[str]) -> None:
+        todo = [i for i in dict.fromkeys(ids) if i not in self._keys]
         for chunk in _chunks(todo, _CHUNK):
             for cid in chunk:
                 self._keys[cid] = None
                 self._assign[cid] = None
+            marks = _marks(len(chunk))
             rows = self.conn.execute(
-                f"SELECT id, {_NODE_COLS}, {_ASSIGN_COLS} FROM thread_nodes WHERE id IN ({_marks(len(chunk))})",
+                f"SELECT id, {_NODE_COLS}, {_ASSIGN_COLS} FROM thread_nodes WHERE id IN ({marks})",
                 list(chunk),
             ).fetchall()
             pairs: dict[str, list[tuple[bytes, bytes | None]]] = {}
-            for cid, _choice, full, tail in self.conn.execute(
-                f"SELECT id, choice, full_key, tail_key FROM thread_keys WHERE id IN ({_marks(len(chunk))}) "
-                "ORDER BY id, choice",
-                list(chunk),
-            ):
+            sql = f"SELECT id, full_key, tail_key FROM thread_keys WHERE id IN ({marks}) ORDER BY id, choice"
+            for cid, full, tail in self.conn.execute(sql, list(chunk)):
                 pairs.setdefault(cid, []).append((full, tail))
             for row in rows:
-                self._remember(row, pairs.get(row[0], []))
+                cid, created, grp, prefix, anchor, tool_step, length = row[:7]
+                got = pairs.get(cid, [])
+                self._keys[cid] = Keys(
+                    cid,
+                    created,
+                    grp,
+                    prefix,
+                    tuple(f for f, _ in got),
+                    tuple(t for _, t in got),
+                    anchor,
+                    bool(tool_step),
+                    length,
+                )
+                self._assign[cid] = Assignment(cid, *row[7:])
 
-    def _remember(self, row: Sequence[Any], pairs: list[tuple[bytes, bytes | None]]) -> None:
-        cid, created, grp, prefix, anchor, tool_step, length = row[:7]
-        self._keys[cid] = Keys(
-            cid,
-            created,
-            grp,
-            prefix,
-            tuple(f for f, _ in pairs),
-            tuple(t for _, t in pairs),
-            anchor,
-            bool(tool_step),
-            length,
-        )
-        self._assign[cid] = Assignment(cid, *row[7:])
+    def prefetch(self, batch: Sequence[Keys]) -> None:
+        """The look-ups `Threader.add` makes for this batch (and the keys it replaces), at once."""
+        self.preload(k.id for k in batch)
+        every = [*batch, *(old for k in batch if (old := self._keys.get(k.id)) is not None)]
+        wanted: dict[str, set[bytes]] = {"prefix": set(), "anchor": set(), "full": set(), "tail": set()}
+        for k in every:
+            wanted["prefix"].update(k.full_keys)  # who waits on my outputs
+            wanted["anchor"].update(t for t in k.tail_keys if t is not None)
+            if k.prefix_key is not None:
+                wanted["full"].add(k.prefix_key)  # my parent
+            if k.anchor_key is not None:
+                wanted["tail"].add(k.anchor_key)
+        queries = {
+            "prefix": "SELECT prefix_key, id FROM thread_nodes WHERE prefix_key IN ({})",
+            "anchor": "SELECT anchor_key, id FROM thread_nodes WHERE anchor_key IN ({})",
+            "full": "SELECT full_key, id, choice FROM thread_keys WHERE full_key IN ({})",
+            "tail": "SELECT DISTINCT tail_key, id FROM thread_keys WHERE tail_key IN ({})",
+        }
+        found: list[str] = []
+        for kind, keys in wanted.items():
+            for key in keys:
+                self._by[(kind, key)] = []
+            for chunk in _chunks(sorted(keys), _CHUNK):
+                for key, *rest in self.conn.execute(queries[kind].format(_marks(len(chunk))), list(chunk)):
+                    self._by[(kind, key)].append(tuple(rest) if kind == "full" else rest[0])
+                    found.append(rest[0])
+        self.preload(found)
+
+    def _table(self, kind: str, key: bytes, sql: str) -> list[Any]:
+        hit = self._by.get((kind, key))
+        if hit is None:
+            hit = [tuple(r) if kind == "full" else r[0] for r in self.conn.execute(sql, (key,))]
+            self._by[(kind, key)] = hit
+        return hit
+
+    # -- the protocol -----------------------------------------------------------------------------
 
     def keys(self, cid: str) -> Keys | None:
+        if cid in self._moved:
+            return self.mem.keys(cid)
         if cid not in self._keys:
             self.preload([cid])
         return self._keys[cid]
 
     def assignment(self, cid: str) -> Assignment | None:
+        if cid in self._moved:
+            return self.mem.assignment(cid)
         if cid not in self._assign:
             self.preload([cid])
         return self._assign[cid]
 
-    def put_keys(self, keys: Keys) -> None:
-        conn = self.conn
-        old = self.keys(keys.id)
-        # A node exists from its keys on; its thread is itself until the threader says otherwise.
-        conn.execute(
-            f"INSERT INTO thread_nodes (id, {_NODE_COLS}, thread) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET created = excluded.created, grp = excluded.grp, "
-            "prefix_key = excluded.prefix_key, anchor_key = excluded.anchor_key, "
-            "tool_step = excluded.tool_step, length = excluded.length",
-            (
-                keys.id,
-                keys.created,
-                keys.group,
-                keys.prefix_key,
-                keys.anchor_key,
-                int(keys.tool_step),
-                keys.length,
-                keys.group or keys.id,
-            ),
-        )
-        if old is not None and old.full_keys:
-            conn.execute("DELETE FROM thread_keys WHERE id = ?", (keys.id,))
-        if keys.full_keys:
-            conn.executemany(
-                "INSERT INTO thread_keys (id, choice, full_key, tail_key) VALUES (?, ?, ?, ?)",
-                [
-                    (keys.id, j, f, t)
-                    for j, (f, t) in enumerate(zip(keys.full_keys, keys.tail_keys, strict=True))
-                ],
-            )
-        self._keys[keys.id] = keys
+    def _move(self, cid: str) -> None:
+        """From now on the overlay answers for `cid`: it starts as the tables' row."""
+        if cid in self._moved:
+            return
+        keys, assign = self.keys(cid), self.assignment(cid)
+        self._moved.add(cid)
+        if keys is not None:
+            self.mem.put_keys(keys)
+        if assign is not None:
+            self.mem.put_assignment(assign)
 
-    def put_assignment(self, a: Assignment) -> None:
-        old = self.assignment(a.id)
+    def put_keys(self, keys: Keys) -> None:
+        self._move(keys.id)
+        self.mem.put_keys(keys)
+        self._rekeyed.add(keys.id)
+
+    def put_assignment(self, assignment: Assignment) -> None:
+        self._move(assignment.id)
+        old = self.mem.assignment(assignment.id)
         if old is not None:
             self.touched.add(old.thread)
-        self.touched.add(a.thread)
-        self.conn.execute(
-            "UPDATE thread_nodes SET thread = ?, parent = ?, parent_choice = ?, turn = ?, branch = ?, "
-            "continues = ? WHERE id = ?",
-            (a.thread, a.parent, a.parent_choice, a.turn, a.branch, a.continues, a.id),
-        )
-        self._assign[a.id] = a
+        self.touched.add(assignment.thread)
+        self.mem.put_assignment(assignment)
 
-    def _ids(self, sql: str, key: object) -> list[str]:
-        return [r[0] for r in self.conn.execute(sql, (key,))]
+    def _ids(self, kind: str, key: Any, sql: str, mem: Iterable[str]) -> list[str]:
+        base = [cid for cid in self._table(kind, key, sql) if cid not in self._moved]
+        return base + [cid for cid in mem if cid not in base]
 
     def with_full_key(self, key: bytes) -> Iterable[tuple[str, int]]:
-        return self.conn.execute("SELECT id, choice FROM thread_keys WHERE full_key = ?", (key,)).fetchall()
+        sql = "SELECT id, choice FROM thread_keys WHERE full_key = ?"
+        base = [(cid, j) for cid, j in self._table("full", key, sql) if cid not in self._moved]
+        return base + list(self.mem.with_full_key(key))
 
     def with_tail_key(self, key: bytes) -> Iterable[str]:
-        return self._ids("SELECT DISTINCT id FROM thread_keys WHERE tail_key = ?", key)
+        sql = "SELECT DISTINCT id FROM thread_keys WHERE tail_key = ?"
+        return self._ids("tail", key, sql, dict.fromkeys(self.mem.with_tail_key(key)))
 
     def with_prefix_key(self, key: bytes) -> Iterable[str]:
-        return self._ids("SELECT id FROM thread_nodes WHERE prefix_key = ?", key)
+        sql = "SELECT id FROM thread_nodes WHERE prefix_key = ?"
+        return self._ids("prefix", key, sql, self.mem.with_prefix_key(key))
 
     def with_anchor_key(self, key: bytes) -> Iterable[str]:
-        return self._ids("SELECT id FROM thread_nodes WHERE anchor_key = ?", key)
+        sql = "SELECT id FROM thread_nodes WHERE anchor_key = ?"
+        return self._ids("anchor", key, sql, self.mem.with_anchor_key(key))
 
     def children(self, cid: str) -> Iterable[str]:
-        return self._ids("SELECT id FROM thread_nodes WHERE parent = ?", cid)
+        sql = "SELECT id FROM thread_nodes WHERE parent = ?"
+        base = [r[0] for r in self.conn.execute(sql, (cid,)) if r[0] not in self._moved]
+        return base + sorted(self.mem.children(cid))
 
     def group_roots(self, group: str) -> Iterable[str]:
-        return self._ids("SELECT id FROM thread_nodes WHERE grp = ? AND parent IS NULL", group)
+        sql = "SELECT id FROM thread_nodes WHERE grp = ? AND parent IS NULL"
+        base = [r[0] for r in self.conn.execute(sql, (group,)) if r[0] not in self._moved]
+        return base + sorted(self.mem.group_roots(group))
+
+    # -- writing back -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every row the overlay holds, in multi-row statements."""
+        conn = self.conn
+        rows = []
+        for cid in self._moved:
+            k, a = self.mem.keys(cid), self.mem.assignment(cid)
+            if k is None:
+                continue
+            a = a if a is not None else Assignment(cid, k.group or cid)
+            rows.append(
+                (cid, k.created, k.group, k.prefix_key, k.anchor_key, int(k.tool_step), k.length)
+                + (a.thread, a.parent, a.parent_choice, a.turn, a.branch, a.continues)
+            )
+        cols = ("created", "grp", "prefix_key", "anchor_key", "tool_step", "length") + (
+            "thread",
+            "parent",
+            "parent_choice",
+            "turn",
+            "branch",
+            "continues",
+        )
+        upsert = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        insert_rows(
+            conn,
+            f"INSERT INTO thread_nodes (id, {', '.join(cols)})",
+            rows,
+            f"ON CONFLICT(id) DO UPDATE SET {upsert}",
+        )
+        rekeyed = sorted(self._rekeyed)
+        for chunk in _chunks(rekeyed, _CHUNK):
+            conn.execute(f"DELETE FROM thread_keys WHERE id IN ({_marks(len(chunk))})", list(chunk))
+        pairs: list[tuple[str, int, bytes, bytes | None]] = []
+        for cid in rekeyed:
+            k = self.mem.keys(cid)
+            assert k is not None
+            pairs.extend(
+                (cid, j, f, t) for j, (f, t) in enumerate(zip(k.full_keys, k.tail_keys, strict=True))
+            )
+        insert_rows(conn, "INSERT INTO thread_keys (id, choice, full_key, tail_key)", pairs)
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+    """`head VALUES (...),(...) tail`, a few hundred rows a statement."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, min(500, 32_000 // width))
+    group = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.execute(f"{head} VALUES {','.join([group] * len(chunk))} {tail}", [v for r in chunk for v in r])
 
 
 class Encodings:
@@ -349,8 +438,9 @@ def update(
     if not keys:
         return 0
     index = SqliteIndex(conn)
-    index.preload([k.id for k in keys])
+    index.prefetch(keys)
     changed = Threader(index, encodings.options).add(keys)
+    index.flush()
     touched = index.touched | {a.thread for k in keys if (a := index.assignment(k.id)) is not None}
     refresh_summaries(conn, sorted(touched))
     return len(changed)
