@@ -17,7 +17,13 @@ FROZEN_NOW = 1_767_268_800  # 2026-01-01 12:00 UTC: screenshots and snapshots ne
 
 
 def build(
-    path: str | Path, count: int, *, seed: int = 7, now: int = FROZEN_NOW, batch: int = 500, chats: bool = False
+    path: str | Path,
+    count: int,
+    *,
+    seed: int = 7,
+    now: int = FROZEN_NOW,
+    batch: int = 500,
+    chats: bool = False,
 ) -> Path:
     """A database holding completions 0..count-1 of the corpus, with their input messages, and
     with `chats` the scripted conversations of `corpus.chats` (what `ccbrowser demo` serves)."""
@@ -33,7 +39,9 @@ def build(
                 records.append(Record(completion, inputs))
             writer.write(records, fetched_at=float(now))
         if chats:
-            writer.write([Record(c.completion, c.messages) for c in scripted(now, seed)], fetched_at=float(now))
+            writer.write(
+                [Record(c.completion, c.messages) for c in scripted(now, seed)], fetched_at=float(now)
+            )
     finally:
         conn.close()
     return path
