@@ -78,6 +78,7 @@ class Detail:
     raw_text: str
     input_messages: list[dict[str, Any]]
     tool_calls: list[ToolCallInfo]
+    thread: Any = None  # its conversation, when the TUI read it (`tui.thread_reads.ThreadView`)
 
 
 def count(conn: sqlite3.Connection, *, include_removed: bool = True) -> int:
