@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "search the local mirror with the query language"),
     "show": ("show", "show one completion (--json: exactly as the API returned it)"),
     "messages": ("messages", "show the stored input messages of a completion"),
+    "thread": ("thread", "show the conversation that holds a completion, turn by turn"),
     "args": ("args", "print a tool call's arguments"),
     "export": ("export", "export matching completions as jsonl, csv or md"),
     "import": ("importer", "import completions from a JSON Lines file"),

@@ -72,6 +72,17 @@ def test_tokens() -> None:
     ]
 
 
+def test_conversation_filters() -> None:
+    assert atoms("thread:chatcmpl-ab is:root turns:>5 turns:2..4 turns:3 -is:root") == [
+        [Filter("thread", "prefix", "chatcmpl-ab")],
+        [Filter("is", "=", "root")],
+        [Filter("turns", ">", 5)],
+        [Filter("turns", "range", (2, 4))],
+        [Filter("turns", "=", 3)],
+        [Filter("is", "=", "root", negated=True)],
+    ]
+
+
 def test_times_are_local_and_resolved_at_parse() -> None:
     # conftest sets TZ=UTC
     assert atoms("after:2026-01-31") == [
@@ -114,7 +125,9 @@ def test_local_dates_follow_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> No
         ("since:forever", "`since:` needs a duration like since:7d"),
         ("has:cats", "`has:` takes one of tools"),
         ("in:nowhere", "`in:` takes one of"),
-        ("is:alive", "`is:` takes removed"),
+        ("is:alive", "`is:` takes removed or root"),
+        ("turns:many", "`turns:` needs a number like turns:>5"),
+        ("thread:", "`thread:` needs a value, like thread:chatcmpl-abc"),
         ("model:", "`model:` needs a value"),
         ("meta:=x", "`meta:` needs a key"),
     ],

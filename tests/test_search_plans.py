@@ -16,11 +16,13 @@ import pytest
 from ccbrowser import search
 from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.demo_corpus import build as build_sample
+from ccbrowser.emulator.corpus.chats import chats
 from ccbrowser.search import engine
 from ccbrowser.search import plan as planner
 from ccbrowser.search.plan import budgeted, build
 from ccbrowser.store.db import open_db
 
+THREADED = next(c.id for c in chats(FROZEN_NOW, 3) if c.chat == "trip")  # a four-turn conversation
 QUERIES = [
     "refund",
     "refund o",
@@ -66,6 +68,18 @@ QUERIES = [
     "cost:0.001..0.004 model:gpt-4o",
     "-cost:>0.005 refund",
     "cost:>0.002 OR has:refusal",
+    "is:root",
+    "turns:>2",
+]
+# On a database holding conversations (their completions repeat each other's messages).
+THREAD_QUERIES = [
+    "is:root",
+    "-is:root the",
+    "turns:>2",
+    "turns:2..3 the",
+    "thread:" + THREADED[:16],
+    "thread:" + THREADED[:16] + " OR tool:refund_order",
+    "thread:" + THREADED[:16] + " -is:root",
 ]
 
 SETTINGS = {
@@ -97,6 +111,37 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connectio
     c = open_db(path)
     yield c
     c.close()
+
+
+@pytest.fixture(scope="module")
+def threaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connection]:
+    path: Path = tmp_path_factory.mktemp("plans") / "threaded.db"
+    build_sample(path, 400, seed=3, chats=True)
+    c = open_db(path)
+    yield c
+    c.close()
+
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_every_plan_of_a_thread_filter_gives_the_same_matches(
+    threaded: sqlite3.Connection, setting: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Time order, counts and limits; the relevance order is compared on the corpus above only
+    (completions of one conversation share message bodies: their ranks tie)."""
+    for name, value in SETTINGS[setting].items():
+        monkeypatch.setattr(engine, name, value)
+    sizes = []
+    for text in THREAD_QUERIES:
+        q = search.parse(text, now=FROZEN_NOW)
+        want = reference(threaded, text)
+        sizes.append(len(want))
+        assert search.matching_pks(threaded, q, sort="newest") == want, text
+        assert search.matching_pks(threaded, q, sort="oldest") == want[::-1], text
+        assert search.count(threaded, q) == len(want), text
+        for limit in (1, 7, 100):
+            assert search.matching_pks(threaded, q, sort="newest", limit=limit) == want[:limit], (text, limit)
+        assert sorted(search.matching_pks(threaded, q)) == sorted(want), text
+    assert sizes[4] == 4 and 0 < sizes[2] < sizes[0]  # the four turns of the trip; few long chats
 
 
 def reference(conn: sqlite3.Connection, text: str) -> list[int]:

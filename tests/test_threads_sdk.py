@@ -1,4 +1,4 @@
-"""A chat made with the official `openai` SDK through the emulator, synced, read back, threaded."""
+"""A chat made with the official `openai` SDK through the emulator, synced: the store threads it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from test_sync import KEY, NOW, local, settings_for, sync
 
 from ccbrowser.emulator.app import EmulatorOptions
 from ccbrowser.emulator.server import run_in_thread
-from ccbrowser.threads import Threader, from_api
+from ccbrowser.store import open_db
+from ccbrowser.threads import Assignment
 
 
 def system_prompt(step: int) -> str:
@@ -58,15 +59,17 @@ def test_sdk_chat_each_call_sending_the_history_is_one_thread(db_path: Path) -> 
             store=True,
         )
         sync(db_path, settings_for(emu))
-    stored = local(db_path)
-    assert set(made) <= set(stored)
-    threader = Threader()
-    threader.add_completions(from_api(raw, inputs) for raw, inputs, _state, _removed in stored.values())
-    got = {cid: a for cid in [*made, other.id] if (a := threader.index.assignment(cid)) is not None}
-    assert set(got) == {*made, other.id}
-    assert {got[cid].thread for cid in made} == {made[0]}
+    assert set(made) <= set(local(db_path))
+    conn = open_db(db_path)
+    sql = "SELECT id, thread, parent, parent_choice, turn, branch, continues FROM thread_nodes"
+    rows = {r[0]: Assignment(*r) for r in conn.execute(sql)}
+    (one,) = conn.execute("SELECT turns, completions FROM threads WHERE thread = ?", (made[0],)).fetchall()
+    conn.close()
+    got = {cid: rows[cid] for cid in [*made, other.id]}
+    assert {got[cid].thread for cid in made} == {made[0]}  # the store threaded the sync: one thread
     assert [got[cid].parent for cid in made] == [None, *made[:-1]]
     assert got[other.id].thread == other.id and got[other.id].parent is None
     turns = [got[cid].turn for cid in made]
     assert turns[0] == 0 and turns[-1] == len(questions) - 1  # tool steps stayed in their turns
     assert len(made) > len(questions)  # the emulator did call the tool
+    assert one == (len(questions), len(made))

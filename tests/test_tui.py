@@ -105,7 +105,7 @@ async def test_every_tab_renders(sample: Path) -> None:
         await app.wait_idle()
         await _select(app, pilot, cid)
         seen = []
-        for _ in range(5):
+        for _ in range(6):
             seen.append(app.active_tab)
             text = app.doc().plain
             assert text.strip(), app.active_tab
@@ -118,13 +118,14 @@ async def test_every_tab_renders(sample: Path) -> None:
                 assert "total tokens" in text and "Metadata" in text
             await pilot.press("]")
             await pilot.pause()
-        assert seen == ["conversation", "tools", "usage", "logprobs", "raw"]
+        assert seen == ["conversation", "thread", "tools", "usage", "logprobs", "raw"]
         assert app.active_tab == "conversation"
         await pilot.press("[")
         await pilot.pause()
         assert app.active_tab == "raw"
         await _select(app, pilot, tool_id)
         await pilot.press("]")  # raw -> conversation
+        await pilot.press("]")  # thread
         await pilot.press("]")  # tools
         await pilot.pause()
         assert app.active_tab == "tools"

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from ccbrowser.cli import main
+from ccbrowser.emulator.corpus.chats import chats
 
 
 def test_demo_no_tui_syncs_and_cleans_up(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     before = set(Path(tempfile.gettempdir()).glob("ccbrowser-demo-*"))
     assert main(["demo", "--no-tui", "--count", "150", "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "150 new" in out and "demo database: 150 completions" in out
+    total = 150 + len(chats(0))  # the corpus and the scripted conversations
+    assert f"{total} new" in out and f"demo database: {total} completions" in out
     after = set(Path(tempfile.gettempdir()).glob("ccbrowser-demo-*"))
     assert after <= before  # the temporary directory is gone
 

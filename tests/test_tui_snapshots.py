@@ -20,7 +20,7 @@ SNAPSHOT_COUNT = 1000
 
 @pytest.fixture(scope="session")
 def snapshot_db_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("snap") / "demo.db", SNAPSHOT_COUNT, seed=DEMO_SEED)
+    return build(tmp_path_factory.mktemp("snap") / "demo.db", SNAPSHOT_COUNT, seed=DEMO_SEED, chats=True)
 
 
 @pytest.fixture

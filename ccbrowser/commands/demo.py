@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         folder = Path(args.keep).expanduser() if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         db = folder / "demo.db"
-        options = EmulatorOptions(count=args.count, seed=args.seed, api_key=DEMO_KEY)
+        options = EmulatorOptions(count=args.count, seed=args.seed, api_key=DEMO_KEY, chats=True)
         with run_in_thread(options) as emu:
             settings = Settings(
                 profile="demo",

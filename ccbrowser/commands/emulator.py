@@ -69,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="mean run of completions sharing one created second (default: 4 for llama-stack, else 1)",
     )
     parser.add_argument(
+        "--chats",
+        action="store_true",
+        help="add scripted conversations (multi-turn, branches, tool loops) to the corpus",
+    )
+    parser.add_argument(
         "--api-key-env",
         metavar="VAR",
         default=None,
@@ -156,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
         flavor=args.flavor,
         api_key=api_key,
         drift_every=args.drift_every,
+        chats=args.chats,
         burst=args.burst if args.burst is not None else (4.0 if args.flavor == "llama-stack" else 1.0),
         host=args.host,
         port=args.port,

@@ -141,6 +141,22 @@ def _md(r: tuple[Any, ...], inputs: list[Any] | None) -> str:
 _BACKTICKS = re.compile("`+")
 
 
+def _md_conversations(conn: Any, pks: list[int], out: TextIO) -> None:
+    """Each conversation the matches belong to, once, in conversation order (its matched
+    completions only), in the order the conversations first match."""
+    from ccbrowser.commands.thread import transcript
+    from ccbrowser.store import conversation
+    from ccbrowser.store.reader import export_rows
+
+    ids = [r[1] for start in range(0, len(pks), CHUNK) for r in export_rows(conn, pks[start : start + CHUNK])]
+    wanted = set(ids)
+    threads = dict.fromkeys(conversation.thread_of(conn, cid) for cid in ids)
+    for thread in threads:
+        turns = [t for t in conversation.turns(conn, thread) if t.node.id in wanted]
+        out.write(transcript(turns, conversation.summary(conn, thread), markdown=True))
+    out.flush()
+
+
 def _open_output(path: str | None, force: bool = False) -> tuple[TextIO, bool]:
     if path is None or path == "-":
         return sys.stdout, False
@@ -170,6 +186,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
     out, close = _open_output(args.output, args.force)
+    if args.format == "md" and any(f.field == "thread" for f in query.filters):
+        try:
+            _md_conversations(conn, pks, out)  # a conversation reads as one transcript
+        finally:
+            if close:
+                out.close()
+        if args.output and args.output != "-":
+            sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+        return 0
     tty = out.isatty()
     progress = Progress(f"exporting {args.format}", total=len(pks))
     writer = csv.writer(out) if args.format == "csv" else None

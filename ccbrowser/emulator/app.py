@@ -53,6 +53,7 @@ from ccbrowser.emulator.corpus import (
     random_id,
     store_messages,
 )
+from ccbrowser.emulator.corpus.chats import chats
 from ccbrowser.emulator.faults import FaultInjector, FaultOptions
 
 FLAVORS = ("openai", "azure", "router", "llama-stack")
@@ -76,6 +77,9 @@ class EmulatorOptions:
     # Mean run of consecutive completions sharing one `created` second (1: as generated). Agents
     # and batch jobs store many completions a second; that is what breaks a `created`-only cursor.
     burst: float = 1.0
+    # Add the scripted conversations of `corpus.chats` (multi-turn, branches, tool loops, ...),
+    # created in the two days before `now`, beside the generated completions.
+    chats: bool = False
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -1238,4 +1242,8 @@ async def _drift_loop(state: EmulatorState, every: float) -> None:
 def make_state(options: EmulatorOptions) -> EmulatorState:
     """The state for ``options``: a corpus of ``count`` completions from ``seed`` at ``now``."""
     corpus = Corpus(options.count, seed=options.seed, now=options.now)
-    return EmulatorState(corpus, flavor=options.flavor, burst=options.burst)
+    state = EmulatorState(corpus, flavor=options.flavor, burst=options.burst)
+    if options.chats:
+        for call in chats(corpus.now, options.seed):
+            state.add_completion(call.completion, call.messages)
+    return state

@@ -463,8 +463,33 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
     if f.field == "has":
         assert isinstance(v, str) and v in _FLAGS
         return f"c.{v} = 1", []
+    if f.field == "is" and v == "root":  # the partial index thread_nodes_is_root
+        if probe:
+            return "EXISTS (SELECT 1 FROM thread_nodes n WHERE n.id = c.id AND n.parent IS NULL)", []
+        return "c.id IN (SELECT id FROM thread_nodes WHERE parent IS NULL)", []
     if f.field == "is":
         return "c.removed_at IS NOT NULL", []
+    if f.field == "thread":  # the threads of the completions with this id prefix
+        threads = "SELECT t.thread FROM thread_nodes t WHERE t.id >= ? AND t.id < ?"
+        if probe:
+            return f"EXISTS (SELECT 1 FROM thread_nodes n WHERE n.id = c.id AND n.thread IN ({threads}))", [
+                v,
+                f"{v}{_MAX}",
+            ]
+        return f"c.id IN (SELECT n.id FROM thread_nodes n WHERE n.thread IN ({threads}))", [v, f"{v}{_MAX}"]
+    if f.field == "turns":  # the conversation's turns (threads_turns, then thread_nodes_thread)
+        if f.op == "range":
+            assert isinstance(v, tuple)
+            cond, params = "h.turns BETWEEN ? AND ?", [v[0], v[1]]
+        else:
+            cond, params = f"h.turns {_CMP[f.op]} ?", [v]
+        if probe:
+            sql = f"EXISTS (SELECT 1 FROM thread_nodes n JOIN threads h ON h.thread = n.thread WHERE n.id = c.id AND {cond})"
+            return sql, params
+        return (
+            f"c.id IN (SELECT n.id FROM threads h JOIN thread_nodes n ON n.thread = h.thread WHERE {cond})",
+            params,
+        )
     if f.field == "id":
         return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
     if f.field == "cost":

@@ -45,7 +45,7 @@ class Term:
 
 
 FilterField = Literal[
-    "model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "cost", "id", "is"
+    "model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "cost", "id", "is", "thread", "turns"
 ]
 
 
@@ -146,6 +146,8 @@ _KNOWN = (
     "cost",
     "id",
     "is",
+    "thread",
+    "turns",
 )
 _ALIASES = {"metadata": "meta", "finish_reason": "finish", "service_tier": "tier", "tokens_total": "tokens"}
 # Prefixes that are obviously not meant as fields: keep them as text without a hint.
@@ -218,17 +220,19 @@ def _number(digits: str, suffix: str) -> int:
     return int(value)
 
 
-def _tokens(value: str) -> Filter:
+def _tokens(value: str, name: Literal["tokens", "turns"] = "tokens") -> Filter:
+    """`tokens:` and `turns:` take the same comparisons: >N, <=N, N, N..M."""
     v = value.replace(",", "").replace("_", "").strip()
     if m := _TOKENS_RANGE.match(v):
         lo, hi = _number(m[1], m[2]), _number(m[3], m[4])
         if lo > hi:
             lo, hi = hi, lo
-        return Filter("tokens", "range", (lo, hi))
+        return Filter(name, "range", (lo, hi))
     if m := _TOKENS_CMP.match(v):
-        return Filter("tokens", m[1] or "=", _number(m[2], m[3]))
+        return Filter(name, m[1] or "=", _number(m[2], m[3]))
+    big, small = ("1000", "50") if name == "tokens" else ("5", "2")
     raise QueryError(
-        f"`tokens:` needs a number like tokens:>1000, tokens:<=50 or tokens:100..500 (got {value!r})"
+        f"`{name}:` needs a number like {name}:>{big}, {name}:<={small} or {name}:{small}..{big} (got {value!r})"
     )
 
 
@@ -312,7 +316,8 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
             "model": "model:gpt-4o", "meta": "meta:env=prod", "tool": "tool:get_weather",
             "finish": "finish:length", "tier": "tier:flex", "has": "has:tools", "after": "after:2026-01-31",
             "before": "before:2026-01-31", "since": "since:7d", "tokens": "tokens:>1000",
-            "cost": "cost:>0.05", "id": "id:chatcmpl-abc", "is": "is:removed",
+            "cost": "cost:>0.05", "id": "id:chatcmpl-abc", "is": "is:removed", "thread": "thread:chatcmpl-abc",
+            "turns": "turns:>5",
         }[name]  # fmt: skip
         raise QueryError(f"`{name}:` needs a value, like {example}")
     if name == "model":
@@ -340,9 +345,15 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
             )
         return Filter("has", "=", flag)
     if name == "is":
+        if value.lower() == "root":  # the first completion of a conversation
+            return Filter("is", "=", "root")
         if value.lower() not in ("removed", "deleted", "expired"):
-            raise QueryError(f"`is:` takes removed (got {value!r})")
+            raise QueryError(f"`is:` takes removed or root (got {value!r})")
         return Filter("is", "=", "removed")
+    if name == "thread":  # every completion of the conversation that holds this id (prefix)
+        return Filter("thread", "prefix", value.rstrip("*"))
+    if name == "turns":
+        return _tokens(value, "turns")
     if name == "tokens":
         return _tokens(value)
     if name == "cost":

@@ -91,6 +91,7 @@ class Detail:
     cost_source: str | None = None  # estimate | reported | unknown
     cost_note: str | None = None  # why the price is unknown, or what is uncertain about it
     price: Any = None  # the whole estimate (a pricing.CostEstimate) when the reader priced it
+    thread: Any = None  # its conversation, when the TUI read it (`tui.thread_reads.ThreadView`)
 
 
 def count(conn: sqlite3.Connection, *, include_removed: bool = True) -> int:

@@ -317,6 +317,16 @@ def _v7(conn: sqlite3.Connection) -> None:
     finally:
         progress.close()
 
+def _threads(conn: sqlite3.Connection) -> None:
+    """Conversation threads (`store/threads.py`): which completion continues which, and a summary
+    per thread; every stored completion is threaded here (100k in well under a minute:
+    `bench/bench_threads.py`)."""
+    from ccbrowser.store import threads  # the threading code imports the store's encoder
+
+    for statement in _split(threads.DDL):
+        conn.execute(statement)
+    threads.backfill(conn)
+
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
@@ -326,6 +336,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V5),
     _index_text_without_sequences,
     _v7,
+    _threads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

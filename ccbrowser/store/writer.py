@@ -19,9 +19,10 @@ from typing import Any
 
 import sqlite_utils
 
-from ccbrowser.store import reader
+from ccbrowser.store import reader, threads
 from ccbrowser.store.costs import COST_COLUMNS, Pricer, price_raw
 from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
+from ccbrowser.threads import Keys, from_api, keys_of
 
 _COMPLETION_COLS = (
     "id",
@@ -126,6 +127,7 @@ class Prepared:
 
     rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]]
     rejects: list[tuple[str, str]]
+    keys: dict[str, Keys] = field(default_factory=dict)  # threading keys, when the inputs are known
 
 
 def prepare(
@@ -134,6 +136,7 @@ def prepare(
     """Rows for ``records``; with a ``pricer``, their costs too (else the writer prices them)."""
     rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]] = {}
     rejects: list[tuple[str, str]] = []
+    keys: dict[str, Keys] = {}
     for rec in records:
         if not isinstance(rec, Record):
             rec = Record(rec)
@@ -154,7 +157,13 @@ def prepare(
             rejects.append((f"cannot index this object ({type(exc).__name__})", _raw_or_note(obj)))
             continue
         rows[row.id] = (row, raw, bodies)  # the last copy of an id wins
-    return Prepared(rows, rejects)
+        keys.pop(row.id, None)
+        if inputs is not None:  # here, off the database thread (the import prepares in another process)
+            try:
+                keys[row.id] = keys_of(from_api(obj, inputs))
+            except Exception:  # noqa: BLE001 - the store computes them again from its rows
+                pass
+    return Prepared(rows, rejects, keys)
 
 
 def _raw_or_note(obj: Any) -> str:
@@ -253,6 +262,10 @@ class Writer:
         self.profile = profile
         self.source = source
         self._body_ids: OrderedDict[bytes, int] = OrderedDict()
+        self._encodings = threads.Encodings()
+        # Threading needs its tables: a database of an earlier schema is threaded by the
+        # migration that adds them (its upgrade tests write such databases with this writer).
+        self._threaded = threads.present(conn)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -335,14 +348,16 @@ class Writer:
         fetched_at = time.time() if fetched_at is None else fetched_at
         result = WriteResult(rejected=[err for err, _ in prepared.rejects])
         new_cache: dict[bytes, int] = {}
-        with transaction(self.conn):
+        with self._transaction():
             if prepared.rejects:  # a cold path: sqlite-utils (a savepoint inside this transaction)
                 sqlite_utils.Database(self.conn).table("rejects").insert_all(
                     {"source": self.source, "error": err, "raw": raw, "at": fetched_at}
                     for err, raw in prepared.rejects
                 )
             if prepared.rows:
-                self._write_parsed(prepared.rows, fetched_at, result, new_cache)
+                pk_of = self._write_parsed(prepared.rows, fetched_at, result, new_cache)
+                if self._threaded:
+                    threads.update(self.conn, pk_of, self._encodings, known=prepared.keys)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)
@@ -358,7 +373,7 @@ class Writer:
         result = WriteResult()
         new_cache: dict[bytes, int] = {}
         bodies = {cid: input_bodies(msgs) for cid, msgs in inputs.items() if msgs is not None}
-        with transaction(self.conn):
+        with self._transaction():
             pks = self._pks(list(inputs))
             missing = [pk for cid, pk in pks.items() if inputs[cid] is None]
             if missing:
@@ -368,6 +383,9 @@ class Writer:
                 )
             present = {pk: bodies[cid] for cid, pk in pks.items() if cid in bodies}
             self._write_inputs(present, result, new_cache)
+            if self._threaded:
+                fetched = {pk: msgs for cid, pk in pks.items() if (msgs := inputs[cid]) is not None}
+                threads.update(self.conn, {}, self._encodings, inputs=fetched)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)
@@ -375,13 +393,22 @@ class Writer:
 
     # -- internals ------------------------------------------------------------------------------
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with transaction(self.conn) as conn:
+                yield conn
+        except BaseException:
+            self._encodings.clear()  # cached by body id: ids of a rolled-back write are reused
+            raise
+
     def _write_parsed(
         self,
         parsed: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]],
         fetched_at: float,
         result: WriteResult,
         new_cache: dict[bytes, int],
-    ) -> None:
+    ) -> dict[str, int]:
         conn = self.conn
         ids = list(parsed)
         before = self._pks(ids)
@@ -451,6 +478,7 @@ class Writer:
         result.messages += len(msg_rows)
         inputs = {pk_of[cid]: inp for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
         self._write_inputs(inputs, result, new_cache)
+        return pk_of
 
     def _write_inputs(
         self,

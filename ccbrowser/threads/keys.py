@@ -118,21 +118,49 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
     group = group_of(completion.metadata, options.id_keys)
     if completion.inputs is None:
         return Keys(completion.id, completion.created, group, None, (), (), None, False, 0)
+    system = options.system
+    inputs = [
+        (msg.get("role") if type(msg) is dict else None, encoding(msg, system)) for msg in completion.inputs
+    ]
+    return keys_from(
+        completion.id, completion.created, group, inputs, output_encodings(completion.outputs, system)
+    )
+
+
+def output_encodings(outputs: Sequence[Any], system: SystemMode = SystemMode.MASK) -> list[bytes]:
+    """The encoding of each choice's message, as the caller will send it back (an assistant's)."""
+    out = []
+    for item in outputs:
+        msg = item if isinstance(item, dict) else {}
+        if not isinstance(msg.get("role"), str):
+            msg = {**msg, "role": "assistant"}
+        out.append(encoding(msg, system) or b"")
+    return out
+
+
+def keys_from(
+    cid: str,
+    created: int,
+    group: str | None,
+    inputs: Sequence[tuple[Any, bytes | None]],
+    outputs: Sequence[bytes],
+) -> Keys:
+    """`keys_of` from (role, `canon.encoding`) of each input and the encoding of each choice.
+
+    The store's backfill calls it with encodings cached per stored body: a system prompt shared
+    by thousands of completions is encoded once."""
     chain = _ROOT
     prefix: bytes | None = None
     anchor: tuple[bytes, bytes] | None = None  # (before, assistant) encodings, hashed at the end
     before: bytes | None = None  # encoding of the last non-system input so far
     after, tools_only = 0, True  # inputs since the last assistant message; all tool results?
     length = 0
-    system = options.system
     blake2b = hashlib.blake2b
-    for msg in completion.inputs:
-        enc = encoding(msg, system)
+    for role, enc in inputs:
         if enc is None:
             continue
         chain = blake2b(chain + enc, digest_size=16).digest()
         length += 1
-        role = msg.get("role") if type(msg) is dict else None
         if role == "assistant":
             prefix = chain
             anchor = (before, enc) if before is not None else None
@@ -145,11 +173,7 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
                 before = enc
     full: list[bytes] = []
     tail: list[bytes | None] = []
-    for out in completion.outputs:
-        msg = out if isinstance(out, dict) else {}
-        if not isinstance(msg.get("role"), str):
-            msg = {**msg, "role": "assistant"}
-        enc = encoding(msg, system) or b""
+    for enc in outputs:
         full.append(_step(chain, enc))
         big = before is not None and len(before) + len(enc) >= PAIR_MIN_BYTES
         tail.append(_pair(before, enc) if big and before is not None else None)
@@ -157,8 +181,8 @@ def keys_of(completion: Completion, options: Options | None = None) -> Keys:
         anchor = None
     tool_step = prefix is not None and after > 0 and tools_only
     return Keys(
-        completion.id,
-        completion.created,
+        cid,
+        created,
         group,
         prefix,
         tuple(full),

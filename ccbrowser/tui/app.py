@@ -28,8 +28,9 @@ from ccbrowser.config import Config
 from ccbrowser.errors import AmbiguousId, CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, idle, reads, search_bridge, usage_reads
+from ccbrowser.tui import background, clipboard, idle, reads, search_bridge, thread_reads, usage_reads
 from ccbrowser.tui import messages as msg
+from ccbrowser.tui.conversations import ConversationActions
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reads import Reads
@@ -37,6 +38,7 @@ from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, to
 from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
+from ccbrowser.tui.widgets.conversation_list import ConversationList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
 from ccbrowser.tui.widgets.search_bar import SearchBar
@@ -47,7 +49,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(App[int]):
+class CCBrowserApp(ConversationActions, App[int]):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -96,6 +98,7 @@ class CCBrowserApp(App[int]):
         yield SearchBar(cursor_blink=self.cursor_blink, id="top")
         with Horizontal(id="main"):
             yield CompletionList(self.reads, id="list")
+            yield ConversationList(self.reads, self.clock, id="threads")
             yield DetailTabs(id="tabs")
         yield StatusBar(self.clock, id="status")
         yield Footer()
@@ -181,7 +184,7 @@ class CCBrowserApp(App[int]):
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
-        detail = None if pk is None else await self.reads.read(usage_reads.detail_by_pk, pk, self.prices)
+        detail = None if pk is None else await self.reads.read(thread_reads.detail, pk, self.threads_unfolded, self.prices)
         self.post_message(msg.DetailRead(pk, detail))
 
     @on(msg.DetailRead)

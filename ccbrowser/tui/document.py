@@ -485,8 +485,18 @@ def raw_json(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
     return doc.lines
 
 
+add_message = _message  # the Thread tab (`widgets/conversation.py`) draws messages the same way
+
+
+def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
+    from ccbrowser.tui.widgets.conversation import thread as build  # it draws with this module
+
+    return build(d, matcher, cap)
+
+
 TABS: tuple[tuple[str, str, Callable[[Detail, Matcher | None, int | None], list[Content]]], ...] = (
     ("conversation", "Conversation", conversation),
+    ("thread", "Thread", thread),
     ("tools", "Tools", tool_calls),
     ("usage", "Usage", usage),
     ("logprobs", "Logprobs", logprobs),

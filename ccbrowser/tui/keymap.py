@@ -51,6 +51,20 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
     KeySpec("app.usage", "u", "usage", "Usage and costs of the current query (charts)", short="Usage"),
+    # conversations (`tui/conversations.py`)
+    KeySpec(
+        "app.conversations",
+        "c",
+        "toggle_conversations",
+        "List conversations / completions",
+        show=True,
+        short="Chats",
+    ),
+    KeySpec("app.prev_turn", "left_curly_bracket", "thread_turn(-1)", "Previous turn of the conversation"),
+    KeySpec("app.next_turn", "right_curly_bracket", "thread_turn(1)", "Next turn of the conversation"),
+    KeySpec("app.next_branch", "b", "thread_branch(1)", "Next branch at the nearest branch point"),
+    KeySpec("app.prev_branch", "B", "thread_branch(-1)", "Previous branch at the nearest branch point"),
+    KeySpec("app.fold", "z", "thread_fold", "Fold / unfold tool loops in the Thread tab"),
     # the completion list
     KeySpec("list.down", "j,down", "cursor_down", "Next completion"),
     KeySpec("list.up", "k,up", "cursor_up", "Previous completion"),

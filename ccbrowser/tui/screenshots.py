@@ -95,6 +95,37 @@ def _rich_logprobs(d: reader.Detail) -> bool:
     return False
 
 
+def chat_ids(app: CCBrowserApp, chat: str) -> list[str]:
+    """The ids of one scripted conversation of the demo corpus (`emulator.corpus.chats`)."""
+    from ccbrowser.emulator.corpus.chats import chats
+
+    return [c.id for c in chats(FROZEN_NOW, DEMO_SEED) if c.chat == chat]
+
+
+async def thread_view(app: CCBrowserApp, pilot: Any) -> None:
+    """The Thread tab: a support chat read once, its tool loop folded, the selected turn marked."""
+    await app.wait_idle()
+    await _go(app, pilot, chat_ids(app, "support")[-1])
+    app.tabs.active = "tab-thread"
+    await pilot.pause()
+
+
+async def conversations_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`c`: one row per conversation; the haiku chat's second branch, `b` pressed once."""
+    await app.wait_idle()
+    await pilot.press("c")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    table = app.conversations
+    root = chat_ids(app, "haiku")[0]
+    table.move_cursor(row=table.get_row_index(root))
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    await pilot.press("right_curly_bracket", "b")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+
+
 async def help_view(app: CCBrowserApp, pilot: Any) -> None:
     """`?`: every key in effect, with its binding id for remapping."""
     await app.wait_idle()
@@ -118,6 +149,8 @@ SCENARIOS: dict[str, Scenario] = {
     "logprobs": logprobs_view,
     "help": help_view,
     "usage": usage_view,
+    "thread": thread_view,
+    "conversations": conversations_view,
 }
 
 
@@ -163,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ccbrowser-shots-") as tmp:
-        db = build(Path(tmp) / "demo.db", args.count, seed=DEMO_SEED)
+        db = build(Path(tmp) / "demo.db", args.count, seed=DEMO_SEED, chats=True)
         for name in SCENARIOS:
             svg = asyncio.run(_shoot(db, name, (cols, rows)))
             path = out / f"{name}.svg"

@@ -53,8 +53,12 @@ class Prices:
 
 def detail_by_pk(conn: sqlite3.Connection, pk: int, prices: Prices) -> Detail | None:
     """`reader.detail_by_pk` with the price breakdown when the price data is loaded."""
-    d = reader.detail_by_pk(conn, pk)
-    pricer = prices.get()
+    return priced(reader.detail_by_pk(conn, pk), prices)
+
+
+def priced(d: Detail | None, prices: Prices | None) -> Detail | None:
+    """`d` with its price breakdown, when the price data is loaded."""
+    pricer = None if prices is None else prices.get()
     if d is None or pricer is None:
         return d
     return replace(d, price=pricer.explain(d.raw, d.row.profile))

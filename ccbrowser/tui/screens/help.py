@@ -22,6 +22,7 @@ QUERY_HELP = (
     ("since:7d  after:2026-01-31  before:…", "time range"),
     ("tokens:>1000  id:chatcmpl-ab  is:removed", "tokens, id prefix, removed upstream"),
     ("cost:>0.05  cost:0.01..0.1  cost:unknown", "estimated cost in USD"),
+    ("thread:chatcmpl-ab  is:root  turns:>5", "a conversation, its first turns, long ones"),
 )
 
 

@@ -1,0 +1,181 @@
+"""Reading conversations: the thread that holds a completion, its nodes in conversation order,
+and the per-thread summaries the conversation list shows (tables: `store/threads.py`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from ccbrowser.errors import NotFound
+from ccbrowser.store.reader import body_json
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One completion's place in its thread, with what a transcript line needs."""
+
+    id: str
+    thread: str
+    parent: str | None
+    parent_choice: int | None
+    turn: int
+    branch: int
+    continues: str | None
+    tool_step: bool
+    created: int | None
+    model: str | None
+    total_tokens: int | None
+    input_count: int | None
+    depth: int = 0  # distance from the root in the tree
+    siblings: int = 1  # how many children its parent has (branches at this point)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One conversation as the list shows it."""
+
+    thread: str
+    root: str
+    completions: int
+    turns: int
+    branches: int
+    first_created: int | None
+    last_created: int | None
+    total_tokens: int | None
+    models: str | None
+    preview: str | None
+
+
+_NODE_SQL = """
+SELECT n.id, n.thread, n.parent, n.parent_choice, n.turn, n.branch, n.continues, n.tool_step,
+    c.created, c.model, c.total_tokens, c.input_count
+FROM thread_nodes n JOIN completions c ON c.id = n.id
+"""
+_SUMMARY_COLS = (
+    "thread, root, completions, turns, branches, first_created, last_created, total_tokens, models, preview"
+)
+
+
+def thread_of(conn: sqlite3.Connection, completion_id: str) -> str:
+    row = conn.execute("SELECT thread FROM thread_nodes WHERE id = ?", (completion_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no conversation holds {completion_id!r} in the local database")
+    return str(row[0])
+
+
+def nodes(conn: sqlite3.Connection, thread: str) -> list[Node]:
+    """Every completion of `thread` in conversation order: depth first from the root, each
+    parent before its children and the children in branch order (regenerations after the
+    original), so reading down follows one line of the chat, then the next branch."""
+    rows = conn.execute(_NODE_SQL + " WHERE n.thread = ?", (thread,)).fetchall()
+    children: dict[str | None, list[Any]] = {}
+    ids = {r[0] for r in rows}
+    for r in rows:
+        parent = r[2] if r[2] in ids else None
+        children.setdefault(parent, []).append(r)
+    for members in children.values():
+        members.sort(key=lambda r: (r[5], r[8] or 0, r[0]))  # branch, created, id
+    out: list[Node] = []
+    stack = [(r, 0, len(children[None])) for r in reversed(children.get(None, []))]
+    while stack:
+        r, depth, siblings = stack.pop()
+        cid, thread_, parent, choice, turn, branch, continues, tool_step, created, model, tokens, inputs = r
+        out.append(
+            Node(
+                cid,
+                thread_,
+                parent,
+                choice,
+                turn,
+                branch,
+                continues,
+                bool(tool_step),
+                created,
+                model,
+                tokens,
+                inputs,
+                depth,
+                siblings,
+            )  # fmt: skip
+        )
+        kids = children.get(str(r[0]), [])
+        stack.extend((k, depth + 1, len(kids)) for k in reversed(kids))
+    return out
+
+
+def summary(conn: sqlite3.Connection, thread: str) -> Summary | None:
+    row = conn.execute(f"SELECT {_SUMMARY_COLS} FROM threads WHERE thread = ?", (thread,)).fetchone()
+    return Summary(*row) if row else None
+
+
+def summaries(conn: sqlite3.Connection, *, limit: int, offset: int = 0) -> list[Summary]:
+    """Conversations, the most recently active first (index `threads_last`)."""
+    sql = f"SELECT {_SUMMARY_COLS} FROM threads ORDER BY last_created DESC, thread DESC LIMIT ? OFFSET ?"
+    return [Summary(*r) for r in conn.execute(sql, (limit, offset))]
+
+
+def count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM threads").fetchone()[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one completion adds to its conversation."""
+
+    node: Node
+    new: list[Any]  # the input messages it added (every one at a root)
+    outputs: list[Any]  # the message of each choice, in choice order
+    shown: int  # the choice the conversation goes on from (its first child's), else 0
+    finish: str | None
+
+
+def turns(conn: sqlite3.Connection, thread: str) -> list[Turn]:
+    """The thread's completions in conversation order, each with only its new messages: the
+    history a completion repeats from its parent (inputs and the output sent back) is left out.
+    Reads from each completion's first new input position on, never the repeated history."""
+    ordered = nodes(conn, thread)
+    by_id = {n.id: n for n in ordered}
+    first_child: dict[str, int] = {}
+    for n in ordered:
+        if n.parent is not None and n.parent not in first_child:
+            first_child[n.parent] = n.parent_choice or 0
+    raw_of: dict[str, Any] = {}
+    for start in range(0, len(ordered), 900):
+        chunk = [n.id for n in ordered[start : start + 900]]
+        sql = f"SELECT id, raw FROM completions WHERE id IN ({','.join('?' * len(chunk))})"
+        for cid, raw in conn.execute(sql, chunk):
+            raw_of[cid] = json.loads(raw)
+    out: list[Turn] = []
+    for n in ordered:
+        parent = by_id.get(n.parent) if n.parent else None
+        skip = parent.input_count + 1 if parent is not None and parent.input_count is not None else 0
+        rows = conn.execute(
+            "SELECT m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
+            "JOIN completions c ON c.pk = m.completion WHERE c.id = ? AND m.kind = 0 AND m.position >= ? "
+            "ORDER BY m.position",
+            (n.id, skip),
+        ).fetchall()
+        raw = raw_of.get(n.id)
+        choices = raw.get("choices") if isinstance(raw, dict) else None
+        listed: list[dict[str, Any]] = sorted(
+            (c for c in choices or [] if isinstance(c, dict)), key=_choice_index
+        )
+        shown = first_child.get(n.id, 0)
+        finish = listed[shown].get("finish_reason") if shown < len(listed) else None
+        out.append(
+            Turn(
+                n,
+                [body_json(r, s, c, m) for m, r, s, c in rows],
+                [c.get("message") for c in listed],
+                shown,
+                finish if isinstance(finish, str) else None,
+            )
+        )
+    return out
+
+
+def _choice_index(choice: dict[str, Any]) -> int:
+    index = choice.get("index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else 0

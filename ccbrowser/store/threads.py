@@ -1,0 +1,501 @@
+"""Conversation threads in the store: the `threads.Index` over SQLite, the write-time update, the backfill.
+
+Tables (schema migration "threads"):
+
+- `thread_nodes`: one row per completion (keyed by its API id): the threading keys that
+  `threads.keys_from` computes (`prefix_key`, `anchor_key`, `grp`, `tool_step`, `length`) and where it
+  sits (`thread`, `parent`, `parent_choice`, `turn`, `branch`, `continues`).
+- `thread_keys`: one row per (completion, choice): `full_key`, `tail_key`.
+- `threads`: one row per thread, the summary the conversation list shows and `turns:` filters on
+  (kept current after every write: only the threads a write touched are recomputed).
+
+Keys are computed from the rows just written (`messages` and `bodies`), never from the request
+objects: the same code serves a page write, input messages fetched later and the backfill, and a
+body's encoding is cached by body id, so a system prompt shared by a thousand completions is
+encoded once per writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from ccbrowser.store.reader import body_json
+from ccbrowser.threads import Assignment, Keys, MemoryIndex, Options, Threader
+from ccbrowser.threads.canon import encoding
+from ccbrowser.threads.keys import group_of, keys_from, output_encodings
+
+DDL = """
+CREATE TABLE thread_nodes (
+    id TEXT PRIMARY KEY,
+    created INTEGER NOT NULL DEFAULT 0,
+    grp TEXT,
+    prefix_key BLOB,
+    anchor_key BLOB,
+    tool_step INTEGER NOT NULL DEFAULT 0,
+    length INTEGER NOT NULL DEFAULT 0,
+    thread TEXT NOT NULL,
+    parent TEXT,
+    parent_choice INTEGER,
+    turn INTEGER NOT NULL DEFAULT 0,
+    branch INTEGER NOT NULL DEFAULT 0,
+    continues TEXT
+) WITHOUT ROWID;
+CREATE INDEX thread_nodes_prefix ON thread_nodes(prefix_key) WHERE prefix_key IS NOT NULL;
+CREATE INDEX thread_nodes_anchor ON thread_nodes(anchor_key) WHERE anchor_key IS NOT NULL;
+CREATE INDEX thread_nodes_parent ON thread_nodes(parent) WHERE parent IS NOT NULL;
+CREATE INDEX thread_nodes_roots ON thread_nodes(grp) WHERE parent IS NULL AND grp IS NOT NULL;
+CREATE INDEX thread_nodes_thread ON thread_nodes(thread, turn);
+CREATE INDEX thread_nodes_is_root ON thread_nodes(id) WHERE parent IS NULL;
+CREATE TABLE thread_keys (
+    id TEXT NOT NULL,
+    choice INTEGER NOT NULL,
+    full_key BLOB NOT NULL,
+    tail_key BLOB,
+    PRIMARY KEY (id, choice)
+) WITHOUT ROWID;
+CREATE INDEX thread_keys_full ON thread_keys(full_key);
+CREATE INDEX thread_keys_tail ON thread_keys(tail_key) WHERE tail_key IS NOT NULL;
+CREATE TABLE threads (
+    thread TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    completions INTEGER NOT NULL,
+    turns INTEGER NOT NULL,
+    branches INTEGER NOT NULL,
+    first_created INTEGER,
+    last_created INTEGER,
+    total_tokens INTEGER,
+    models TEXT,
+    preview TEXT
+) WITHOUT ROWID;
+CREATE INDEX threads_last ON threads(last_created);
+CREATE INDEX threads_turns ON threads(turns);
+"""
+
+_NODE_COLS = "created, grp, prefix_key, anchor_key, tool_step, length"
+_ASSIGN_COLS = "thread, parent, parent_choice, turn, branch, continues"
+_ENC_CACHE = 50_000
+_CHUNK = 900
+
+# The summary of each thread from its nodes: `turns` counts user turns (the root's is turn 0);
+# the root is the earliest parentless node (an explicit group may have several).
+_SUMMARY = """
+INSERT OR REPLACE INTO threads
+    (thread, root, completions, turns, branches, first_created, last_created, total_tokens, models, preview)
+SELECT n.thread,
+    (SELECT r.id FROM thread_nodes r WHERE r.thread = n.thread AND r.parent IS NULL
+        ORDER BY r.created, r.id LIMIT 1),
+    count(*), max(n.turn) + 1, sum(n.branch > 0), min(c.created), max(c.created),
+    sum(coalesce(c.total_tokens, 0)), group_concat(DISTINCT c.model),
+    (SELECT p.preview FROM thread_nodes r JOIN completions p ON p.id = r.id
+        WHERE r.thread = n.thread AND r.parent IS NULL ORDER BY r.created, r.id LIMIT 1)
+FROM thread_nodes n JOIN completions c ON c.id = n.id
+"""
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def present(conn: sqlite3.Connection) -> bool:
+    """Whether this database has the thread tables (its schema is recent enough)."""
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'thread_nodes'"
+    return conn.execute(sql).fetchone() is not None
+
+
+class SqliteIndex:
+    """`threads.Index` over `thread_nodes`/`thread_keys`, for one batch inside one transaction.
+
+    The tables are read, never written, while the threader works: every row it changes moves
+    into an in-memory overlay (a `MemoryIndex`) that answers for it from then on, and `flush`
+    writes the overlay back in a few multi-row statements. `prefetch` answers the batch's own
+    key look-ups with four queries instead of one per key. `touched` collects every thread whose
+    membership changed (old and new thread)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._keys: dict[str, Keys | None] = {}  # the tables' rows, as read
+        self._assign: dict[str, Assignment | None] = {}
+        self.mem = MemoryIndex()
+        self._moved: set[str] = set()  # ids the overlay answers for
+        self._rekeyed: set[str] = set()
+        self._by: dict[tuple[str, bytes], list[Any]] = {}  # prefetched look-ups of the tables
+        self.touched: set[str] = set()
+
+    # -- reading the tables ---------------------------------------------------------------------
+
+    def preload(self, ids: Iterable[str]) -> None:
+        todo = [i for i in dict.fromkeys(ids) if i not in self._keys]
+        for chunk in _chunks(todo, _CHUNK):
+            for cid in chunk:
+                self._keys[cid] = None
+                self._assign[cid] = None
+            marks = _marks(len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id, {_NODE_COLS}, {_ASSIGN_COLS} FROM thread_nodes WHERE id IN ({marks})",
+                list(chunk),
+            ).fetchall()
+            pairs: dict[str, list[tuple[bytes, bytes | None]]] = {}
+            sql = f"SELECT id, full_key, tail_key FROM thread_keys WHERE id IN ({marks}) ORDER BY id, choice"
+            for cid, full, tail in self.conn.execute(sql, list(chunk)):
+                pairs.setdefault(cid, []).append((full, tail))
+            for row in rows:
+                cid, created, grp, prefix, anchor, tool_step, length = row[:7]
+                got = pairs.get(cid, [])
+                self._keys[cid] = Keys(
+                    cid,
+                    created,
+                    grp,
+                    prefix,
+                    tuple(f for f, _ in got),
+                    tuple(t for _, t in got),
+                    anchor,
+                    bool(tool_step),
+                    length,
+                )
+                self._assign[cid] = Assignment(cid, *row[7:])
+
+    def prefetch(self, batch: Sequence[Keys]) -> None:
+        """The look-ups `Threader.add` makes for this batch (and the keys it replaces), at once."""
+        self.preload(k.id for k in batch)
+        every = [*batch, *(old for k in batch if (old := self._keys.get(k.id)) is not None)]
+        wanted: dict[str, set[bytes]] = {"prefix": set(), "anchor": set(), "full": set(), "tail": set()}
+        for k in every:
+            wanted["prefix"].update(k.full_keys)  # who waits on my outputs
+            wanted["anchor"].update(t for t in k.tail_keys if t is not None)
+            if k.prefix_key is not None:
+                wanted["full"].add(k.prefix_key)  # my parent
+            if k.anchor_key is not None:
+                wanted["tail"].add(k.anchor_key)
+        queries = {
+            "prefix": "SELECT prefix_key, id FROM thread_nodes WHERE prefix_key IN ({})",
+            "anchor": "SELECT anchor_key, id FROM thread_nodes WHERE anchor_key IN ({})",
+            "full": "SELECT full_key, id, choice FROM thread_keys WHERE full_key IN ({})",
+            "tail": "SELECT DISTINCT tail_key, id FROM thread_keys WHERE tail_key IN ({})",
+        }
+        found: list[str] = []
+        for kind, keys in wanted.items():
+            for key in keys:
+                self._by[(kind, key)] = []
+            for chunk in _chunks(sorted(keys), _CHUNK):
+                for key, *rest in self.conn.execute(queries[kind].format(_marks(len(chunk))), list(chunk)):
+                    self._by[(kind, key)].append(tuple(rest) if kind == "full" else rest[0])
+                    found.append(rest[0])
+        self.preload(found)
+
+    def _table(self, kind: str, key: bytes, sql: str) -> list[Any]:
+        hit = self._by.get((kind, key))
+        if hit is None:
+            hit = [tuple(r) if kind == "full" else r[0] for r in self.conn.execute(sql, (key,))]
+            self._by[(kind, key)] = hit
+        return hit
+
+    # -- the protocol -----------------------------------------------------------------------------
+
+    def keys(self, cid: str) -> Keys | None:
+        if cid in self._moved:
+            return self.mem.keys(cid)
+        if cid not in self._keys:
+            self.preload([cid])
+        return self._keys[cid]
+
+    def assignment(self, cid: str) -> Assignment | None:
+        if cid in self._moved:
+            return self.mem.assignment(cid)
+        if cid not in self._assign:
+            self.preload([cid])
+        return self._assign[cid]
+
+    def _move(self, cid: str) -> None:
+        """From now on the overlay answers for `cid`: it starts as the tables' row."""
+        if cid in self._moved:
+            return
+        keys, assign = self.keys(cid), self.assignment(cid)
+        self._moved.add(cid)
+        if keys is not None:
+            self.mem.put_keys(keys)
+        if assign is not None:
+            self.mem.put_assignment(assign)
+
+    def put_keys(self, keys: Keys) -> None:
+        self._move(keys.id)
+        self.mem.put_keys(keys)
+        self._rekeyed.add(keys.id)
+
+    def put_assignment(self, assignment: Assignment) -> None:
+        self._move(assignment.id)
+        old = self.mem.assignment(assignment.id)
+        if old is not None:
+            self.touched.add(old.thread)
+        self.touched.add(assignment.thread)
+        self.mem.put_assignment(assignment)
+
+    def _ids(self, kind: str, key: Any, sql: str, mem: Iterable[str]) -> list[str]:
+        base = [cid for cid in self._table(kind, key, sql) if cid not in self._moved]
+        return base + [cid for cid in mem if cid not in base]
+
+    def with_full_key(self, key: bytes) -> Iterable[tuple[str, int]]:
+        sql = "SELECT id, choice FROM thread_keys WHERE full_key = ?"
+        base = [(cid, j) for cid, j in self._table("full", key, sql) if cid not in self._moved]
+        return base + list(self.mem.with_full_key(key))
+
+    def with_tail_key(self, key: bytes) -> Iterable[str]:
+        sql = "SELECT DISTINCT id FROM thread_keys WHERE tail_key = ?"
+        return self._ids("tail", key, sql, dict.fromkeys(self.mem.with_tail_key(key)))
+
+    def with_prefix_key(self, key: bytes) -> Iterable[str]:
+        sql = "SELECT id FROM thread_nodes WHERE prefix_key = ?"
+        return self._ids("prefix", key, sql, self.mem.with_prefix_key(key))
+
+    def with_anchor_key(self, key: bytes) -> Iterable[str]:
+        sql = "SELECT id FROM thread_nodes WHERE anchor_key = ?"
+        return self._ids("anchor", key, sql, self.mem.with_anchor_key(key))
+
+    def children(self, cid: str) -> Iterable[str]:
+        sql = "SELECT id FROM thread_nodes WHERE parent = ?"
+        base = [r[0] for r in self.conn.execute(sql, (cid,)) if r[0] not in self._moved]
+        return base + sorted(self.mem.children(cid))
+
+    def group_roots(self, group: str) -> Iterable[str]:
+        sql = "SELECT id FROM thread_nodes WHERE grp = ? AND parent IS NULL"
+        base = [r[0] for r in self.conn.execute(sql, (group,)) if r[0] not in self._moved]
+        return base + sorted(self.mem.group_roots(group))
+
+    # -- writing back -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every row the overlay holds, in multi-row statements."""
+        conn = self.conn
+        rows = []
+        for cid in self._moved:
+            k, a = self.mem.keys(cid), self.mem.assignment(cid)
+            if k is None:
+                continue
+            a = a if a is not None else Assignment(cid, k.group or cid)
+            rows.append(
+                (cid, k.created, k.group, k.prefix_key, k.anchor_key, int(k.tool_step), k.length)
+                + (a.thread, a.parent, a.parent_choice, a.turn, a.branch, a.continues)
+            )
+        cols = ("created", "grp", "prefix_key", "anchor_key", "tool_step", "length") + (
+            "thread",
+            "parent",
+            "parent_choice",
+            "turn",
+            "branch",
+            "continues",
+        )
+        upsert = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        insert_rows(
+            conn,
+            f"INSERT INTO thread_nodes (id, {', '.join(cols)})",
+            rows,
+            f"ON CONFLICT(id) DO UPDATE SET {upsert}",
+        )
+        rekeyed = sorted(self._rekeyed)
+        for chunk in _chunks(rekeyed, _CHUNK):
+            conn.execute(f"DELETE FROM thread_keys WHERE id IN ({_marks(len(chunk))})", list(chunk))
+        pairs: list[tuple[str, int, bytes, bytes | None]] = []
+        for cid in rekeyed:
+            k = self.mem.keys(cid)
+            assert k is not None
+            pairs.extend(
+                (cid, j, f, t) for j, (f, t) in enumerate(zip(k.full_keys, k.tail_keys, strict=True))
+            )
+        insert_rows(conn, "INSERT INTO thread_keys (id, choice, full_key, tail_key)", pairs)
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+    """`head VALUES (...),(...) tail`, a few hundred rows a statement."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, min(500, 32_000 // width))
+    group = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.execute(f"{head} VALUES {','.join([group] * len(chunk))} {tail}", [v for r in chunk for v in r])
+
+
+class Encodings:
+    """`canon.encoding` of stored bodies by body id (bounded LRU): bodies repeat across a chat."""
+
+    def __init__(self, options: Options | None = None, size: int = _ENC_CACHE) -> None:
+        self.options = options if options is not None else Options()
+        self.size = size
+        self._cache: OrderedDict[int, tuple[bytes | None, bytes]] = OrderedDict()
+
+    def get(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[bytes | None, bytes]]:
+        """body id -> (its encoding as an input, its encoding as an output)."""
+        out: dict[int, tuple[bytes | None, bytes]] = {}
+        todo: list[int] = []
+        cache = self._cache
+        for bid in ids:
+            hit = cache.get(bid)
+            if hit is not None:
+                out[bid] = hit
+            elif bid not in out:
+                todo.append(bid)
+        todo = list(dict.fromkeys(todo))
+        system = self.options.system
+        for chunk in _chunks(todo, _CHUNK):
+            sql = f"SELECT id, raw, content_split, content FROM bodies WHERE id IN ({_marks(len(chunk))})"
+            for bid, raw, split, content in conn.execute(sql, list(chunk)):
+                msg = body_json(raw, split, content)
+                pair = (encoding(msg, system), output_encodings([msg], system)[0])
+                out[bid] = pair
+                cache[bid] = pair
+        while len(cache) > self.size:
+            cache.popitem(last=False)
+        return out
+
+    def clear(self) -> None:
+        """After a rollback: a body id of the rolled-back transaction may be reused for another body."""
+        self._cache.clear()
+
+
+def stored_keys(
+    conn: sqlite3.Connection,
+    pks: Sequence[int],
+    encodings: Encodings,
+    inputs: Mapping[int, Sequence[Any]] | None = None,
+) -> list[Keys]:
+    """The threading keys of these completions, from their stored rows (or from `inputs`, the
+    input messages just fetched, when given: no need to decode what is in hand)."""
+    out: list[Keys] = []
+    options = encodings.options
+    system = options.system
+    given = inputs or {}
+    for chunk in _chunks(list(pks), _CHUNK):
+        marks = _marks(len(chunk))
+        heads = conn.execute(
+            f"SELECT pk, id, coalesce(created, 0), messages_state FROM completions WHERE pk IN ({marks})",
+            list(chunk),
+        ).fetchall()
+        meta: dict[int, dict[str, Any]] = {}
+        if options.id_keys:
+            sql = (
+                f"SELECT completion, key, value FROM completion_metadata WHERE completion IN ({marks}) "
+                f"AND key IN ({_marks(len(options.id_keys))})"
+            )
+            for pk, key, value in conn.execute(sql, [*chunk, *options.id_keys]):
+                meta.setdefault(pk, {})[key] = value
+        msgs: dict[int, tuple[list[tuple[str | None, int]], list[int]]] = {}
+        sql = (
+            "SELECT m.completion, m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
+            f"WHERE m.completion IN ({marks}) ORDER BY m.completion, m.kind, m.position"
+        )
+        bodies: list[int] = []
+        for pk, kind, body, role in conn.execute(sql, list(chunk)):
+            if kind == 0 and pk in given:
+                continue
+            ins, outs = msgs.setdefault(pk, ([], []))
+            if kind == 0:
+                ins.append((role, body))
+            else:
+                outs.append(body)
+            bodies.append(body)
+        enc = encodings.get(conn, bodies)
+        for pk, cid, created, state in heads:
+            group = group_of(meta.get(pk, {}), options.id_keys)
+            ins, outs = msgs.get(pk, ([], []))
+            if pk in given:
+                known = [(m.get("role") if type(m) is dict else None, encoding(m, system)) for m in given[pk]]
+            elif state == "ok":
+                known = [(r, enc[b][0]) for r, b in ins]
+            else:
+                out.append(Keys(cid, created, group, None, (), (), None, False, 0))
+                continue
+            out.append(keys_from(cid, created, group, known, [enc[b][1] for b in outs]))
+    return out
+
+
+def update(
+    conn: sqlite3.Connection,
+    pk_of: Mapping[str, int],
+    encodings: Encodings,
+    *,
+    known: Mapping[str, Keys] | None = None,
+    inputs: Mapping[int, Sequence[Any]] | None = None,
+) -> int:
+    """Re-thread these completions (just written, inside the caller's transaction): `pk_of` those
+    written (id -> pk), `known` the keys already computed for some of them, `inputs` input
+    messages just fetched (pk -> messages). Returns how many assignments changed. Only the rows
+    near them are read: every look-up is indexed."""
+    known = known or {}
+    keys = [known[cid] for cid in pk_of if cid in known]
+    rest = [pk for cid, pk in pk_of.items() if cid not in known]
+    if inputs:
+        rest.extend(pk for pk in inputs if pk not in rest)
+    if rest:
+        keys.extend(stored_keys(conn, rest, encodings, inputs))
+    if not keys:
+        return 0
+    index = SqliteIndex(conn)
+    index.prefetch(keys)
+    changed = Threader(index, encodings.options).add(keys)
+    index.flush()
+    touched = index.touched | {a.thread for k in keys if (a := index.assignment(k.id)) is not None}
+    refresh_summaries(conn, sorted(touched))
+    return len(changed)
+
+
+def refresh_summaries(conn: sqlite3.Connection, threads: Sequence[str]) -> None:
+    for chunk in _chunks(list(threads), _CHUNK):
+        marks = _marks(len(chunk))
+        conn.execute(f"DELETE FROM threads WHERE thread IN ({marks})", list(chunk))
+        conn.execute(f"{_SUMMARY} WHERE n.thread IN ({marks}) GROUP BY n.thread", list(chunk))
+
+
+def backfill(conn: sqlite3.Connection, options: Options | None = None) -> int:
+    """Thread every stored completion (a migration, or a rebuild): keys from the stored rows,
+    linked in memory in one pass, written in bulk. Returns the number of completions."""
+    encodings = Encodings(options, size=200_000)
+    threader = Threader(MemoryIndex(), encodings.options)
+    pks = [r[0] for r in conn.execute("SELECT pk FROM completions ORDER BY pk")]
+    all_keys = stored_keys(conn, pks, encodings)
+    threader.add(all_keys)
+    index = threader.index
+    assert isinstance(index, MemoryIndex)
+    assign = index.assignments()
+    conn.execute("DELETE FROM thread_keys")
+    conn.execute("DELETE FROM thread_nodes")
+    conn.execute("DELETE FROM threads")
+    conn.executemany(
+        f"INSERT INTO thread_nodes (id, {_NODE_COLS}, {_ASSIGN_COLS}) VALUES ({_marks(13)})",
+        (
+            (
+                k.id,
+                k.created,
+                k.group,
+                k.prefix_key,
+                k.anchor_key,
+                int(k.tool_step),
+                k.length,
+                a.thread,
+                a.parent,
+                a.parent_choice,
+                a.turn,
+                a.branch,
+                a.continues,
+            )
+            for k in all_keys
+            if (a := assign.get(k.id)) is not None
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO thread_keys (id, choice, full_key, tail_key) VALUES (?, ?, ?, ?)",
+        (
+            (k.id, j, f, t)
+            for k in all_keys
+            for j, (f, t) in enumerate(zip(k.full_keys, k.tail_keys, strict=True))
+        ),
+    )
+    conn.execute(f"{_SUMMARY} GROUP BY n.thread")
+    return len(all_keys)

@@ -1,0 +1,117 @@
+"""The app's conversation keys and handlers, mixed into `CCBrowserApp` (its shell stays thin).
+
+`c` swaps the completion list for the conversation list; `{` / `}` and `b` / `B` move the list
+cursor to the completion they name (`ThreadView.turn_target`, `branch_target`), so the Thread tab
+follows the cursor; `z` folds or unfolds tool loops, for every thread until pressed again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.message import Message
+
+from ccbrowser.store.reader import Detail
+from ccbrowser.tui import messages as msg
+from ccbrowser.tui import search_bridge, thread_reads
+from ccbrowser.tui.thread_reads import ThreadView
+from ccbrowser.tui.widgets.conversation_list import ConversationList
+
+if TYPE_CHECKING:
+    from ccbrowser.tui.app import CCBrowserApp
+
+THREAD_TAB = "tab-thread"
+
+
+class ConversationActions:
+    threads_unfolded = False
+    picked_root: str | None = None  # the conversation list's row, while it is shown
+
+    @property
+    def _app(self) -> CCBrowserApp:
+        return cast("CCBrowserApp", self)
+
+    @property
+    def conversations(self) -> ConversationList:
+        return self._app.query_one("#threads", ConversationList)
+
+    def _view(self) -> ThreadView | None:
+        app = self._app
+        d = app.detail
+        return d.thread if d is not None and isinstance(d.thread, ThreadView) else None
+
+    def action_toggle_conversations(self) -> None:
+        app = self._app
+        threads, lst = app.conversations, app.completion_list
+        showing = not threads.display
+        threads.display, lst.display = showing, not showing
+        if showing:
+            app.tabs.active = THREAD_TAB
+            threads.reload()
+            app._focus(threads)
+        else:
+            app.picked_root = None
+            app._focus(lst)
+            app.load_detail(lst.current_pk)
+
+    def _go(self, target: str | None, what: str) -> None:
+        app = self._app
+        if target is None:
+            app.notify(f"No {what} here", severity="warning", markup=False, timeout=2)
+            return
+        app.tabs.active = THREAD_TAB
+        if app.conversations.display:  # the completion list is hidden: show it in place
+            app.picked_root = target
+            app.load_thread_detail(target)
+        else:
+            app.post_message(msg.GoToId(target))
+
+    def action_thread_turn(self, step: int) -> None:
+        app = self._app
+        view = app._view()
+        app._go(view.turn_target(step) if view else None, "previous turn" if step < 0 else "next turn")
+
+    def action_thread_branch(self, step: int) -> None:
+        app = self._app
+        view = app._view()
+        app._go(view.branch_target(step) if view else None, "branch")
+
+    def action_thread_fold(self) -> None:
+        app = self._app
+        app.threads_unfolded = not app.threads_unfolded
+        view, d = app._view(), app.detail
+        if view is not None and d is not None:
+            view.unfolded = app.threads_unfolded
+            app.tabs.show(d, search_bridge.matcher(app.parsed_query), app._query_gen)
+        app.notify("Tool loops unfolded" if app.threads_unfolded else "Tool loops folded", timeout=2)
+
+    def on_conversation_list_picked(self, message: ConversationList.Picked) -> None:
+        app = self._app
+        app.picked_root = message.root
+        app.load_thread_detail(message.root)
+
+    def on_conversation_list_opened(self) -> None:
+        self._app._focus(self._app.doc())
+
+    def load_thread_detail(self, completion_id: str) -> None:
+        app = self._app
+        app.run_worker(app._read_thread(completion_id), group="detail", exclusive=True, exit_on_error=False)
+
+    async def _read_thread(self, completion_id: str) -> None:
+        app = self._app
+        d = await app.reads.read(thread_reads.detail_by_id, completion_id, app.threads_unfolded, app.prices)
+        app.post_message(ThreadDetailRead(completion_id, d))
+
+    def on_thread_detail_read(self, message: ThreadDetailRead) -> None:
+        app = self._app
+        if message.id == app.picked_root and message.detail is not None and app.conversations.display:
+            app.tabs.show(message.detail, search_bridge.matcher(app.parsed_query), app._query_gen)
+
+
+class ThreadDetailRead(Message):
+    """A completion read for the conversation list (the completion list's cursor is elsewhere)."""
+
+    def __init__(self, completion_id: str, detail: Detail | None) -> None:
+        super().__init__()
+        self.id = completion_id
+        self.detail = detail

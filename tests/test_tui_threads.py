@@ -1,0 +1,185 @@
+"""The TUI's conversations, driven with Pilot on a database holding the scripted chats: the Thread
+tab, turn and branch keys, tool-loop folding, the conversation list (`c`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_tui_support import make_app
+
+from ccbrowser.demo_corpus import FROZEN_NOW, build
+from ccbrowser.emulator.corpus.chats import Call, chats
+from ccbrowser.tui.app import CCBrowserApp
+
+SEED = 4
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("tui-threads") / "chats.db", 80, seed=SEED, chats=True)
+
+
+@pytest.fixture
+def db(source: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "chats.db"
+    dest.write_bytes(source.read_bytes())
+    return dest
+
+
+def chat(name: str) -> list[Call]:
+    return [c for c in chats(FROZEN_NOW, SEED) if c.chat == name]
+
+
+async def select(app: CCBrowserApp, pilot, completion_id: str) -> None:  # type: ignore[no-untyped-def]
+    app.go_to_id(completion_id)
+    await settle(app, pilot)
+    assert app.detail is not None and app.detail.row.id == completion_id
+
+
+async def settle(app: CCBrowserApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await app.wait_idle()
+    await pilot.pause()
+
+
+def thread_text(app: CCBrowserApp) -> str:
+    return app.doc("thread").plain
+
+
+async def test_thread_tab_reads_the_chat_once_and_turn_keys_move_the_cursor(db: Path) -> None:
+    trip = chat("trip")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, trip[1].id)
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        text = thread_text(app)
+        for c in trip:
+            assert text.count(c.messages[-1]["content"]) == 1  # each question once, in order
+        assert text.index("four days in Lisbon") < text.index("not miss") < text.index("short plan")
+        assert "4 turns · 4 completions" in text
+        marked = [line for line in text.splitlines() if line.startswith("▶ turn")]
+        assert marked == [line for line in text.splitlines() if "turn 1 " in line]  # the selected one
+        await pilot.press("right_curly_bracket")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == trip[2].id
+        assert app.active_tab == "thread"
+        await pilot.press("right_curly_bracket", "right_curly_bracket")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == trip[3].id  # the last turn: no further
+        await pilot.press("left_curly_bracket")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == trip[2].id
+
+
+async def test_b_switches_branch_at_the_nearest_branch_point(db: Path) -> None:
+    haiku = chat("haiku")
+    root = haiku[0]
+    branches = sorted(
+        (c for c in haiku if c.parent == root.id), key=lambda c: (c.completion["created"], c.id)
+    )
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, branches[0].id)
+        app.tabs.active = "tab-thread"
+        seen = []
+        for _ in range(len(branches) + 1):
+            await settle(app, pilot)
+            assert app.detail is not None
+            seen.append(app.detail.row.id)
+            text = thread_text(app)
+            n = seen[-1]
+            assert f"branch {[b.id for b in branches].index(n) + 1} of 3" in text
+            fog = next(c for c in haiku if "fog" in c.messages[-1]["content"])
+            assert ("And one about fog." in text) == (fog.parent == n)  # the path goes on below it
+            await pilot.press("b")
+        assert seen == [b.id for b in branches] + [branches[0].id]  # round and back
+        await settle(app, pilot)  # the last `b` went on to the second branch
+        await pilot.press("B")
+        await settle(app, pilot)
+        await pilot.press("B")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == branches[-1].id  # backwards, wrapping
+
+
+async def test_tool_loops_fold_and_z_unfolds_them(db: Path) -> None:
+    desk = chat("support")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, desk[-1].id)
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        folded = thread_text(app)
+        assert "tool loop: 2 steps, lookup_order → refund_order (z unfolds)" in folded
+        assert "lost in transit" not in folded  # the tool results are folded away
+        assert "refund R-1907" in folded  # the answer the loop ended with is shown
+        await pilot.press("z")
+        await settle(app, pilot)
+        unfolded = thread_text(app)
+        assert "lost in transit" in unfolded and "tool loop" not in unfolded
+        assert unfolded.count("turn 0") == 3  # the three completions of the first turn
+        await pilot.press("left_curly_bracket")  # another completion: still unfolded
+        await settle(app, pilot)
+        assert "lost in transit" in thread_text(app)
+        await pilot.press("z")
+        await settle(app, pilot)
+        assert "tool loop" in thread_text(app)
+
+
+async def test_c_lists_conversations_and_picking_one_shows_its_thread(db: Path) -> None:
+    names = chat("names")
+    app = make_app(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        assert not app.conversations.display
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+        assert table.display and not app.completion_list.display and app.focused is table
+        rows = table.row_count
+        # one row per thread: the 80 generated completions, the chats' 8 threads
+        assert rows == 80 + 8
+        table.move_cursor(row=table.get_row_index(names[0].id))
+        await settle(app, pilot)
+        assert app.active_tab == "thread"
+        text = thread_text(app)
+        assert "Three names for a grey kitten" in text and "I like Ash" in text
+        assert "choice 2 of 3" in text
+        row = table.get_row(names[0].id)
+        assert row[0] == "2" and "Three names" in row[-1]
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.completion_list.display and app.focused is app.completion_list
+
+
+async def test_a_completion_without_inputs_says_so_in_the_thread_tab(db: Path) -> None:
+    from ccbrowser.store import open_db
+    from ccbrowser.store.writer import Writer
+
+    conn = open_db(db)
+    Writer(conn).write_page(
+        [{"id": "chatcmpl-lonely", "created": FROZEN_NOW, "model": "gpt-4o", "choices": []}], None
+    )
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, "chatcmpl-lonely")
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        assert "1 turn · 1 completion" in thread_text(app)
+
+
+async def test_help_lists_the_conversation_keys(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = " ".join(str(w.render()) for w in app.screen.query("*"))
+        for words in ("List conversations", "Next branch", "Previous turn", "tool loops"):
+            assert words in shown, words
