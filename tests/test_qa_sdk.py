@@ -265,3 +265,50 @@ def test_sync_mirrors_what_the_sdk_created_updated_and_deleted(
         stored[made[3]][1]
         == client.chat.completions.messages.list(made[3]).model_dump(exclude_unset=True)["data"]
     )
+
+
+def test_created_ids_differ_between_runs_while_replies_stay_the_same(capture: Capture) -> None:
+    made = []
+    for _ in range(2):
+        with run_in_thread(EmulatorOptions(count=5, seed=3, now=NOW, api_key=KEY)) as running:
+            client = openai_client(running.base_url, capture, api_key=KEY)
+            made.append(client.chat.completions.create(model="gpt-4o", messages=QUESTION, store=True))
+    assert made[0].id != made[1].id  # a restarted emulator never reuses an id a database may hold
+    assert made[0].id.startswith("chatcmpl-") and len(made[0].id) == len(made[1].id) == 38
+    assert made[0].choices[0].message.content == made[1].choices[0].message.content
+
+
+def test_logprobs_are_returned_and_stored_when_asked(emu: RunningEmulator, capture: Capture) -> None:
+    client = openai_client(emu.base_url, capture, api_key=KEY)
+    reply = client.chat.completions.create(
+        model="gpt-4o", messages=QUESTION, store=True, logprobs=True, top_logprobs=3
+    )
+    logprobs = reply.choices[0].logprobs
+    assert logprobs is not None and logprobs.content
+    assert "".join(t.token for t in logprobs.content) == reply.choices[0].message.content
+    assert all(len(t.top_logprobs) == 3 and t.top_logprobs[0].token == t.token for t in logprobs.content)
+    assert all(t.logprob <= 0 and bytes(t.bytes or []) == t.token.encode() for t in logprobs.content)
+    assert client.chat.completions.retrieve(reply.id).choices[0].logprobs == logprobs
+    plain = client.chat.completions.create(model="gpt-4o", messages=QUESTION)
+    assert plain.choices[0].logprobs is None
+
+
+@pytest.mark.parametrize(
+    "metadata,param",
+    [
+        ({f"k{i}": "v" for i in range(17)}, "metadata"),
+        ({"k" * 65: "v"}, "metadata"),
+        ({"note": "x" * 513}, "metadata.note"),
+    ],
+)
+def test_metadata_beyond_the_api_limits_is_refused_at_create(
+    emu: RunningEmulator, capture: Capture, metadata: dict[str, str], param: str
+) -> None:
+    client = openai_client(emu.base_url, capture, api_key=KEY)
+    before = emu.state.total()
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="gpt-4o", messages=QUESTION, store=True, metadata=metadata)
+    assert err.value.param == param and emu.state.total() == before
+    ok = {f"k{i}": "v" * 512 for i in range(16)}
+    made = client.chat.completions.create(model="gpt-4o", messages=QUESTION, store=True, metadata=ok)
+    assert client.chat.completions.retrieve(made.id).metadata == ok

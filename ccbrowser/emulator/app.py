@@ -28,6 +28,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -148,6 +149,9 @@ class EmulatorState:
         self._version = 0
         self._total_cache: dict[Any, int] = {}
         self._rng = random.Random(mix64(corpus.seed ^ 0xD41F7))
+        # Ids of completions made with POST differ from one run to the next, as the API's do: a
+        # restarted emulator must not hand out ids that a database synced before already holds.
+        self._create_rng = random.Random(time.time_ns() ^ (os.getpid() << 32))
 
     # ---- counters --------------------------------------------------------------------------
 
@@ -248,6 +252,12 @@ class EmulatorState:
     def new_id(self) -> str:
         with self.lock:
             n = self._rng.getrandbits(64)
+            return ID_PREFIX + b62(n, 11) + b62(mix64(n), 11) + b62(mix64(n ^ 0x5555), 11)[:7]
+
+    def create_id(self) -> str:
+        """A fresh id for ``POST /chat/completions`` (never the same across runs)."""
+        with self.lock:
+            n = self._create_rng.getrandbits(64)
             return ID_PREFIX + b62(n, 11) + b62(mix64(n), 11) + b62(mix64(n ^ 0x5555), 11)[:7]
 
     def add_completion(self, completion: JSON, input_messages: list[JSON] | None = None) -> str:
@@ -672,6 +682,7 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
     completion_tokens = 0
     for idx in range(n):
         message: JSON = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
+        logprobs: JSON | None = None
         finish = "stop"
         if tools and choice != "none" and last.get("role") != "tool":
             pick = tools[0]
@@ -711,7 +722,11 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
                 finish = "length"
             message["content"] = text
             completion_tokens += len(text) // 4 + 1
-        choices.append({"index": idx, "message": message, "logprobs": None, "finish_reason": finish})
+            if body.get("logprobs") is True:
+                top_raw = body.get("top_logprobs")
+                top = top_raw if isinstance(top_raw, int) else 0
+                logprobs = {"content": Corpus._logprobs(g, text, max(0, min(20, top))), "refusal": None}
+        choices.append({"index": idx, "message": message, "logprobs": logprobs, "finish_reason": finish})
     prompt_tokens = sum(len(_text_of(m)) // 4 + 4 for m in msgs if isinstance(m, dict))
     tier = body.get("service_tier")
     return {
@@ -894,6 +909,37 @@ class BareError(Exception):
         self.body = body
 
 
+def _check_metadata_limits(md: JSON | None) -> None:
+    """The API's limits on ``metadata``: 16 keys, keys up to 64 characters, values up to 512."""
+    if not md:
+        return
+    if len(md) > 16:
+        raise ApiError(
+            400,
+            "Invalid 'metadata': too many properties. Expected an object with at most 16 "
+            f"properties, but got an object with {len(md)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    for k, v in md.items():
+        if len(k) > 64:
+            raise ApiError(
+                400,
+                f"Invalid 'metadata': key too long. Expected a key of at most 64 characters, "
+                f"but got a key of {len(k)} characters instead.",
+                param="metadata",
+                code="invalid_value",
+            )
+        if len(v) > 512:
+            raise ApiError(
+                400,
+                f"Invalid 'metadata.{k}': string too long. Expected a string with maximum length "
+                f"512, but got a string with length {len(v)} instead.",
+                param=f"metadata.{k}",
+                code="string_above_max_length",
+            )
+
+
 def _not_found(completion_id: str, flavor: str = "openai") -> Exception:
     if flavor == "llama-stack":  # what Llama Stack 0.7.x answers for an unknown id: a 400
         return BareError(400, {"error": {"message": f"Chat completion with id '{completion_id}' not found"}})
@@ -1010,14 +1056,7 @@ class _Api:
                 param="metadata",
                 code="invalid_type",
             )
-        if md is not None and len(md) > 16:
-            raise ApiError(
-                400,
-                "Invalid 'metadata': too many properties. Expected an object with at most 16 "
-                f"properties, but got an object with {len(md)} properties instead.",
-                param="metadata",
-                code="object_above_max_properties",
-            )
+        _check_metadata_limits(md)
         try:
             comp = self.state.update_metadata(cid, md)
         except KeyError:
@@ -1103,8 +1142,9 @@ class _Api:
                 param="metadata",
                 code="invalid_type",
             )
+        _check_metadata_limits(md)
         state = self.state
-        cid = state.new_id()
+        cid = state.create_id()
         created = state._now() if body.get("store") else max(int(state.clock()), 0)
         comp = fake_completion(body, cid, created)
         if body.get("store"):
