@@ -28,6 +28,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import os
 import random
 import threading
 import time
@@ -38,7 +39,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -152,6 +153,9 @@ class EmulatorState:
         self._version = 0
         self._total_cache: dict[Any, int] = {}
         self._rng = random.Random(mix64(corpus.seed ^ 0xD41F7))
+        # Ids of completions made with POST differ from one run to the next, as the API's do: a
+        # restarted emulator must not hand out ids that a database synced before already holds.
+        self._create_rng = random.Random(time.time_ns() ^ (os.getpid() << 32))
 
     # ---- counters --------------------------------------------------------------------------
 
@@ -252,6 +256,12 @@ class EmulatorState:
     def new_id(self) -> str:
         with self.lock:
             n = self._rng.getrandbits(64)
+            return ID_PREFIX + b62(n, 11) + b62(mix64(n), 11) + b62(mix64(n ^ 0x5555), 11)[:7]
+
+    def create_id(self) -> str:
+        """A fresh id for ``POST /chat/completions`` (never the same across runs)."""
+        with self.lock:
+            n = self._create_rng.getrandbits(64)
             return ID_PREFIX + b62(n, 11) + b62(mix64(n), 11) + b62(mix64(n ^ 0x5555), 11)[:7]
 
     def add_completion(self, completion: JSON, input_messages: list[JSON] | None = None) -> str:
@@ -561,8 +571,32 @@ def _digest(obj: Any) -> int:
     return int.from_bytes(hashlib.sha256(raw).digest()[:8], "big")
 
 
-def _fake_value(g: TextGen, name: str, schema: JSON) -> Any:
+def _resolve(schema: JSON, root: JSON) -> JSON:
+    """Follow a local ``$ref`` (``#``, ``#/$defs/X``, ``#/definitions/X``) and take the first non-null
+    branch of ``anyOf``/``oneOf``, as pydantic's schemas (``client.chat.completions.parse``) need."""
+    for _ in range(8):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#"):
+            target: Any = root
+            for part in [p for p in ref[1:].split("/") if p]:
+                target = target.get(part) if isinstance(target, dict) else None
+            schema = target if isinstance(target, dict) else {}
+            continue
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(branches, list) and branches:
+            typed = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"]
+            schema = typed[0] if typed else {}
+            continue
+        break
+    return schema
+
+
+def _fake_value(g: TextGen, name: str, schema: JSON, root: JSON | None = None, depth: int = 0) -> Any:
     rng = g.rng
+    if root is not None:
+        schema = _resolve(schema, root)
+    if "const" in schema:
+        return schema["const"]
     if "enum" in schema and schema["enum"]:
         return schema["enum"][0]
     kind = schema.get("type")
@@ -576,9 +610,11 @@ def _fake_value(g: TextGen, name: str, schema: JSON) -> Any:
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "array":
-        return [_fake_value(g, name, schema.get("items") or {"type": "string"})]
+        if depth > 6:
+            return []
+        return [_fake_value(g, name, schema.get("items") or {"type": "string"}, root, depth + 1)]
     if kind == "object":
-        return _fake_args(g, schema)
+        return {} if depth > 6 else _fake_args(g, schema, root, depth + 1)
     if "order" in lname:
         return g.order_id()
     if lname in ("location", "city", "place"):
@@ -586,9 +622,27 @@ def _fake_value(g: TextGen, name: str, schema: JSON) -> Any:
     return g.words(2)
 
 
-def _fake_args(g: TextGen, schema: JSON) -> JSON:
+def _fake_args(g: TextGen, schema: JSON, root: JSON | None = None, depth: int = 0) -> JSON:
+    if root is not None:
+        schema = _resolve(schema, root)
     props = schema.get("properties") or {}
-    return {k: _fake_value(g, k, v if isinstance(v, dict) else {}) for k, v in props.items()}
+    return {k: _fake_value(g, k, v if isinstance(v, dict) else {}, root, depth) for k, v in props.items()}
+
+
+def _json_reply(g: TextGen, response_format: Any) -> str | None:
+    """The content a JSON ``response_format`` asks for: an instance of its schema, or an object."""
+    if not isinstance(response_format, dict):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return json.dumps({"answer": g.sentence()}, ensure_ascii=False)
+    if kind != "json_schema":
+        return None
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if not isinstance(schema, dict):
+        return json.dumps({}, ensure_ascii=False)
+    return json.dumps(_fake_value(g, "", schema, schema), ensure_ascii=False)
 
 
 def _text_of(m: JSON) -> str:
@@ -600,11 +654,27 @@ def _text_of(m: JSON) -> str:
     return ""
 
 
+def _text_reply(g: TextGen, msgs: list[Any]) -> str:
+    """Prose that quotes the question; after a tool result, the user's question it answers."""
+    last = msgs[-1] if msgs and isinstance(msgs[-1], dict) else {}
+    if last.get("role") == "tool":
+        user = [m for m in msgs if isinstance(m, dict) and m.get("role") == "user"]
+        result = " ".join(_text_of(last).split())[:80]
+        asked = " ".join(_text_of(user[-1]).split())[:80] if user else ""
+        prefix = f"Going by the tool result {result}, to \u201c{asked}\u201d: " if asked else ""
+        return prefix + g.para(1, 3)
+    asked = " ".join(_text_of(last).split())[:80]
+    prefix = f"You asked: \u201c{asked}\u201d. " if asked else ""
+    return prefix + g.para(1, 3)
+
+
 def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
     """A deterministic reply to a create request: same request, same reply.
 
     With ``tools`` (and ``tool_choice`` not ``none``) and a last message that is not a tool result,
-    the reply calls a tool with arguments made from its JSON schema; otherwise it is text.
+    the reply calls a tool with arguments made from its JSON schema; otherwise it is text, or, with
+    a JSON ``response_format``, an instance of its schema (what ``chat.completions.parse`` needs).
+    ``stream=True`` sends the same reply as chunks (``stream_chunks``).
     """
     msgs = body.get("messages") or []
     g = TextGen(random.Random(_digest([body.get("model"), msgs, body.get("tools")])))
@@ -616,6 +686,7 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
     completion_tokens = 0
     for idx in range(n):
         message: JSON = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
+        logprobs: JSON | None = None
         finish = "stop"
         if tools and choice != "none" and last.get("role") != "tool":
             pick = tools[0]
@@ -634,7 +705,8 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
                 }
             else:
                 fn = pick.get("function") or {}
-                args = _fake_args(g, fn.get("parameters") or {})
+                params: JSON = fn["parameters"] if isinstance(fn.get("parameters"), dict) else {}
+                args = _fake_args(g, params, params)
                 call = {
                     "id": call_id,
                     "type": "function",
@@ -647,16 +719,18 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
             finish = "tool_calls"
             completion_tokens += 20
         else:
-            asked = " ".join(_text_of(last).split())[:80]
-            prefix = f"You asked: \u201c{asked}\u201d. " if asked else ""
-            text = prefix + g.para(1, 3)
+            text = _json_reply(g, body.get("response_format")) or _text_reply(g, msgs)
             max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
             if isinstance(max_tokens, int) and max_tokens > 0 and len(text) // 4 + 1 > max_tokens:
                 text = text[: max_tokens * 4]
                 finish = "length"
             message["content"] = text
             completion_tokens += len(text) // 4 + 1
-        choices.append({"index": idx, "message": message, "logprobs": None, "finish_reason": finish})
+            if body.get("logprobs") is True:
+                top_raw = body.get("top_logprobs")
+                top = top_raw if isinstance(top_raw, int) else 0
+                logprobs = {"content": Corpus._logprobs(g, text, max(0, min(20, top))), "refusal": None}
+        choices.append({"index": idx, "message": message, "logprobs": logprobs, "finish_reason": finish})
     prompt_tokens = sum(len(_text_of(m)) // 4 + 4 for m in msgs if isinstance(m, dict))
     tier = body.get("service_tier")
     return {
@@ -680,6 +754,81 @@ def fake_completion(body: JSON, completion_id: str, created: int) -> JSON:
         "service_tier": tier if tier in ("flex", "priority", "scale") else "default",
         "system_fingerprint": "fp_emulator01",
     }
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    """``text`` cut into pieces of about ``size`` characters at word ends (what a token stream looks like)."""
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        space = text.find(" ", end)
+        if 0 <= space < start + 4 * size:
+            end = space + 1
+        out.append(text[start:end])
+        start = end
+    return out
+
+
+def stream_chunks(comp: JSON, include_usage: bool) -> list[JSON]:
+    """The ``chat.completion.chunk`` objects that stream ``comp``, as the API sends them.
+
+    Per choice: a first chunk with the role (and empty content), the content or each tool call
+    (its id, type and name first, then its arguments in pieces), then an empty delta with the
+    finish reason. With ``include_usage`` every chunk carries ``usage: null`` and one more chunk,
+    with no choices, carries the usage.
+    """
+    head: JSON = {
+        k: comp[k] for k in ("id", "created", "model", "service_tier", "system_fingerprint") if k in comp
+    }
+    head["object"] = "chat.completion.chunk"
+
+    def chunk(index: int, delta: JSON, finish: str | None = None) -> JSON:
+        out: JSON = {
+            **head,
+            "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
+        if include_usage:
+            out["usage"] = None
+        return out
+
+    chunks: list[JSON] = []
+    for c in comp.get("choices") or []:
+        idx, msg = c["index"], c["message"]
+        calls = msg.get("tool_calls") or []
+        first: JSON = {"role": "assistant", "content": None if calls else "", "refusal": None}
+        chunks.append(chunk(idx, first))
+        for piece in _pieces(msg.get("content") or "", 12):
+            chunks.append(chunk(idx, {"content": piece}))
+        for k, call in enumerate(calls):
+            if call.get("type") != "function":
+                chunks.append(chunk(idx, {"tool_calls": [{"index": k, **call}]}))
+                continue
+            fn = call["function"]
+            opening = {"name": fn["name"], "arguments": ""}
+            chunks.append(
+                chunk(
+                    idx,
+                    {"tool_calls": [{"index": k, "id": call["id"], "type": "function", "function": opening}]},
+                )
+            )
+            for piece in _pieces(fn.get("arguments") or "", 8):
+                chunks.append(chunk(idx, {"tool_calls": [{"index": k, "function": {"arguments": piece}}]}))
+        chunks.append(chunk(idx, {}, c.get("finish_reason")))
+    if include_usage:
+        chunks.append({**head, "choices": [], "usage": comp.get("usage")})
+    return chunks
+
+
+def _sse(chunks: list[JSON]) -> Response:
+    """Server-sent events: one ``data:`` line per chunk, then ``data: [DONE]``."""
+
+    async def events() -> AsyncIterator[bytes]:
+        for c in chunks:
+            yield b"data: " + _dumps(c) + b"\n\n"
+        yield b"data: [DONE]\n\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -762,6 +911,37 @@ class BareError(Exception):
         super().__init__(status)
         self.status = status
         self.body = body
+
+
+def _check_metadata_limits(md: JSON | None) -> None:
+    """The API's limits on ``metadata``: 16 keys, keys up to 64 characters, values up to 512."""
+    if not md:
+        return
+    if len(md) > 16:
+        raise ApiError(
+            400,
+            "Invalid 'metadata': too many properties. Expected an object with at most 16 "
+            f"properties, but got an object with {len(md)} properties instead.",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    for k, v in md.items():
+        if len(k) > 64:
+            raise ApiError(
+                400,
+                f"Invalid 'metadata': key too long. Expected a key of at most 64 characters, "
+                f"but got a key of {len(k)} characters instead.",
+                param="metadata",
+                code="invalid_value",
+            )
+        if len(v) > 512:
+            raise ApiError(
+                400,
+                f"Invalid 'metadata.{k}': string too long. Expected a string with maximum length "
+                f"512, but got a string with length {len(v)} instead.",
+                param=f"metadata.{k}",
+                code="string_above_max_length",
+            )
 
 
 def _not_found(completion_id: str, flavor: str = "openai") -> Exception:
@@ -880,14 +1060,7 @@ class _Api:
                 param="metadata",
                 code="invalid_type",
             )
-        if md is not None and len(md) > 16:
-            raise ApiError(
-                400,
-                "Invalid 'metadata': too many properties. Expected an object with at most 16 "
-                f"properties, but got an object with {len(md)} properties instead.",
-                param="metadata",
-                code="object_above_max_properties",
-            )
+        _check_metadata_limits(md)
         try:
             comp = self.state.update_metadata(cid, md)
         except KeyError:
@@ -947,12 +1120,20 @@ class _Api:
                 param="messages",
                 code="invalid_type" if not isinstance(msgs, list) else "empty_array",
             )
-        if body.get("stream"):
+        stream_options = body.get("stream_options")
+        if stream_options is not None and not body.get("stream"):
             raise ApiError(
                 400,
-                "The ccbrowser emulator does not support stream=true.",
-                param="stream",
-                code="unsupported_value",
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                param="stream_options",
+                code="invalid_value",
+            )
+        if stream_options is not None and not isinstance(stream_options, dict):
+            raise ApiError(
+                400,
+                "Invalid type for 'stream_options': expected an object.",
+                param="stream_options",
+                code="invalid_type",
             )
         n = body.get("n") or 1
         if not isinstance(n, int) or not 1 <= n <= 8:
@@ -965,8 +1146,9 @@ class _Api:
                 param="metadata",
                 code="invalid_type",
             )
+        _check_metadata_limits(md)
         state = self.state
-        cid = state.new_id()
+        cid = state.create_id()
         created = state._now() if body.get("store") else max(int(state.clock()), 0)
         comp = fake_completion(body, cid, created)
         if body.get("store"):
@@ -986,6 +1168,8 @@ class _Api:
             }
             state.add_completion(stored, msgs)
             comp = {**comp, "metadata": dict(md or {})}
+        if body.get("stream"):
+            return _sse(stream_chunks(comp, bool((stream_options or {}).get("include_usage"))))
         return json_response(comp)
 
 
