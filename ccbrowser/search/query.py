@@ -45,7 +45,19 @@ class Term:
 
 
 FilterField = Literal[
-    "model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "cost", "id", "is", "thread", "turns"
+    "model",
+    "meta",
+    "tool",
+    "finish",
+    "tier",
+    "has",
+    "created",
+    "tokens",
+    "cost",
+    "id",
+    "is",
+    "thread",
+    "turns",
 ]
 
 

@@ -317,6 +317,7 @@ def _v7(conn: sqlite3.Connection) -> None:
     finally:
         progress.close()
 
+
 def _threads(conn: sqlite3.Connection) -> None:
     """Conversation threads (`store/threads.py`): which completion continues which, and a summary
     per thread; every stored completion is threaded here (100k in well under a minute:

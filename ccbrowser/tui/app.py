@@ -184,7 +184,11 @@ class CCBrowserApp(ConversationActions, App[int]):
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, pk: int | None) -> None:
-        detail = None if pk is None else await self.reads.read(thread_reads.detail, pk, self.threads_unfolded, self.prices)
+        detail = (
+            None
+            if pk is None
+            else await self.reads.read(thread_reads.detail, pk, self.threads_unfolded, self.prices)
+        )
         self.post_message(msg.DetailRead(pk, detail))
 
     @on(msg.DetailRead)
