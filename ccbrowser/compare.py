@@ -210,7 +210,8 @@ def _output_diffs(left: list[Any], right: list[Any]) -> tuple[MessageDiff, ...]:
 # -- fields -----------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, *, count: bool = False) -> str:
+    """A value as one short text; `count`: an integer with thousands separators (token counts)."""
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -218,7 +219,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,}" if count else str(value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
@@ -228,7 +229,7 @@ def _flat_usage(raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in (usage if isinstance(usage, dict) else {}).items():
         if isinstance(value, dict):
             for sub, v in value.items():
-                out[f"{key.removesuffix('_details')}.{sub}"] = v
+                out[f"{key.removesuffix('_tokens_details')}.{sub}"] = v
         else:
             out[key] = value
     return out
@@ -245,8 +246,9 @@ def _fields(a: Side, b: Side) -> tuple[FieldDiff, ...]:
         group: str, left: dict[str, Any], right: dict[str, Any], names: Sequence[str] | None = None
     ) -> None:
         keys = names if names is not None else list(dict.fromkeys([*left, *right]))
+        count = group == "usage"
         for k in keys:
-            out.append(FieldDiff(group, k, _show(left.get(k)), _show(right.get(k))))
+            out.append(FieldDiff(group, k, _show(left.get(k), count=count), _show(right.get(k), count=count)))
 
     ca, cb = _choices(a.raw), _choices(b.raw)
     head_a = {"id": a.raw.get("id"), "created": local_time(a.raw.get("created")), "model": a.raw.get("model")}

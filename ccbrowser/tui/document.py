@@ -54,6 +54,7 @@ class Source:
     title: str
     text: str
     suffix: str = ".txt"
+    primary: bool = False  # what opens while the view is not scrolled (the reply)
 
 
 class Lines(list[Content]):
@@ -130,10 +131,10 @@ class Doc:
         self.cap = cap
         self.view = view or View()
 
-    def source(self, title: str, body: str, suffix: str = ".txt") -> None:
+    def source(self, title: str, body: str, suffix: str = ".txt", *, primary: bool = False) -> None:
         """What `p` / `E` open when the view's top is at or below the next line."""
         if body:
-            self.lines.sources.append(Source(len(self.lines), title, body, suffix))
+            self.lines.sources.append(Source(len(self.lines), title, body, suffix, primary))
 
     def add(self, line: Content | str = "") -> None:
         self.lines.append(line if isinstance(line, Content) else Content(line))
@@ -243,7 +244,8 @@ def _message(doc: Doc, msg: Any, number: int | None) -> None:
     body = content_text(msg.get("content"))
     if not body and msg.get("content_parts"):
         body = content_text(msg.get("content_parts"))
-    doc.source(f"{'#' + str(number) if number else 'output'} {role}", _source_text(body, msg), ".md")
+    title = f"{'#' + str(number) if number else 'output'} {role}"
+    doc.source(title, _source_text(body, msg), ".md", primary=number is None)
     doc.rule(Content.assemble(*title))
     if body and role in ("system", "developer") and len(body) > SYSTEM_FOLD and not doc.view.system_open:
         doc.folded_system(body)
@@ -530,12 +532,8 @@ def raw_json(
 ) -> list[Content]:
     view = view or View()
     doc = Doc(matcher, None if cap is None else RAW_CAP, view)
-    hint = (
-        "click a ▾ / ▸ line or press f to fold"
-        if view.json_depth is None
-        else f"folded below depth {view.json_depth}: f folds deeper, click to open one"
-    )
-    doc.add(label(f"Exactly as the API returned it (Y copies it verbatim; {hint}).", DIM))
+    hint = "f folds" if view.json_depth is None else f"folded from depth {view.json_depth}, f folds deeper"
+    doc.add(label(f"As the API returned it (Y copies it verbatim); {hint}, a click on ▾ / ▸ one node.", DIM))
     doc.source("the JSON", json_text(d.raw), ".json")
     folds = JsonFolds(view.json_depth, view.json_toggled)
     code, paths = folds.dump(d.raw, doc.cap)
@@ -585,7 +583,7 @@ class JsonFolds:
             is_dict = isinstance(value, dict)
             opener, closer = ("{", "}") if is_dict else ("[", "]")
             if depth > 0 and self.folded(path, depth):
-                what = f"{len(value)} {'keys' if is_dict else 'items'}"
+                what = f"{len(value)} {'key' if is_dict else 'item'}{'s' if len(value) != 1 else ''}"
                 self._emit(f"{pad}{lead}{opener}…{closer}{tail}  ▸ {what}", path)
                 return
             self._emit(f"{pad}{lead}{opener}{'  ▾' if depth > 0 else ''}", path if depth > 0 else None)

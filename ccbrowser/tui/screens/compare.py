@@ -47,7 +47,7 @@ def _fields(cmp: Comparison, only_different: bool) -> list[Content]:
     rows = [f for f in cmp.fields if not (only_different and f.same)]
     if not rows:
         return []
-    width = min(28, max(len(f"{f.group}.{f.name}") for f in rows) + 2)
+    width = min(30, max(len(f.name) for f in rows) + 5)
     side = 40
     out = [
         Content.assemble(
@@ -68,7 +68,7 @@ def _fields(cmp: Comparison, only_different: bool) -> list[Content]:
 def _field_row(f: FieldDiff, width: int, side: int) -> Content:
     style = SAME if f.same or f.name in ("id", "created") else CHANGED
     return Content.assemble(
-        label(f"    {f.name:<{width - 2}}", DIM),
+        label(f"    {one_line(f.name, width - 5):<{width - 4}}", DIM),
         text(one_line(f.left, side).ljust(side) + "  ", style),
         text(one_line(f.right, side), style),
     )

@@ -198,14 +198,17 @@ class DetailTabs(TabbedContent):
             self.set_view(json_toggled=self.view.json_toggled ^ {path})
 
     def source(self) -> Source | None:
-        """What `p` / `E` open: the part of the visible tab at the top of the view (a message,
-        a tool call's arguments, the whole JSON), else the tab's text."""
+        """What `p` / `E` open: on the conversation the reply, or once scrolled the message at
+        the top of the view; a tool call's arguments; the whole JSON; else the tab's text."""
         key = self.active_key
         lines = self._lines.get(key)
         if self.detail is None or lines is None:
             return None
-        top = self.doc(key).top_line
-        above = [s for s in lines.sources if s.line <= top + 1]
+        doc = self.doc(key)
+        primary = [s for s in lines.sources if s.primary]
+        if primary and doc.scroll_y < 1:
+            return primary[0]
+        above = [s for s in lines.sources if s.line <= doc.top_line + 1]
         if above or lines.sources:
             return above[-1] if above else lines.sources[0]
         text = "\n".join(line.plain for line in lines)

@@ -144,6 +144,10 @@ class DocView(ScrollView, can_focus=True):
         row = min(round(self.scroll_y), len(self._origin) - 1)
         return self._origin[row] if row >= 0 else 0
 
+    def row_of(self, line: int) -> int:
+        """The first wrapped row of line `line` (where a click on it lands, at the top)."""
+        return self._origin.index(line) if line in self._origin else -1
+
     def on_click(self, event: events.Click) -> None:
         row = round(self.scroll_y) + event.y
         if 0 <= row < len(self._origin):
