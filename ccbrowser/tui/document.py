@@ -244,8 +244,8 @@ def _message(doc: Doc, msg: Any, number: int | None) -> None:
     body = content_text(msg.get("content"))
     if not body and msg.get("content_parts"):
         body = content_text(msg.get("content_parts"))
-    title = f"{'#' + str(number) if number else 'output'} {role}"
-    doc.source(title, _source_text(body, msg), ".md", primary=number is None)
+    name = f"{'#' + str(number) if number else 'output'} {role}"
+    doc.source(name, _source_text(body, msg), ".md", primary=number is None)
     doc.rule(Content.assemble(*title))
     if body and role in ("system", "developer") and len(body) > SYSTEM_FOLD and not doc.view.system_open:
         doc.folded_system(body)
