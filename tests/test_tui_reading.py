@@ -3,6 +3,7 @@ the compare screen, and `$PAGER` / `$EDITOR` with real programs (driven with Pil
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shlex
@@ -16,7 +17,7 @@ from test_tui_support import make_app
 
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Record, Writer
-from ccbrowser.tui import markdown
+from ccbrowser.tui import heap, markdown
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.screens.compare import CompareScreen
 from ccbrowser.tui.widgets.detail import DetailHeader
@@ -170,6 +171,20 @@ async def test_a_big_markdown_render_leaves_the_ui_free(db_path: Path) -> None:
         await app.wait_idle(timeout=300)
         plain = app.doc().plain
         assert len(plain) > 1_000_000 and "a │ b" in plain and "more characters" not in plain
+        assert gc.get_freeze_count() > 0  # the collector skips the big document while it is shown
+        await pilot.press("e")  # capped again: the collector sees everything again
+        await app.wait_idle()
+        assert gc.get_freeze_count() == 0
+
+
+def test_a_quiet_build_pauses_the_collector_and_release_lets_it_see_everything_again() -> None:
+    assert gc.isenabled()
+    with heap.quiet_build():
+        assert not gc.isenabled()
+        kept = [[i] for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() >= len(kept)
+    heap.release()
+    assert gc.get_freeze_count() == 0
 
 
 # -- system prompt, header, JSON ---------------------------------------------------------------

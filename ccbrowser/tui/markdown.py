@@ -13,6 +13,7 @@ tree-sitter); tables are laid out in aligned columns.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ DIM = "$text-muted"
 HEADINGS = {"h1": "bold underline $text-primary", "h2": "bold $text-primary", "h3": "bold $text-secondary"}
 _SAFE_URL = re.compile(r"https?://[\x21-\x7e]{1,2000}")
 _LANGUAGE = re.compile(r"[\w+#.-]{1,40}")
+CHUNK = 32_000
 
 
 @cache
@@ -161,9 +163,43 @@ def _cell_align(token: Token) -> str:
     return style.removeprefix("text-align:") if style.startswith("text-align:") else ""
 
 
+def chunks(source: str, size: int = CHUNK) -> Iterator[str]:
+    """`source` cut at blank lines outside code fences into pieces of about `size` characters.
+
+    Each piece is parsed on its own, so only one piece's tokens are alive at a time: a 2 MB
+    document parsed whole holds about a million objects, and every full garbage collection on
+    the way (which stops every thread, the UI's too) walks them all.
+    """
+    start = pos = 0
+    fence = ""
+    while pos < len(source):
+        end = source.find("\n", pos)
+        end = len(source) if end < 0 else end + 1
+        stripped = source[pos:end].lstrip()
+        if fence and stripped.startswith(fence):
+            fence = ""
+        elif not fence and stripped[:3] in ("```", "~~~"):
+            fence = stripped[:3]
+        elif not fence and not stripped.strip() and pos - start >= size:
+            yield source[start:end]
+            start = end
+        pos = end
+    if start < len(source):
+        yield source[start:]
+
+
 def render(source: str) -> list[Content]:
     """Markdown text -> display lines (controls made visible first, never markup)."""
-    tokens = _parser().parse(visible(source.replace("\r\n", "\n")))
+    lines: list[Content] = []
+    for piece in chunks(visible(source.replace("\r\n", "\n"))):
+        if lines:
+            lines.append(Content())
+        lines.extend(_render(piece))
+    return lines
+
+
+def _render(source: str) -> list[Content]:
+    tokens = _parser().parse(source)
     out = _Out()
     ordered: list[int] = []  # the next number of each open ordered list (-1: a bullet list)
     table: list[tuple[bool, list[Content], list[str]]] | None = None

@@ -7,6 +7,7 @@ opens a screen; none reads the database (the marked completion is the `Detail` a
 
 from __future__ import annotations
 
+from textual.actions import SkipAction
 from textual.app import App
 
 from ccbrowser.compare import Side
@@ -26,7 +27,10 @@ class ReadingActions(App[int]):
 
     @property
     def _detail_tabs(self) -> DetailTabs:
-        return self.screen_stack[0].query_one("#tabs", DetailTabs)
+        """The main screen's detail; on any other screen (help, compare) these keys step aside."""
+        if self.screen is not self.screen_stack[0]:
+            raise SkipAction
+        return self.screen.query_one("#tabs", DetailTabs)
 
     def _say(self, text: str, warning: bool = False) -> None:
         self.notify(text, markup=False, timeout=3, severity="warning" if warning else "information")

@@ -22,6 +22,7 @@ from ccbrowser import search
 from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.store import reader
 from ccbrowser.tui.app import CCBrowserApp
+from ccbrowser.tui.document import output_text
 
 DEMO_SEED = 1
 DEMO_COUNT = 3000
@@ -102,12 +103,41 @@ async def help_view(app: CCBrowserApp, pilot: Any) -> None:
     await pilot.pause()
 
 
+def _code_reply(d: reader.Detail) -> bool:
+    return d.row.messages_state == "ok" and len(d.input_messages) <= 3 and "```" in output_text(d)
+
+
+async def markdown_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`m`: a reply with a code block rendered as Markdown (highlighted), the system prompt folded."""
+    await app.wait_idle()
+    await _go(app, pilot, first_match(app, "python", _code_reply))
+    await pilot.press("m", "tab", "G")
+    await app.wait_idle()
+    await pilot.pause()
+
+
+async def compare_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`=` on one completion, `d` on another: parameters, usage, inputs and outputs compared."""
+    await app.wait_idle()
+    first = first_match(app, "python", _code_reply)
+    second = first_match(app, "python", lambda d: _code_reply(d) and d.row.id != first)
+    await _go(app, pilot, first)
+    await pilot.press("equals_sign")
+    await _go(app, pilot, second)
+    await pilot.press("d")
+    await pilot.pause()
+    await app.wait_idle()
+    await pilot.pause()
+
+
 SCENARIOS: dict[str, Scenario] = {
     "main": main_view,
     "search": search_view,
     "copied": copied_view,
     "logprobs": logprobs_view,
     "help": help_view,
+    "markdown": markdown_view,
+    "compare": compare_view,
 }
 
 

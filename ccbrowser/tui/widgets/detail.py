@@ -21,7 +21,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from ccbrowser.render import content_text, local_time
 from ccbrowser.safe import one_line
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import document
+from ccbrowser.tui import document, heap
 from ccbrowser.tui.document import TABS, Lines, Matcher, Source, View
 from ccbrowser.tui.widgets.docview import DocView, Wrapped, wrap
 
@@ -96,6 +96,7 @@ class DetailTabs(TabbedContent):
         self._generation = 0  # of the query whose matches are highlighted
         self._built: dict[str, tuple[Any, ...]] = {}
         self._lines: dict[str, Lines] = {}
+        self._heavy: set[str] = set()  # tabs showing a document built on a thread (see `heap`)
 
     def compose(self) -> ComposeResult:
         yield DetailHeader(id="detail-header")
@@ -103,6 +104,10 @@ class DetailTabs(TabbedContent):
 
     def on_mount(self) -> None:
         self.border_title = "Detail"
+
+    def on_unmount(self) -> None:
+        if self._heavy:
+            heap.release()
 
     @property
     def active_key(self) -> str:
@@ -131,6 +136,9 @@ class DetailTabs(TabbedContent):
         lines = [Content.styled(EMPTY_HINT, "$text-muted italic")] if empty_store else []
         for key in KEYS:
             self.doc(key).set_lines(lines)
+        if self._heavy:
+            self._heavy.clear()
+            heap.release()
         self.border_title = "Detail"
         self.query_one(DetailHeader).update("")
 
@@ -152,8 +160,10 @@ class DetailTabs(TabbedContent):
             self.doc(key).set_lines([Content.styled("Rendering…", "italic $text-muted")])
 
         def work() -> None:
-            lines = _build(key, detail, matcher, cap, view)
-            self.post_message(self.Rendered(key, stamp, lines, wrap(lines, width), keep_scroll))
+            with heap.quiet_build():
+                lines = _build(key, detail, matcher, cap, view)
+                wrapped = wrap(lines, width)
+            self.post_message(self.Rendered(key, stamp, lines, wrapped, keep_scroll))
 
         self.run_worker(work, thread=True, group=f"render-{key}", exclusive=True, exit_on_error=False)
 
@@ -165,6 +175,11 @@ class DetailTabs(TabbedContent):
     def _set(self, key: str, lines: list[Content], wrapped: Wrapped | None, keep_scroll: bool) -> None:
         self._lines[key] = lines if isinstance(lines, Lines) else Lines()
         self.doc(key).set_lines(lines, keep_scroll=keep_scroll, wrapped=wrapped)
+        if wrapped is not None:
+            self._heavy.add(key)
+        elif key in self._heavy:  # a big document built on a thread is gone
+            self._heavy.discard(key)
+            heap.release()
 
     def step(self, step: int) -> str:
         """Show the next (`step` 1) or previous (-1) tab, built; its key."""
