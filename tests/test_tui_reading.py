@@ -219,12 +219,18 @@ async def test_folded_system_prompt_counts_the_matches_inside(reading_db: Path) 
 
 async def test_header_shows_model_time_and_tokens(reading_db: Path) -> None:
     app = make_app(reading_db)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(180, 40)) as pilot:
         await _select(app, pilot, "chatcmpl-two")
-        text = str(app.tabs.query_one(DetailHeader).render())
+        text = app.tabs.query_one(DetailHeader).render().plain
         assert "gpt-4o-mini-2024-07-18" in text
         assert "1,200 in → 80 out (1,280 tokens)" in text and "2 choices" in text
         assert re.search(r"2025-12-29 \d\d:\d\d:\d\d", text)
+    narrow = make_app(reading_db)
+    async with narrow.run_test(size=(80, 24)) as pilot:  # the short form fits a narrow pane
+        await _select(narrow, pilot, "chatcmpl-two")
+        head = narrow.tabs.query_one(DetailHeader)
+        text = head.render().plain
+        assert "1,280 tok" in text and "2 choices" in text and len(text) <= head.content_region.width
 
 
 async def test_f_folds_json_and_a_click_opens_one_node(reading_db: Path) -> None:

@@ -111,8 +111,9 @@ async def markdown_view(app: CCBrowserApp, pilot: Any) -> None:
     """`m`: a reply with a code block rendered as Markdown (highlighted), the system prompt folded."""
     await app.wait_idle()
     await _go(app, pilot, first_match(app, "python", _code_reply))
-    await pilot.press("m", "tab", "G")
-    await app.wait_idle()
+    await pilot.press("m")
+    await app.wait_idle()  # a long reply is rendered on a thread
+    await pilot.press("tab", "G")
     await pilot.pause()
 
 

@@ -43,12 +43,13 @@ def _pieces(pieces: Sequence[compare.Piece], indent: str = "    ") -> list[Conte
     return [Content(indent) + line for line in whole.split("\n", allow_blank=True)]
 
 
-def _fields(cmp: Comparison, only_different: bool) -> list[Content]:
+def _fields(cmp: Comparison, only_different: bool, room: int) -> list[Content]:
+    """Name, left, right in columns; `room` is the width there is for all three."""
     rows = [f for f in cmp.fields if not (only_different and f.same)]
     if not rows:
         return []
-    width = min(30, max(len(f.name) for f in rows) + 5)
-    side = 40
+    width = min(30, max(len(f.name) for f in rows) + 5, max(12, room // 3))
+    side = max(8, min(60, (room - width - 2) // 2))
     out = [
         Content.assemble(
             label(f"  {'':<{width}}", DIM),
@@ -106,7 +107,9 @@ def _messages(diffs: Sequence[MessageDiff], what: str) -> list[Content]:
     return out
 
 
-def comparison_lines(comparisons: Sequence[Comparison], *, choices: bool = False) -> list[Content]:
+def comparison_lines(
+    comparisons: Sequence[Comparison], *, choices: bool = False, width: int = 120
+) -> list[Content]:
     """The screen's document: one block per comparison (one, or one per other choice)."""
     out: list[Content] = [
         Content.assemble(
@@ -130,7 +133,7 @@ def comparison_lines(comparisons: Sequence[Comparison], *, choices: bool = False
             )
         )
         out.append(label("Model · parameters · usage", "bold $text-primary"))
-        fields = _fields(cmp, only_different=choices)
+        fields = _fields(cmp, only_different=choices, room=width)
         out.extend(fields or [label("  (the same)", SAME)])
         out.append(Content())
         if not choices:
@@ -176,12 +179,13 @@ class CompareScreen(Screen[None]):
         doc.set_lines([label("Comparing…", "italic $text-muted")])
         self.screen.set_focus(doc)
         left, right = self.left, self.right
+        width = doc.content_width() if doc.size.width else self.app.size.width - 4  # not laid out yet
 
         def work() -> None:
             if right is None:
-                lines = comparison_lines(compare.compare_choices(left), choices=True)
+                lines = comparison_lines(compare.compare_choices(left), choices=True, width=width)
             else:
-                lines = comparison_lines([compare.compare(left, right)])
+                lines = comparison_lines([compare.compare(left, right)], width=width)
             self.post_message(self.Compared(lines))
 
         self.run_worker(work, thread=True, exit_on_error=False, group="compare")
