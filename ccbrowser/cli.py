@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sync", "mirror stored completions from the API into the local database"),
     "search": ("search", "search the local mirror with the query language"),
     "show": ("show", "show one completion (--json: exactly as the API returned it)"),
+    "diff": ("diff", "what differs between two completions (exit 1 when they differ)"),
     "messages": ("messages", "show the stored input messages of a completion"),
     "thread": ("thread", "show the conversation that holds a completion, turn by turn"),
     "args": ("args", "print a tool call's arguments"),

@@ -85,6 +85,7 @@ async def test_expand_shows_everything(db_path: Path) -> None:
         before = len(app.doc().plain)
         await pilot.press("e")
         await pilot.pause()
+        await app.wait_idle(timeout=120)  # 5 MB are rendered and wrapped on a thread
         assert len(app.doc().plain) > 5_000_000 > before
         await pilot.press("e")
         await pilot.pause()

@@ -33,6 +33,7 @@ from ccbrowser.tui import messages as msg
 from ccbrowser.tui.conversations import ConversationActions
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
+from ccbrowser.tui.reading import ReadingActions
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, tool_call_clip
 from ccbrowser.tui.screens.help import HelpScreen
@@ -49,7 +50,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(ConversationActions, App[int]):
+class CCBrowserApp(ConversationActions, ReadingActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 

@@ -115,6 +115,8 @@ class ChangeWatcher:
             try:
                 await asyncio.sleep(wait)
                 version = await self.reads.read(reader.data_version)
+            except Exception:  # closing meanwhile: nothing to tell
+                return False
             finally:
                 self._pending = False
         self.version = version

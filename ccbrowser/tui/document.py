@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from textual.content import Content, Span
@@ -21,6 +22,7 @@ from textual.style import Style
 from ccbrowser.render import content_text, local_time
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store.reader import Detail, ToolCallInfo
+from ccbrowser.tui import markdown
 
 CAP = 20_000
 """Characters shown per message / JSON block before "press e to show all"."""
@@ -28,6 +30,42 @@ RAW_CAP = 100_000
 
 Matcher = Callable[[str], Iterable[tuple[int, int]]]
 """Plain text -> (start, end) spans of search matches."""
+
+SYSTEM_FOLD = 400
+"""A system / developer prompt longer than this (characters) is folded to its first lines."""
+SYSTEM_LINES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """How the user asked to see the detail; it stays as the cursor moves (`m`, `S`, `f`)."""
+
+    markdown: bool = False  # user and assistant content rendered as Markdown
+    system_open: bool = False  # long system prompts in full
+    json_depth: int | None = None  # JSON tab: fold objects and arrays nested this deep
+    json_toggled: frozenset[str] = frozenset()  # JSON nodes clicked open / shut (JSON pointers)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A part of a tab that `p` / `E` can open: it starts at `line`."""
+
+    line: int
+    title: str
+    text: str
+    suffix: str = ".txt"
+    primary: bool = False  # what opens while the view is not scrolled (the reply)
+
+
+class Lines(list[Content]):
+    """A tab's lines, and what the keys act on: the openable parts (`p` / `E`) and the lines
+    that open a foldable JSON node (a click folds it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sources: list[Source] = []
+        self.folds: dict[int, str] = {}
+
 
 MATCH = Style.parse("bold #000000 on #ffd75f")
 """The style of a search match; DocView finds match lines by this very object."""
@@ -85,10 +123,18 @@ def pretty_args(arguments: str | None) -> tuple[str, bool]:
 class Doc:
     """Accumulates lines; applies the match highlighter to data text as it goes."""
 
-    def __init__(self, matcher: Matcher | None = None, cap: int | None = CAP) -> None:
-        self.lines: list[Content] = []
+    def __init__(
+        self, matcher: Matcher | None = None, cap: int | None = CAP, view: View | None = None
+    ) -> None:
+        self.lines = Lines()
         self.matcher = matcher
         self.cap = cap
+        self.view = view or View()
+
+    def source(self, title: str, body: str, suffix: str = ".txt", *, primary: bool = False) -> None:
+        """What `p` / `E` open when the view's top is at or below the next line."""
+        if body:
+            self.lines.sources.append(Source(len(self.lines), title, body, suffix, primary))
 
     def add(self, line: Content | str = "") -> None:
         self.lines.append(line if isinstance(line, Content) else Content(line))
@@ -108,6 +154,32 @@ class Doc:
             self.lines.append(
                 label(f"{indent}… {rest:,} more characters: press e to show all", "italic $text-warning")
             )
+
+    def prose(self, s: str) -> None:
+        """User and assistant content: plain text, or Markdown when the view asks for it."""
+        if not self.view.markdown:
+            return self.body(s)
+        shown, rest = (s, 0) if self.cap is None or len(s) <= self.cap else (s[: self.cap], len(s) - self.cap)
+        self.lines.extend(self.mark(line) for line in markdown.render(shown))
+        if rest:
+            self.lines.append(
+                label(f"… {rest:,} more characters: press e to show all", "italic $text-warning")
+            )
+
+    def folded_system(self, s: str) -> None:
+        """A long system prompt, folded to its first lines (it is the same on most completions)."""
+        head = s.replace("\r\n", "\n").split("\n")[:SYSTEM_LINES]
+        for line in head:
+            self.lines.append(self.mark(text(one_line(line, 200), DIM)))
+        hidden = len(s) - sum(len(line) for line in head)
+        found = sum(1 for _ in self.matcher(s)) if self.matcher is not None else 0
+        note = f", {found} match{'es' if found != 1 else ''} inside" if found else ""
+        self.lines.append(
+            label(
+                f"… system prompt folded ({hidden:,} more characters{note}): press S to show it",
+                "italic $text-warning",
+            )
+        )
 
     def json_block(self, code: str, indent: str = "  ") -> None:
         shown, rest = (
@@ -169,11 +241,17 @@ def _message(doc: Doc, msg: Any, number: int | None) -> None:
         title.append(text(f" {msg['name']}", "bold"))
     if msg.get("tool_call_id"):
         title.append(text(f"  ← {msg['tool_call_id']}", DIM))
-    doc.rule(Content.assemble(*title))
     body = content_text(msg.get("content"))
     if not body and msg.get("content_parts"):
         body = content_text(msg.get("content_parts"))
-    if body:
+    name = f"{'#' + str(number) if number else 'output'} {role}"
+    doc.source(name, _source_text(body, msg), ".md", primary=number is None)
+    doc.rule(Content.assemble(*title))
+    if body and role in ("system", "developer") and len(body) > SYSTEM_FOLD and not doc.view.system_open:
+        doc.folded_system(body)
+    elif body and role in ("user", "assistant"):
+        doc.prose(body)
+    elif body:
         doc.body(body)
     if msg.get("refusal"):
         doc.add(label("  ⚠ REFUSAL ", BADGE_BAD + " reverse"))
@@ -208,8 +286,24 @@ def _message(doc: Doc, msg: Any, number: int | None) -> None:
     doc.add()
 
 
-def conversation(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
-    doc = Doc(matcher, cap)
+def _source_text(body: str, msg: dict[str, Any]) -> str:
+    """What `p` opens for one message: its text, else its tool calls' arguments, else its JSON."""
+    if body:
+        return body
+    calls_raw = msg.get("tool_calls")
+    calls: list[Any] = calls_raw if isinstance(calls_raw, list) else []
+    args = [
+        pretty_args(str(call["function"].get("arguments") or ""))[0]
+        for call in calls
+        if isinstance(call, dict) and isinstance(call.get("function"), dict)
+    ]
+    return "\n\n".join(a for a in args if a) or json_text(msg)
+
+
+def conversation(
+    d: Detail, matcher: Matcher | None = None, cap: int | None = CAP, view: View | None = None
+) -> list[Content]:
+    doc = Doc(matcher, cap, view)
     row = d.row
     if row.messages_state is None:
         doc.add(label(" input messages not fetched yet (the next sync gets them) ", "italic $text-warning"))
@@ -264,6 +358,9 @@ def _fmt_tool(doc: Doc, call: ToolCallInfo, index: int, total: int) -> None:
     ]
     if not (call.valid_json or call.type == "custom") or not valid:
         head.append(label("  invalid JSON, shown verbatim ", BADGE_BAD + " reverse"))
+    doc.source(
+        f"{call.name or '?'} arguments", pretty, ".json" if valid and call.type != "custom" else ".txt"
+    )
     doc.add(Content.assemble(*head))
     if valid and pretty and call.type != "custom":
         doc.json_block(pretty)
@@ -478,10 +575,21 @@ def logprobs(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -
     return doc.lines
 
 
-def raw_json(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
-    doc = Doc(matcher, None if cap is None else RAW_CAP)
-    doc.add(label("Exactly as the API returned it (Y copies it verbatim).", DIM))
-    doc.json_block(json_text(d.raw), "")
+def raw_json(
+    d: Detail, matcher: Matcher | None = None, cap: int | None = CAP, view: View | None = None
+) -> list[Content]:
+    view = view or View()
+    doc = Doc(matcher, None if cap is None else RAW_CAP, view)
+    hint = "f folds" if view.json_depth is None else f"folded from depth {view.json_depth}, f folds deeper"
+    doc.add(label(f"As the API returned it (Y copies it verbatim); {hint}, a click on ▾ / ▸ one node.", DIM))
+    doc.source("the JSON", json_text(d.raw), ".json")
+    folds = JsonFolds(view.json_depth, view.json_toggled)
+    code, paths = folds.dump(d.raw, doc.cap)
+    start = len(doc.lines)
+    doc.lines.extend(doc.mark(line) for line in highlight_json(code))
+    doc.lines.folds = {start + i: path for i, path in enumerate(paths) if path is not None}
+    if folds.full:
+        doc.add(label("… more: press e to show all", "italic $text-warning"))
     return doc.lines
 
 
@@ -493,6 +601,65 @@ def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> 
 
     return build(d, matcher, cap)
 
+
+class JsonFolds:
+    """Pretty JSON (as `json.dumps(indent=2)` writes it) with nested objects and arrays folded:
+    those at `depth` or deeper, except the `toggled` ones, and the `toggled` ones above it."""
+
+    def __init__(self, depth: int | None, toggled: frozenset[str]) -> None:
+        self.depth, self.toggled = depth, toggled
+        self.lines: list[str] = []
+        self.paths: list[str | None] = []
+        self.size = 0
+        self.cap: int | None = None
+        self.full = False
+
+    def folded(self, path: str, depth: int) -> bool:
+        by_depth = self.depth is not None and depth >= self.depth
+        return by_depth != (path in self.toggled)
+
+    def dump(self, value: Any, cap: int | None) -> tuple[str, list[str | None]]:
+        """(text, the JSON pointer of the node each line opens, or None); stops after `cap` characters."""
+        self.cap = cap
+        try:
+            self._node(value, "", 0, "", "")
+        except _Full:
+            self.full = True
+        return "\n".join(self.lines), self.paths
+
+    def _emit(self, line: str, path: str | None) -> None:
+        if self.cap is not None and self.size > self.cap:
+            raise _Full
+        self.lines.append(line)
+        self.paths.append(path)
+        self.size += len(line) + 1
+
+    def _node(self, value: Any, path: str, depth: int, lead: str, tail: str) -> None:
+        pad = "  " * depth
+        if isinstance(value, dict) and value or isinstance(value, list) and value:
+            is_dict = isinstance(value, dict)
+            opener, closer = ("{", "}") if is_dict else ("[", "]")
+            if depth > 0 and self.folded(path, depth):
+                what = f"{len(value)} {'key' if is_dict else 'item'}{'s' if len(value) != 1 else ''}"
+                self._emit(f"{pad}{lead}{opener}…{closer}{tail}  ▸ {what}", path)
+                return
+            self._emit(f"{pad}{lead}{opener}{'  ▾' if depth > 0 else ''}", path if depth > 0 else None)
+            items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+            for i, (key, item) in enumerate(items):
+                name = json.dumps(key, ensure_ascii=False) + ": " if is_dict else ""
+                step = str(key).replace("~", "~0").replace("/", "~1")
+                self._node(item, f"{path}/{step}", depth + 1, name, "," if i < len(items) - 1 else "")
+            self._emit(f"{pad}{closer}{tail}", None)
+        else:
+            self._emit(f"{pad}{lead}{json.dumps(value, ensure_ascii=False, default=str)}{tail}", None)
+
+
+class _Full(Exception):
+    """The cap is reached: stop writing."""
+
+
+VIEWED: dict[str, Callable[..., list[Content]]] = {"conversation": conversation, "raw": raw_json}
+"""The builders that take the `View` (keyword `view`)."""
 
 TABS: tuple[tuple[str, str, Callable[[Detail, Matcher | None, int | None], list[Content]]], ...] = (
     ("conversation", "Conversation", conversation),

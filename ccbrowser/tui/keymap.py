@@ -49,6 +49,15 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.prev_match", "N", "jump(-1)", "Previous match in detail"),
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
+    KeySpec("app.markdown", "m", "toggle_markdown", "Markdown view of user / assistant content (toggle)"),
+    KeySpec("app.system", "S", "toggle_system", "Show / fold long system prompts"),
+    KeySpec("app.fold_json", "f", "fold_json", "JSON tab: fold nested objects one level deeper"),
+    KeySpec("app.mark", "equals_sign", "mark_compare", "Mark this completion for compare"),
+    KeySpec(
+        "app.compare", "d", "compare", "Compare the marked completion with this one (n > 1: its choices)"
+    ),
+    KeySpec("app.pager", "p", "open_pager", "Open the message / arguments / JSON in $PAGER"),
+    KeySpec("app.editor", "E", "open_editor", "Open the message / arguments / JSON in $EDITOR (read-only)"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
     KeySpec("app.usage", "u", "usage", "Usage and costs of the current query (charts)", short="Usage"),
     # conversations (`tui/conversations.py`)

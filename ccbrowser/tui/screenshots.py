@@ -22,6 +22,7 @@ from ccbrowser import search
 from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.store import reader
 from ccbrowser.tui.app import CCBrowserApp
+from ccbrowser.tui.document import output_text
 
 DEMO_SEED = 1
 DEMO_COUNT = 3000
@@ -133,6 +134,34 @@ async def help_view(app: CCBrowserApp, pilot: Any) -> None:
     await pilot.pause()
 
 
+def _code_reply(d: reader.Detail) -> bool:
+    return d.row.messages_state == "ok" and len(d.input_messages) <= 3 and "```" in output_text(d)
+
+
+async def markdown_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`m`: a reply with a code block rendered as Markdown (highlighted), the system prompt folded."""
+    await app.wait_idle()
+    await _go(app, pilot, first_match(app, "python", _code_reply))
+    await pilot.press("m")
+    await app.wait_idle()  # a long reply is rendered on a thread
+    await pilot.press("tab", "G")
+    await pilot.pause()
+
+
+async def compare_view(app: CCBrowserApp, pilot: Any) -> None:
+    """`=` on one completion, `d` on another: parameters, usage, inputs and outputs compared."""
+    await app.wait_idle()
+    first = first_match(app, "python", _code_reply)
+    second = first_match(app, "python", lambda d: _code_reply(d) and d.row.id != first)
+    await _go(app, pilot, first)
+    await pilot.press("equals_sign")
+    await _go(app, pilot, second)
+    await pilot.press("d")
+    await pilot.pause()
+    await app.wait_idle()
+    await pilot.pause()
+
+
 async def usage_view(app: CCBrowserApp, pilot: Any) -> None:
     """`u`: what everything cost per day, split by model (estimates from genai-prices)."""
     await app.wait_idle()
@@ -151,6 +180,8 @@ SCENARIOS: dict[str, Scenario] = {
     "usage": usage_view,
     "thread": thread_view,
     "conversations": conversations_view,
+    "markdown": markdown_view,
+    "compare": compare_view,
 }
 
 

@@ -7,9 +7,14 @@ style; the rows holding them are what `n` / `N` jump between.
 
 from __future__ import annotations
 
+from array import array
+from dataclasses import dataclass
+
 from rich.segment import Segment
+from textual import events
 from textual.content import Content
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style
@@ -35,6 +40,35 @@ def set_virtual_size(view: ScrollView, size: Size) -> None:
     view.refresh()
 
 
+@dataclass(frozen=True, slots=True)
+class Wrapped:
+    """Lines wrapped to one width: the rows, the match rows, the line each row comes from."""
+
+    width: int
+    rows: list[Content]
+    match_rows: list[int]
+    origin: array[int]
+
+
+def wrap(lines: list[Content], width: int) -> Wrapped:
+    """Wrap `lines` to `width` cells. Pure (no widget state), so a thread can wrap a big document."""
+    rows: list[Content] = []
+    match_rows: list[int] = []
+    origin = array("i")
+    for index, line in enumerate(lines):
+        if line.cell_length <= width and "\t" not in line.plain:
+            parts = [line]
+        else:
+            parts = line.wrap(width) or [Content()]
+        for part in parts:
+            for span in part.spans:
+                if span.style is MATCH:
+                    match_rows.append(len(rows))
+            rows.append(part)
+            origin.append(index)
+    return Wrapped(width, rows, match_rows, origin)
+
+
 class DocView(ScrollView, can_focus=True):
     """Shows a document; remembers the match rows for `n` / `N`."""
 
@@ -43,10 +77,22 @@ class DocView(ScrollView, can_focus=True):
     DocView { background: $surface; padding: 0 0 0 1; overflow-x: hidden; scrollbar-gutter: stable; }
     """
 
+    class LineClicked(Message):
+        """A click on a line of the document (its index in the lines given to `set_lines`)."""
+
+        def __init__(self, view: DocView, line: int) -> None:
+            super().__init__()
+            self.view, self.line = view, line
+
+        @property
+        def control(self) -> DocView:
+            return self.view
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._lines: list[Content] = []
         self._wrapped: list[Content] = []
+        self._origin = array("i")
         self._width = 0
         self.match_rows: list[int] = []
         self.current_match = -1
@@ -54,11 +100,17 @@ class DocView(ScrollView, can_focus=True):
 
     # -- content ------------------------------------------------------------------------------
 
-    def set_lines(self, lines: list[Content], *, keep_scroll: bool = False) -> None:
+    def set_lines(
+        self, lines: list[Content], *, keep_scroll: bool = False, wrapped: Wrapped | None = None
+    ) -> None:
+        """Show `lines`; `wrapped` is them wrapped already (on a thread), used if the width still fits."""
         self._lines = lines
         self._width = 0
         self.current_match = -1
-        self._rewrap()
+        if wrapped is not None and wrapped.width == self._content_width():
+            self._apply(wrapped)
+        else:
+            self._rewrap()
         if not keep_scroll:
             self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
@@ -72,27 +124,34 @@ class DocView(ScrollView, can_focus=True):
         # Always leave room for the vertical scrollbar: wrapping must not depend on whether it shows.
         return max(10, self.size.width - self.styles.gutter.width - self.styles.scrollbar_size_vertical)
 
+    def content_width(self) -> int:
+        return self._content_width()
+
     def _rewrap(self) -> None:
         width = self._content_width()
-        if width == self._width:
-            return
-        self._width = width
-        wrapped: list[Content] = []
-        rows: list[int] = []
-        for line in self._lines:
-            if line.cell_length <= width and "\t" not in line.plain:
-                parts = [line]
-            else:
-                parts = line.wrap(width) or [Content()]
-            for part in parts:
-                for span in part.spans:
-                    if span.style is MATCH:
-                        rows.append(len(wrapped))
-                wrapped.append(part)
-        self._wrapped = wrapped
-        self.match_rows = rows
+        if width != self._width:
+            self._apply(wrap(self._lines, width))
+
+    def _apply(self, wrapped: Wrapped) -> None:
+        self._width = wrapped.width
+        self._wrapped, self.match_rows, self._origin = wrapped.rows, wrapped.match_rows, wrapped.origin
         self._strip_cache.clear()
-        set_virtual_size(self, Size(width, len(wrapped)))
+        set_virtual_size(self, Size(wrapped.width, len(wrapped.rows)))
+
+    @property
+    def top_line(self) -> int:
+        """The index (in the lines given) of the line at the top of the view."""
+        row = min(round(self.scroll_y), len(self._origin) - 1)
+        return self._origin[row] if row >= 0 else 0
+
+    def row_of(self, line: int) -> int:
+        """The first wrapped row of line `line` (where a click on it lands, at the top)."""
+        return self._origin.index(line) if line in self._origin else -1
+
+    def on_click(self, event: events.Click) -> None:
+        row = round(self.scroll_y) + event.y
+        if 0 <= row < len(self._origin):
+            self.post_message(self.LineClicked(self, self._origin[row]))
 
     def on_resize(self) -> None:
         self._rewrap()
