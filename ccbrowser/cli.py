@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "messages": ("messages", "show the stored input messages of a completion"),
     "args": ("args", "print a tool call's arguments"),
     "export": ("export", "export matching completions as jsonl, csv or md"),
+    "label": ("label", "star, tag or annotate completions (local; --push writes tags to the server)"),
     "import": ("importer", "import completions from a JSON Lines file"),
     "stats": ("stats", "counts by model, finish reason and day; tokens"),
     "emulator": ("emulator", "serve a local emulator of the stored completions API"),

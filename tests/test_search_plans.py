@@ -18,6 +18,7 @@ from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.demo_corpus import build as build_sample
 from ccbrowser.search import engine
 from ccbrowser.search.plan import build
+from ccbrowser.store import labels
 from ccbrowser.store.db import open_db
 
 QUERIES = [
@@ -49,6 +50,11 @@ QUERIES = [
     "tool:refund_order OR has:refusal",
     "-tool:refund_order order",
     "東京",
+    "is:starred",
+    "tag:good the",
+    "-tag:bad has:tools",
+    "has:note OR tag:good",
+    "tag:go* -is:starred",
 ]
 
 SETTINGS = {
@@ -66,6 +72,10 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connectio
     path: Path = tmp_path_factory.mktemp("plans") / "plans.db"
     build_sample(path, 400, seed=3)
     c = open_db(path)
+    ids = [r[0] for r in c.execute("SELECT id FROM completions ORDER BY pk")]
+    labels.apply(c, ids[::7], star=True)
+    labels.apply(c, ids[::3], add_tags=["good"])
+    labels.apply(c, ids[1::5], add_tags=["bad", "gold"], note="check")
     yield c
     c.close()
 

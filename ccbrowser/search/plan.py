@@ -26,7 +26,7 @@ from typing import Any
 
 from ccbrowser.search.query import Clause, Filter, Query, Term
 from ccbrowser.search.text import CJK_VOCAB_RANGES, fold, has_cjk, tokens
-from ccbrowser.store.schema import FTS_COLUMNS
+from ccbrowser.store.schema import FTS_COLUMNS, LABELS_TABLE, TAGS_TABLE
 
 # bm25 column weights: content > tool name + arguments > refusal > audio transcript.
 _WEIGHT = {"content": 4.0, "tool": 2.0, "refusal": 1.5, "transcript": 1.0}
@@ -346,6 +346,8 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
         return f"c.{v} = 1", []
     if f.field == "is":
         return "c.removed_at IS NOT NULL", []
+    if f.field in ("label", "tag"):
+        return _label_sql(f, probe)
     if f.field == "id":
         return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
     if f.field in ("created", "tokens"):
@@ -355,6 +357,21 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
             return f"{col} BETWEEN ? AND ?", [v[0], v[1]]
         return f"{col} {_CMP[f.op]} ?", [v]
     raise AssertionError(f.field)  # pragma: no cover
+
+
+def _label_sql(f: Filter, probe: bool) -> tuple[str, list[Any]]:
+    """The local labels (schema v6) name completions by API id: `c.id` (unique, so indexed) joins
+    them. `is:starred` and `has:note` read partial indexes, `tag:` a range of `label_tags`' key."""
+    v = f.value
+    if f.field == "label":
+        table, cond, params = LABELS_TABLE, "starred = 1" if v == "starred" else "note IS NOT NULL", []
+    elif f.op == "prefix":
+        table, cond, params = TAGS_TABLE, "tag >= ? AND tag < ?", [v, f"{v}{_MAX}"]
+    else:
+        table, cond, params = TAGS_TABLE, "tag = ?", [v]
+    if probe:
+        return f"EXISTS (SELECT 1 FROM {table} WHERE id = c.id AND {cond})", params
+    return f"c.id IN (SELECT id FROM {table} WHERE {cond})", params
 
 
 def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
@@ -449,9 +466,9 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
 
 def _count_sql(f: Filter) -> str | None:
     """A bounded count of a filter's matches through an index, or None when that is not cheap."""
-    if f.field in ("tool", "meta"):
+    if f.field in ("tool", "meta", "label", "tag"):
         sql, _ = _filter_sql(f)
-        inner = sql.removeprefix("c.pk IN (").removesuffix(")")
+        inner = sql.removeprefix("c.pk IN (").removeprefix("c.id IN (").removesuffix(")")
         return f"SELECT count(*) FROM ({inner} LIMIT ?)"
     if f.field == "has":
         # partial indexes on each flag (schema v3)

@@ -44,7 +44,10 @@ class Term:
     negated: bool = False
 
 
-FilterField = Literal["model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "id", "is"]
+# `label`: a local label (`starred` or `note`); `tag`: a local tag (both in the labels tables).
+FilterField = Literal[
+    "model", "meta", "tool", "finish", "tier", "has", "created", "tokens", "id", "is", "label", "tag"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +140,15 @@ _KNOWN = (
     "tokens",
     "id",
     "is",
+    "tag",
 )
-_ALIASES = {"metadata": "meta", "finish_reason": "finish", "service_tier": "tier", "tokens_total": "tokens"}
+_ALIASES = {
+    "tags": "tag",
+    "metadata": "meta",
+    "finish_reason": "finish",
+    "service_tier": "tier",
+    "tokens_total": "tokens",
+}
 # Prefixes that are obviously not meant as fields: keep them as text without a hint.
 _NOT_FIELDS = {"http", "https", "ftp", "file", "mailto", "data"}
 
@@ -282,7 +292,7 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
             "model": "model:gpt-4o", "meta": "meta:env=prod", "tool": "tool:get_weather",
             "finish": "finish:length", "tier": "tier:flex", "has": "has:tools", "after": "after:2026-01-31",
             "before": "before:2026-01-31", "since": "since:7d", "tokens": "tokens:>1000",
-            "id": "id:chatcmpl-abc", "is": "is:removed",
+            "id": "id:chatcmpl-abc", "is": "is:removed", "tag": "tag:good",
         }[name]  # fmt: skip
         raise QueryError(f"`{name}:` needs a value, like {example}")
     if name == "model":
@@ -303,16 +313,22 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
     if name == "tier":
         return Filter("tier", "=", value.lower())
     if name == "has":
+        if value.lower() in ("note", "notes"):
+            return Filter("label", "=", "note")
         flag = HAS_FLAGS.get(value.lower())
         if flag is None:
             raise QueryError(
-                f"`has:` takes one of tools, refusal, audio, annotations, logprobs, images (got {value!r})"
+                f"`has:` takes one of tools, refusal, audio, annotations, logprobs, images, note (got {value!r})"
             )
         return Filter("has", "=", flag)
     if name == "is":
+        if value.lower() in ("starred", "star", "stared"):
+            return Filter("label", "=", "starred")
         if value.lower() not in ("removed", "deleted", "expired"):
-            raise QueryError(f"`is:` takes removed (got {value!r})")
+            raise QueryError(f"`is:` takes removed or starred (got {value!r})")
         return Filter("is", "=", "removed")
+    if name == "tag":
+        return _prefix_or_exact("tag", value)
     if name == "tokens":
         return _tokens(value)
     if name == "id":

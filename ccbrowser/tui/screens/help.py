@@ -21,6 +21,7 @@ QUERY_HELP = (
     ("finish:length  tier:flex  has:tools", "finish reason, tier, flags"),
     ("since:7d  after:2026-01-31  before:…", "time range"),
     ("tokens:>1000  id:chatcmpl-ab  is:removed", "tokens, id prefix, removed upstream"),
+    ("is:starred  tag:good  -tag:bad  has:note", "your local labels"),
 )
 
 
