@@ -1,9 +1,10 @@
-"""`ccbrowser export [QUERY] [--format jsonl|csv|md] [--output FILE]`: the matching completions.
+"""`ccbrowser export [QUERY] [--format jsonl|csv|md|finetune|evals] [--output FILE]`: the matching completions.
 
 Oldest first (an archive reads in time order). `jsonl` lines are
 `{"completion": <the object exactly as stored>, "input_messages": [...] | null}` (null: never
 fetched), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
-columns for spreadsheets; `md` readable transcripts. A file given with `--output` is created
+columns for spreadsheets; `md` readable transcripts; `finetune` and `evals` the files OpenAI's
+fine-tuning and Evals APIs read (`formats_training`: what is skipped and why goes to stderr). A file given with `--output` is created
 0600: it holds prompts and replies. Progress shows on a terminal only.
 """
 
@@ -29,7 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)"
     )
-    parser.add_argument("--format", choices=("jsonl", "csv", "md"), default="jsonl")
+    parser.add_argument("--format", choices=("jsonl", "csv", "md", "finetune", "evals"), default="jsonl")
+    parser.add_argument(
+        "--choice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="finetune/evals: which choice is the output (default 0)",
+    )
+    parser.add_argument(
+        "--include-refusals", action="store_true", help="finetune: keep refusals (skipped by default)"
+    )
+    parser.add_argument(
+        "--include-truncated",
+        action="store_true",
+        help="finetune: keep finish_reason length (skipped by default)",
+    )
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout"
     )
@@ -128,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
     query = search.parse(" ".join(args.query))
+    training = _training(args)  # a usage error before any file is created
     conn = open_existing(args.db)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
@@ -152,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
                     out.write(json_for_terminal(line) if tty else line)
                 elif writer is not None:
                     writer.writerow(_csv_row(r, tools.get(pk, []), tty))
+                elif training is not None:
+                    kept = training.line(r, msgs)
+                    if kept is not None:
+                        out.write(json_for_terminal(kept) if tty else kept)
                 else:
                     out.write(_md(r, msgs))
             progress.update(start + len(chunk))
@@ -160,6 +181,58 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if close:
             out.close()
+    written = len(pks)
+    if training is not None:
+        written = training.written
+        if summary := training.skipped.line(written):
+            sys.stderr.write(f"ccbrowser: {summary}\n")
     if args.output and args.output != "-":
-        sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+        sys.stderr.write(f"ccbrowser: exported {written:,} completions to {args.output}\n")
     return 0
+
+
+class _Training:
+    """The `finetune` / `evals` writer: one line per completion kept, a count per reason skipped."""
+
+    def __init__(self, fmt: str, opts: Any) -> None:
+        from ccbrowser.commands.formats_training import Skipped
+
+        self.fmt = fmt
+        self.opts = opts
+        self.skipped = Skipped()
+        self.written = 0
+
+    def line(self, r: tuple[Any, ...], msgs: list[Any] | None) -> str | None:
+        from ccbrowser.commands.formats import dumps
+        from ccbrowser.commands.formats_training import Skip, evals, finetune
+
+        try:
+            raw = json.loads(r[2])
+            obj = (
+                finetune(raw, msgs, self.opts)
+                if self.fmt == "finetune"
+                else evals(raw, msgs, self.opts, r[1])
+            )
+        except Skip as why:
+            self.skipped.reasons[str(why)] += 1
+            return None
+        self.written += 1
+        return dumps(obj, compact=True) + "\n"
+
+
+def _training(args: argparse.Namespace) -> _Training | None:
+    from ccbrowser.errors import UsageError
+
+    if args.format not in ("finetune", "evals"):
+        if args.choice or args.include_refusals or args.include_truncated:
+            raise UsageError(
+                "--choice, --include-refusals and --include-truncated are for --format finetune or evals"
+            )
+        return None
+    if args.choice < 0:
+        raise UsageError("--choice must be 0 or more")
+    if args.format == "evals" and (args.include_refusals or args.include_truncated):
+        raise UsageError("an evals export keeps refusals and truncated outputs already")
+    from ccbrowser.commands.formats_training import Options
+
+    return _Training(args.format, Options(args.choice, args.include_refusals, args.include_truncated))
