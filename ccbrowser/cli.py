@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "args": ("args", "print a tool call's arguments"),
     "export": ("export", "export matching completions as jsonl, csv or md"),
     "label": ("label", "star, tag or annotate completions (local; --push writes tags to the server)"),
+    "view": ("view", "save, list or delete named queries (@NAME in any query)"),
     "import": ("importer", "import completions from a JSON Lines file"),
     "stats": ("stats", "counts by model, finish reason and day; tokens"),
     "emulator": ("emulator", "serve a local emulator of the stored completions API"),
@@ -93,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands whose positional words form a query: `-word` there is an exclusion, not an option.
-QUERY_COMMANDS = frozenset({"search", "export"})
+QUERY_COMMANDS = frozenset({"search", "export", "view"})
 _NEG = "\x00neg:"
 
 

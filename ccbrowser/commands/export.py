@@ -138,12 +138,13 @@ def _open_output(path: str | None) -> tuple[TextIO, bool]:
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
+    from ccbrowser.commands.view import expand_query
     from ccbrowser.progress import Progress
     from ccbrowser.render import json_for_terminal
     from ccbrowser.store import open_existing
     from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
-    query = search.parse(" ".join(args.query))
+    query = search.parse(expand_query(args, " ".join(args.query)))
     training = _training(args)  # a usage error before any file is created
     conn = open_existing(args.db)
     for hint in search.hints(conn, query):

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", help="the profile to push through (default: the default profile)")
 
 
-def targets(conn: Any, ids: Sequence[str], query: str | None) -> list[str]:
+def targets(args: argparse.Namespace, conn: Any, ids: Sequence[str], query: str | None) -> list[str]:
     """The completion ids a command acts on: the given ids (or prefixes), or the matches of `query`."""
     from ccbrowser import search
     from ccbrowser.errors import UsageError
@@ -45,7 +45,9 @@ def targets(conn: Any, ids: Sequence[str], query: str | None) -> list[str]:
     if ids and query is not None:
         raise UsageError("give completion ids or --query, not both")
     if query is not None:
-        q = search.parse(query)
+        from ccbrowser.commands.view import expand_query
+
+        q = search.parse(expand_query(args, query))
         for hint in search.hints(conn, q):
             sys.stderr.write(f"ccbrowser: note: {hint}\n")
         return ids_of(conn, search.matching_pks(conn, q, sort="newest"))
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
 
     _validate(args)
     conn = open_existing(args.db)
-    ids = targets(conn, args.ids, args.query)
+    ids = targets(args, conn, args.ids, args.query)
     star = True if args.star else False if args.unstar else None
     changing = star is not None or args.tag or args.untag or args.note is not None
     if not changing and not args.push:
