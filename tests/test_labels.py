@@ -257,3 +257,20 @@ def test_migration_adds_labels_to_an_old_database_and_later_rewrites_keep_them(t
     assert search.matching_pks(conn, "is:starred tag:good has:note") == [101]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_label_and_view_as_a_user_runs_them(db: Path, tmp_path: Path) -> None:
+    from test_sync_cli import run_cli
+
+    cid = _ids(db)[0]
+    done = run_cli("label", "--db", str(db), cid, "--star", "--tag", "good")
+    assert done.returncode == 0 and done.stdout == "1 completion: starred 1; tag good added to 1\n", (
+        done.stderr
+    )
+    shown = run_cli("search", "--db", str(db), "--json", "is:starred", "tag:good")
+    assert shown.returncode == 0 and cid in shown.stdout and shown.stdout.count("\n") == 1
+    bad = run_cli("label", "--db", str(db), "no-such-id-at-all", "--star")
+    assert (
+        bad.returncode == 1
+        and bad.stderr == "ccbrowser: no completion 'no-such-id-at-all' in the local database\n"
+    )

@@ -69,6 +69,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(problem)
     if args.yes and not args.push:
         raise UsageError("--yes only confirms --push")
+    if args.push and not args.yes and not sys.stdin.isatty():
+        raise UsageError("--push asks before writing to the server: run it on a terminal, or add --yes")
 
 
 def describe(change: Any, total: int, star: bool | None, note: str | None) -> str:

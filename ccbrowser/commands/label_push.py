@@ -1,27 +1,29 @@
 """`label --push`: what the server's metadata will become, the confirmation, the push.
 
-The tags go to one metadata key, `tags` (comma-separated, sorted), merged with the metadata the
-completion already has as last synced; a completion left without tags loses the key. The whole
-batch is checked against the server's limits before anything changes, locally or remotely.
+The tags go to one metadata key, `tags` (see `sync.push`). The plan shown before asking is made
+from the mirror's copy of each completion's metadata, and the whole batch is checked against the
+server's limits there before anything changes, locally or remotely; the push itself merges with
+what the server holds at that moment.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ccbrowser.errors import UsageError
+from ccbrowser.sync.push import PUSH_KEY, merged, metadata_problem, push_tags
 
-PUSH_KEY = "tags"
 SHOWN = 10  # changes listed before asking; the rest is counted
 
 
 @dataclass
 class PushPlan:
-    updates: dict[str, dict[str, str]]  # id -> the metadata it will have
+    updates: dict[str, dict[str, str]]  # id -> the metadata it will have (as far as the mirror knows)
+    tags: dict[str, list[str]]  # id -> the tags it will carry
     before: dict[str, str | None]  # id -> the `tags` value it has now (None: no key)
     unchanged: int
 
@@ -29,16 +31,17 @@ class PushPlan:
 def plan_push(conn: Any, ids: Sequence[str], *, add: Sequence[str], remove: Sequence[str]) -> PushPlan:
     """The metadata each completion will have; a UsageError (nothing changed) if any would be refused."""
     from ccbrowser.store.labels import labels_of, stored_metadata
-    from ccbrowser.sync.push import metadata_problem
 
     labels = labels_of(conn, ids)
     stored = stored_metadata(conn, ids)
-    plan = PushPlan({}, {}, 0)
+    plan = PushPlan({}, {}, {}, 0)
     refused: list[tuple[str, str]] = []
     for cid in ids:
         current = {str(k): v if isinstance(v, str) else str(v) for k, v in stored.get(cid, {}).items()}
-        tags = set(labels[cid].tags) if cid in labels else set()
-        wanted = merged(current, sorted((tags | set(add)) - set(remove)))
+        had = set(labels[cid].tags) if cid in labels else set()
+        tags = sorted((had | set(add)) - set(remove))
+        plan.tags[cid] = tags
+        wanted = merged(current, tags)
         if wanted == current:
             plan.unchanged += 1
             continue
@@ -72,8 +75,6 @@ def _describe(plan: PushPlan, base_url: str) -> list[str]:
 def _confirmed(args: argparse.Namespace) -> bool:
     if args.yes:
         return True
-    if not sys.stdin.isatty():
-        raise UsageError("--push asks before writing to the server: run it on a terminal, or add --yes")
     sys.stderr.write("push? [y/N] ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()
@@ -83,7 +84,6 @@ def _confirmed(args: argparse.Namespace) -> bool:
 def push(args: argparse.Namespace, plan: PushPlan) -> int:
     from ccbrowser.config import load_config, resolve
     from ccbrowser.safe import one_line
-    from ccbrowser.sync.push import push_metadata
 
     if not plan.updates:
         sys.stderr.write(f"ccbrowser: the server's `{PUSH_KEY}` already match; nothing to push\n")
@@ -97,20 +97,13 @@ def push(args: argparse.Namespace, plan: PushPlan) -> int:
     if not _confirmed(args):
         sys.stderr.write("ccbrowser: not pushed (the local labels are kept)\n")
         return 1
-    result = push_metadata(args.db, settings, plan.updates, limits=config.limits)
+    result = push_tags(args.db, settings, {cid: plan.tags[cid] for cid in plan.updates}, limits=config.limits)
     for cid, why in list(result.failed.items())[:SHOWN]:
         sys.stderr.write(f"ccbrowser: {one_line(cid)}: {one_line(why, 200)}\n")
     sys.stderr.write(
         f"ccbrowser: pushed `{PUSH_KEY}` of {len(result.pushed):,} completion(s)"
+        + (f"; {result.unchanged:,} already had them" if result.unchanged else "")
         + (f"; {len(result.failed):,} failed" if result.failed else "")
         + "\n"
     )
     return 1 if result.failed else 0
-
-
-def merged(current: Mapping[str, str], tags: Sequence[str]) -> dict[str, str]:
-    """The metadata a completion with `current` metadata and these tags has after a push."""
-    wanted = {k: v for k, v in current.items() if k != PUSH_KEY}
-    if tags:
-        wanted[PUSH_KEY] = ",".join(sorted(set(tags)))
-    return wanted
