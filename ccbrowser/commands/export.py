@@ -4,7 +4,7 @@ Oldest first (an archive reads in time order). `jsonl` lines are
 `{"completion": <the object exactly as stored>, "input_messages": [...] | null}` (null: never
 fetched), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
 columns for spreadsheets; `md` readable transcripts; `finetune` and `evals` the files OpenAI's
-fine-tuning and Evals APIs read (`formats_training`: what is skipped and why goes to stderr). A file given with `--output` is created
+fine-tuning and Evals APIs read (`ccbrowser.datasets`: what is skipped and why goes to stderr). A file given with `--output` is created
 0600: it holds prompts and replies. Progress shows on a terminal only.
 """
 
@@ -196,7 +196,7 @@ class _Training:
     """The `finetune` / `evals` writer: one line per completion kept, a count per reason skipped."""
 
     def __init__(self, fmt: str, opts: Any) -> None:
-        from ccbrowser.commands.formats_training import Skipped
+        from ccbrowser.datasets import Skipped
 
         self.fmt = fmt
         self.opts = opts
@@ -205,7 +205,7 @@ class _Training:
 
     def line(self, r: tuple[Any, ...], msgs: list[Any] | None) -> str | None:
         from ccbrowser.commands.formats import dumps
-        from ccbrowser.commands.formats_training import Skip, evals, finetune
+        from ccbrowser.datasets import Skip, evals, finetune
 
         try:
             raw = json.loads(r[2])
@@ -234,6 +234,6 @@ def _training(args: argparse.Namespace) -> _Training | None:
         raise UsageError("--choice must be 0 or more")
     if args.format == "evals" and (args.include_refusals or args.include_truncated):
         raise UsageError("an evals export keeps refusals and truncated outputs already")
-    from ccbrowser.commands.formats_training import Options
+    from ccbrowser.datasets import Options
 
     return _Training(args.format, Options(args.choice, args.include_refusals, args.include_truncated))

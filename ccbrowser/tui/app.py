@@ -31,6 +31,7 @@ from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
 from ccbrowser.tui import background, clipboard, idle, reads, search_bridge
 from ccbrowser.tui import messages as msg
+from ccbrowser.tui.curation import CurationApp
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reads import Reads
@@ -47,7 +48,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(App[int]):
+class CCBrowserApp(CurationApp):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -321,7 +322,7 @@ class CCBrowserApp(App[int]):
         if not from_input:
             self.search_bar.set_text(text)
         try:
-            parsed = search_bridge.parse_query(text, now=self.clock())
+            parsed = search_bridge.parse_query(text, now=self.clock(), views=self.saved_views())
         except UsageError as exc:
             self.search_bar.say(str(exc), error=True)
             return

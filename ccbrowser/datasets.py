@@ -266,3 +266,14 @@ def evals(raw: Any, inputs: list[Any] | None, opts: Options, completion_id: str)
     line = {"item": item, "sample": sample}
     _valid_text(line)
     return line
+
+
+def line(obj: dict[str, Any]) -> str:
+    """One JSON Lines line, strict JSON: a non-finite number (which a stored object can hold) is a
+    skip here, since neither API reads `NaN` (the CLI's export writes it as a string instead)."""
+    import json
+
+    try:
+        return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":")) + "\n"
+    except ValueError:
+        raise Skip("non-finite numbers (NaN, Infinity)") from None
