@@ -4,21 +4,26 @@ The TUI holds every result as a snapshot of primary keys, and the facets panel c
 each keystroke. Grouping in SQL over the set (a temp table of the keys joined to each table)
 measured 0.7 to 2.5 s at 100k completions on a loaded 2-core machine, most of it in the
 per-row joins. So the facets are counted from a `FacetIndex` instead: for each primary key its
-model, its finish reason, its distinct tools and its metadata pairs as small integers in arrays
-(compressed sparse rows for the lists), read once from the store. Counting a set is then a
-C-speed `Counter` over array lookups (tens of milliseconds at 100k). The index is rebuilt when
-the store's completions change (`stamp`); tags change as the user labels and are few, so they
-are read from `label_tags` each time. `bench/bench_facets.py` measures it against the SQL way.
+model and finish reason as small integers in arrays, and for each tool and metadata pair the
+primary keys that have it, read once from the store. Counting a set is then a byte mask over the
+keys and C-speed `compress` / `Counter` / `sum` over arrays, with the long tail of metadata
+values (one `user=...` per completion) never counted once it cannot reach the top. The index is rebuilt when
+completions or tool calls are added or removed (`stamp`, three index-only look-ups); a sync that
+rewrote metadata in place is not seen by it, so the TUI drops the index after each sync. Tags
+change as the user labels and are few: they are read from `label_tags` each time. Building reads
+indexes, not the rows (whose raw JSON is most of the file). `bench/bench_facets.py` measures it
+against the SQL way.
 """
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 from array import array
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import compress, repeat
 
 TOP = 12  # values kept per facet
 
@@ -35,13 +40,16 @@ class Facets:
     tag: list[tuple[str, int]] = field(default_factory=list)
 
 
-Stamp = tuple[int, int | None, float | None]
+Stamp = tuple[int, int | None, int]
 
 
 def stamp(conn: sqlite3.Connection) -> Stamp:
-    """Changes whenever a completion is added, rewritten (`fetched_at`) or deleted."""
-    n, top, fetched = conn.execute("SELECT count(*), max(pk), max(fetched_at) FROM completions").fetchone()
-    return int(n), top, fetched
+    """Changes whenever a completion (or a tool call) is added or deleted."""
+    n, top, calls = conn.execute(
+        "SELECT (SELECT count(*) FROM completions), (SELECT max(pk) FROM completions), "
+        "(SELECT count(*) FROM tool_calls)"
+    ).fetchone()
+    return int(n), top, int(calls)
 
 
 class _Values:
@@ -59,25 +67,45 @@ class _Values:
         return found
 
 
-def _lists(conn: sqlite3.Connection, sql: str, size: int, values: _Values) -> tuple[array[int], array[int]]:
-    """(offsets, items) of per-pk lists from `sql` (pk, value...) ordered by pk."""
-    offsets = array("i", [0]) * (size + 1)
-    items = array("i")
-    last = -1
-    for row in conn.execute(sql):
-        pk = row[0]
-        if pk != last:
-            for p in range(last + 1, pk + 1):
-                offsets[p] = len(items)
-            last = pk
-        items.append(values.id(row[1] if len(row) == 2 else row[1:]))
-    for p in range(last + 1, size + 1):
-        offsets[p] = len(items)
-    return offsets, items
+def _postings(rows: Iterable[tuple[int, object]], values: _Values) -> list[array[int]]:
+    """For each value id, the distinct primary keys having it; ids renumbered most common first."""
+    lists: list[dict[int, None]] = []
+    for pk, value in rows:
+        vid = values.id(value)
+        if vid == len(lists):
+            lists.append({})
+        lists[vid][pk] = None
+    order = sorted(range(len(lists)), key=lambda v: -len(lists[v]))
+    values.values[:] = [values.values[v] for v in order]
+    return [array("i", lists[v]) for v in order]
+
+
+def _top_postings(
+    postings: list[array[int]], values: list[object], mask: bytearray, top: int
+) -> list[tuple[object, int]]:
+    """The `top` values with the most completions in `mask`. Postings come most common first and a
+    value can count no more completions than it has: once the next one has no more than the
+    current `top`-th best count, none after it can enter."""
+    best: list[tuple[int, int]] = []  # a min-heap of (count, -value id)
+    get = mask.__getitem__
+    for vid, owners in enumerate(postings):
+        if len(best) == top and len(owners) <= best[0][0]:
+            break
+        n = sum(map(get, owners))
+        if not n:
+            continue
+        if len(best) < top:
+            heapq.heappush(best, (n, -vid))
+        elif n > best[0][0]:
+            heapq.heapreplace(best, (n, -vid))
+    return [(values[-v], n) for n, v in sorted(best, key=lambda item: (-item[0], -item[1]))]
 
 
 @dataclass
 class FacetIndex:
+    """Model and finish reason ids per primary key (-1: no such completion); for tools and
+    metadata pairs, the primary keys having each value."""
+
     stamp: Stamp
     size: int  # max pk + 1
     models: list[object]
@@ -85,11 +113,9 @@ class FacetIndex:
     finishes: list[object]
     finish_of: array[int]
     tools: list[object]
-    tool_offsets: array[int]
-    tool_items: array[int]
+    tool_postings: list[array[int]]
     pairs: list[object]
-    meta_offsets: array[int]
-    meta_items: array[int]
+    meta_postings: list[array[int]]
 
     @classmethod
     def build(cls, conn: sqlite3.Connection) -> FacetIndex:
@@ -98,53 +124,50 @@ class FacetIndex:
         models, finishes = _Values(), _Values()
         model_of = array("i", [-1]) * size
         finish_of = array("i", [-1]) * size
-        for pk, model, finish in conn.execute("SELECT pk, model, finish_reason FROM completions"):
+        for pk, model in conn.execute("SELECT pk, model FROM completions INDEXED BY completions_model"):
             model_of[pk] = models.id(model)
+        for pk, finish in conn.execute(
+            "SELECT pk, finish_reason FROM completions INDEXED BY completions_finish"
+        ):
             finish_of[pk] = finishes.id(finish)
         tools, pairs = _Values(), _Values()
-        tool_offsets, tool_items = _lists(
-            conn, "SELECT DISTINCT completion, name FROM tool_calls ORDER BY completion", size, tools
+        tool_postings = _postings(
+            conn.execute("SELECT completion, name FROM tool_calls INDEXED BY tool_calls_name"), tools
         )
-        meta_offsets, meta_items = _lists(
-            conn, "SELECT completion, key, value FROM completion_metadata ORDER BY completion", size, pairs
+        meta_postings = _postings(
+            (
+                (r[0], (r[1], r[2]))
+                for r in conn.execute("SELECT completion, key, value FROM completion_metadata")
+            ),
+            pairs,
         )
         return cls(
             mark, size, models.values, model_of, finishes.values, finish_of,
-            tools.values, tool_offsets, tool_items, pairs.values, meta_offsets, meta_items,
+            tools.values, tool_postings, pairs.values, meta_postings,
         )  # fmt: skip
 
-    def count(
-        self, pks: Iterable[int] | None
-    ) -> tuple[int, Counter[int], Counter[int], Counter[int], Counter[int]]:
-        """(total, model ids, finish ids, tool ids, metadata pair ids) of the completions `pks`."""
+    def mask(self, pks: Iterable[int] | None) -> bytearray:
+        """One byte per primary key: 1 for the completions of the set."""
         if pks is None:
-            known = [p for p in range(self.size) if self.model_of[p] >= 0]
-        else:
-            size = self.size
-            known = [p for p in pks if 0 <= p < size and self.model_of[p] >= 0]
-        mo, fo = self.model_of, self.finish_of
-        to, ti, mo_, mi = self.tool_offsets, self.tool_items, self.meta_offsets, self.meta_items
-        return (
-            len(known),
-            Counter(map(mo.__getitem__, known)),
-            Counter(map(fo.__getitem__, known)),
-            Counter(chain.from_iterable(ti[to[p] : to[p + 1]] for p in known if to[p] != to[p + 1])),
-            Counter(chain.from_iterable(mi[mo_[p] : mo_[p + 1]] for p in known if mo_[p] != mo_[p + 1])),
-        )
+            return bytearray(b"\x01") * self.size
+        mask = bytearray(self.size)
+        try:
+            deque(map(mask.__setitem__, pks, repeat(1)), maxlen=0)
+        except IndexError:  # a completion newer than the index: counted once it is rebuilt
+            deque(map(mask.__setitem__, (p for p in pks if 0 <= p < self.size), repeat(1)), maxlen=0)
+        return mask
 
 
 def _top(counts: Counter[int], values: list[object], top: int) -> list[tuple[object, int]]:
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], str(values[kv[0]])))
-    return [(values[i], n) for i, n in ranked[:top]]
+    counts.pop(-1, None)
+    return [(values[i], n) for i, n in counts.most_common(top)]
 
 
-def _tags(conn: sqlite3.Connection, pks: Sequence[int] | None, top: int) -> list[tuple[str, int]]:
-    rows = conn.execute("SELECT c.pk, t.tag FROM label_tags t JOIN completions c ON c.id = t.id")
-    if pks is None:
-        counts = Counter(tag for _pk, tag in rows)
-    else:
-        wanted = set(pks)
-        counts = Counter(tag for pk, tag in rows if pk in wanted)
+def _tags(conn: sqlite3.Connection, mask: bytearray, top: int) -> list[tuple[str, int]]:
+    # CROSS JOIN keeps this order: the few labels, each looking its completion up by id.
+    rows = conn.execute("SELECT c.pk, t.tag FROM label_tags t CROSS JOIN completions c ON c.id = t.id")
+    size = len(mask)
+    counts = Counter(tag for pk, tag in rows if pk < size and mask[pk])
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
 
 
@@ -152,16 +175,18 @@ def facet_counts(
     conn: sqlite3.Connection, pks: Sequence[int] | None, index: FacetIndex | None = None, top: int = TOP
 ) -> tuple[Facets, FacetIndex]:
     """The facets of the completions `pks` (None: the whole store), and the index it used: pass it
-    back next time (it is rebuilt only when the completions changed)."""
+    back next time (it is rebuilt only when completions were added or removed)."""
     if index is None or index.stamp != stamp(conn):
         index = FacetIndex.build(conn)
-    total, model, finish, tool, meta = index.count(pks)
+    mask = index.mask(pks)
+    model = Counter(compress(index.model_of, mask))
+    model.pop(-1, None)
     facets = Facets(
-        total,
+        sum(model.values()),
         _top(model, index.models, top),  # type: ignore[arg-type]
-        _top(finish, index.finishes, top),  # type: ignore[arg-type]
-        _top(tool, index.tools, top),  # type: ignore[arg-type]
-        _top(meta, index.pairs, top),  # type: ignore[arg-type]
-        _tags(conn, pks, top),
+        _top(Counter(compress(index.finish_of, mask)), index.finishes, top),  # type: ignore[arg-type]
+        _top_postings(index.tool_postings, index.tools, mask, top),  # type: ignore[arg-type]
+        _top_postings(index.meta_postings, index.pairs, mask, top),  # type: ignore[arg-type]
+        _tags(conn, mask, top),
     )
     return facets, index

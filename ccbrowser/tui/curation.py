@@ -219,8 +219,12 @@ class CurationApp(App[int]):
     async def count_facets(self) -> None:
         lst = self.completion_list
         pks = None if self.parsed_query is None else list(lst.pks)
-        facets, self._facet_index = await self.reads.read(facet_counts, pks, self._facet_index)
+        facets, self._facet_index = await self.reads.facets(facet_counts, pks, self._facet_index)
         self.post_message(msg.FacetsCounted(facets))
+
+    @on(msg.SyncFinished)
+    def _facets_after_sync(self) -> None:
+        self._facet_index = None  # a sync may have rewritten metadata in place (see store.facets)
 
     @on(msg.FacetsCounted)
     def _on_facets_counted(self, message: msg.FacetsCounted) -> None:

@@ -68,6 +68,7 @@ class Reads:
         open_db(self.path).close()
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
+        self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()
@@ -75,6 +76,10 @@ class Reads:
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the read thread."""
         return await asyncio.wrap_future(self._read.submit(fn, *args))
+
+    async def facets(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the facets thread (never in the way of a read or a search)."""
+        return await asyncio.wrap_future(self._facets.submit(fn, *args))
 
     def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
         """Blocking variant, for start-up and tests."""
@@ -117,6 +122,7 @@ class Reads:
                 self._search.conn.interrupt()
         self._read.close()
         self._search.close()
+        self._facets.close()
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:

@@ -18,7 +18,7 @@ from ccbrowser.safe import one_line
 from ccbrowser.store.facets import Facets
 from ccbrowser.tui.palette import query_value
 
-LABEL_WIDTH = 22
+LABEL_WIDTH = 21
 
 
 def facet_options(facets: Facets) -> list[Option]:
@@ -31,7 +31,7 @@ def facet_options(facets: Facets) -> list[Option]:
         out.append(Option(Content.styled(title, "bold $text-primary"), disabled=True))
         for shown, term, n in entries:
             label = one_line(shown, LABEL_WIDTH).ljust(LABEL_WIDTH)
-            out.append(Option(Content.assemble(label, Content.styled(f" {n:>7,}", "$text-muted")), id=term))
+            out.append(Option(Content.assemble(label, Content.styled(f" {n:>6,}", "$text-muted")), id=term))
 
     def simple(field: str, rows: list[tuple[str | None, int]]) -> list[tuple[str, str, int]]:
         return [
@@ -58,7 +58,7 @@ class FacetsPanel(OptionList):
     """Keys: those of an option list (up/down, enter chooses). Hidden until `F`."""
 
     DEFAULT_CSS = """
-    FacetsPanel { width: 34; border: round $border-blurred; border-title-color: $text-muted; }
+    FacetsPanel { width: 36; border: round $border-blurred; border-title-color: $text-muted; }
     FacetsPanel:focus { border: round $border; border-title-color: $text-accent; }
     """
 
