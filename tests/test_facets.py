@@ -12,6 +12,7 @@ import pytest
 from ccbrowser import search
 from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.demo_corpus import build as build_sample
+from ccbrowser.store import facets as facets_module
 from ccbrowser.store import labels
 from ccbrowser.store.db import open_db
 from ccbrowser.store.facets import facet_counts
@@ -60,8 +61,12 @@ def _expected(conn: sqlite3.Connection, pks: list[int]) -> dict[str, Counter[obj
     return out
 
 
+@pytest.mark.parametrize("small", [0, 10**9], ids=["index", "sql"])
 @pytest.mark.parametrize("text", QUERIES)
-def test_facets_equal_group_bys(conn: sqlite3.Connection, text: str) -> None:
+def test_facets_equal_group_bys(
+    conn: sqlite3.Connection, text: str, small: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facets_module, "SMALL", small)  # both ways of counting tools and metadata
     pks = search.matching_pks(conn, search.parse(text, now=FROZEN_NOW)) if text else None
     everything = [r[0] for r in conn.execute("SELECT pk FROM completions")]
     want = _expected(conn, everything if pks is None else pks)

@@ -18,14 +18,17 @@ against the SQL way.
 from __future__ import annotations
 
 import heapq
+import json
 import sqlite3
 from array import array
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
+from typing import Any
 
 TOP = 12  # values kept per facet
+SMALL = 5_000  # a set this small is counted in SQL: proportional to the set, not to the store
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,8 @@ class FacetIndex:
     tool_postings: list[array[int]]
     pairs: list[object]
     meta_postings: list[array[int]]
+    # (data_version, [(pk, tag)]): the labels as last read; read again when the file changed
+    tags: tuple[int, list[tuple[int, str]]] | None = None
 
     @classmethod
     def build(cls, conn: sqlite3.Connection) -> FacetIndex:
@@ -163,9 +168,13 @@ def _top(counts: Counter[int], values: list[object], top: int) -> list[tuple[obj
     return [(values[i], n) for i, n in counts.most_common(top)]
 
 
-def _tags(conn: sqlite3.Connection, mask: bytearray, top: int) -> list[tuple[str, int]]:
-    # CROSS JOIN keeps this order: the few labels, each looking its completion up by id.
-    rows = conn.execute("SELECT c.pk, t.tag FROM label_tags t CROSS JOIN completions c ON c.id = t.id")
+def _tags(conn: sqlite3.Connection, index: FacetIndex, mask: bytearray, top: int) -> list[tuple[str, int]]:
+    version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    if index.tags is None or index.tags[0] != version:
+        # CROSS JOIN keeps this order: the few labels, each looking its completion up by id.
+        sql = "SELECT c.pk, t.tag FROM label_tags t CROSS JOIN completions c ON c.id = t.id"
+        index.tags = (version, conn.execute(sql).fetchall())
+    rows = index.tags[1]
     size = len(mask)
     counts = Counter(tag for pk, tag in rows if pk < size and mask[pk])
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
@@ -181,12 +190,40 @@ def facet_counts(
     mask = index.mask(pks)
     model = Counter(compress(index.model_of, mask))
     model.pop(-1, None)
+    if pks is not None and len(pks) <= SMALL:
+        tool, meta = _small(conn, pks, top)
+    else:
+        tool = _top_postings(index.tool_postings, index.tools, mask, top)
+        meta = _top_postings(index.meta_postings, index.pairs, mask, top)
     facets = Facets(
         sum(model.values()),
         _top(model, index.models, top),  # type: ignore[arg-type]
         _top(Counter(compress(index.finish_of, mask)), index.finishes, top),  # type: ignore[arg-type]
-        _top_postings(index.tool_postings, index.tools, mask, top),  # type: ignore[arg-type]
-        _top_postings(index.meta_postings, index.pairs, mask, top),  # type: ignore[arg-type]
-        _tags(conn, mask, top),
+        tool,  # type: ignore[arg-type]
+        meta,  # type: ignore[arg-type]
+        _tags(conn, index, mask, top),
     )
     return facets, index
+
+
+def _small(conn: sqlite3.Connection, pks: Sequence[int], top: int) -> tuple[list[Any], list[Any]]:
+    """Tools and metadata of a small set: primary-key look-ups per completion of the set (a few
+    milliseconds), where the postings would be walked to the end for lack of big counts."""
+    arr = json.dumps(list(pks))
+    tools = [
+        (r[0], int(r[1]))
+        for r in conn.execute(
+            "SELECT name, count(DISTINCT completion) FROM tool_calls "
+            "WHERE completion IN (SELECT value FROM json_each(?)) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            (arr, top),
+        )
+    ]
+    meta = [
+        ((r[0], r[1]), int(r[2]))
+        for r in conn.execute(
+            "SELECT key, value, count(*) FROM completion_metadata "
+            "WHERE completion IN (SELECT value FROM json_each(?)) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+            (arr, top),
+        )
+    ]
+    return tools, meta

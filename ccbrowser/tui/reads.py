@@ -2,7 +2,8 @@
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
-can be interrupted (`sqlite3.Connection.interrupt`) when the user types on.
+can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. The facets panel's
+counts have a third (its index takes seconds to build at 100k completions).
 This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
 """
 
