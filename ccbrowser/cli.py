@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "thread": ("thread", "show the conversation that holds a completion, turn by turn"),
     "args": ("args", "print a tool call's arguments"),
     "export": ("export", "export matching completions as jsonl, csv or md"),
+    "label": ("label", "star, tag or annotate completions (local; --push writes tags to the server)"),
+    "view": ("view", "save, list or delete named queries (@NAME in any query)"),
     "import": ("importer", "import completions from a JSON Lines file"),
     "stats": ("stats", "counts, tokens and estimated costs by model, tier, day and tool"),
     "prices": ("prices", "the price data and tier factors costs are estimated with (--update)"),
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands whose positional words form a query: `-word` there is an exclusion, not an option.
-QUERY_COMMANDS = frozenset({"search", "export"})
+QUERY_COMMANDS = frozenset({"search", "export", "view"})
 _NEG = "\x00neg:"
 
 

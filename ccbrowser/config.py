@@ -17,6 +17,12 @@ The config file (``paths.config_path()``, ``$CCBROWSER_CONFIG`` overrides it) na
     api_key_env = "AZURE_OPENAI_API_KEY"
     api_version = "2025-02-01-preview"
 
+``[views]`` names queries (``ccbrowser view save NAME QUERY`` writes it, keeping the file's
+comments; ``@NAME`` in a query stands for the view)::
+
+    [views]
+    golden = "tag:good -tag:bad model:gpt-4o*"
+
 Other tables: ``[keys]`` remaps the TUI's keys (``"list.down" = "j,down"``) and ``[limits]`` sets
 the sync's bounds, its keys the fields of :class:`ccbrowser.api.limits.Limits`::
 
@@ -61,6 +67,8 @@ AZURE_API_VERSION = "2025-02-01-preview"
 FLAVORS = ("openai", "azure", "router", "llama-stack")
 Flavor = Literal["openai", "azure", "router", "llama-stack"]
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+VIEW_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+MAX_VIEW_QUERY = 4096
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
@@ -229,6 +237,13 @@ class PricesTable(BaseModel):
         return {k.strip().lower(): v for k, v in value.items()}
 
 
+def view_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a view (it is typed as `@NAME` in a query), or None."""
+    if not VIEW_NAME.fullmatch(name):
+        return "a view name is a letter then letters, digits, - or _ (at most 64)"
+    return None
+
+
 class ConfigFile(BaseModel):
     """The whole TOML file. New tables (views, prices, ...) are added here, so a typo is never ignored."""
 
@@ -239,6 +254,17 @@ class ConfigFile(BaseModel):
     keys: dict[str, str | list[str]] = {}
     limits: LimitsTable = LimitsTable()  # type: ignore[valid-type]
     prices: PricesTable = PricesTable()
+    views: dict[str, str] = {}
+
+    @field_validator("views")
+    @classmethod
+    def _view_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, query in value.items():
+            if problem := view_name_problem(name):
+                raise ValueError(f"{name!r}: {problem}")
+            if len(query) > MAX_VIEW_QUERY:
+                raise ValueError(f"{name!r}: a view's query has at most {MAX_VIEW_QUERY} characters")
+        return value
 
 
 @dataclass(frozen=True)
@@ -265,6 +291,11 @@ class Config:
     def keys(self) -> dict[str, str]:
         """The ``[keys]`` table, a list of keys joined as ``"j,down"`` (the TUI checks the ids)."""
         return {k: ",".join(v) if isinstance(v, list) else v for k, v in self.file.keys.items()}
+
+    @property
+    def views(self) -> dict[str, str]:
+        """The ``[views]`` table: name -> query text."""
+        return dict(self.file.views)
 
     @property
     def limits(self) -> Limits:

@@ -20,6 +20,7 @@ from ccbrowser.emulator.corpus.chats import chats
 from ccbrowser.search import engine
 from ccbrowser.search import plan as planner
 from ccbrowser.search.plan import budgeted, build
+from ccbrowser.store import labels
 from ccbrowser.store.db import open_db
 
 THREADED = next(c.id for c in chats(FROZEN_NOW, 3) if c.chat == "trip")  # a four-turn conversation
@@ -70,6 +71,11 @@ QUERIES = [
     "cost:>0.002 OR has:refusal",
     "is:root",
     "turns:>2",
+    "is:starred",
+    "tag:good the",
+    "-tag:bad has:tools",
+    "has:note OR tag:good",
+    "tag:go* -is:starred",
 ]
 # On a database holding conversations (their completions repeat each other's messages).
 THREAD_QUERIES = [
@@ -109,6 +115,10 @@ def conn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Connectio
     path: Path = tmp_path_factory.mktemp("plans") / "plans.db"
     build_sample(path, 400, seed=3)
     c = open_db(path)
+    ids = [r[0] for r in c.execute("SELECT id FROM completions ORDER BY pk")]
+    labels.apply(c, ids[::7], star=True)
+    labels.apply(c, ids[::3], add_tags=["good"])
+    labels.apply(c, ids[1::5], add_tags=["bad", "gold"], note="check")
     yield c
     c.close()
 

@@ -1,12 +1,15 @@
-"""`ccbrowser export [QUERY] [--format jsonl|csv|md] [--output FILE]`: the matching completions.
+"""`ccbrowser export [QUERY] [--format jsonl|csv|md|finetune|evals] [--output FILE]`: the matching completions.
 
 Oldest first (an archive reads in time order). `jsonl` lines are
 `{"completion": <the object exactly as stored>, "input_messages": [...] | null, "cost_usd": <the
-estimate in US dollars> | null}` (null: never fetched; an unknown price), which `ccbrowser import` reads back to identical `show --json` output. `csv` has flat
-columns for spreadsheets; `md` readable transcripts. A file given with `--output` is created
-0600: it holds prompts and replies; an existing file is replaced only with `--force`. Its suffix
-(`.jsonl`, `.csv`, `.md`) sets the format when `--format` is not given, and a `--format` that
-contradicts it is refused (a `.md` file of JSON Lines is a mistake). Progress shows on a terminal only.
+estimate in US dollars> | null}` (null: never fetched; an unknown price), which `ccbrowser import`
+reads back to identical `show --json` output. `csv` has flat columns for spreadsheets; `md`
+readable transcripts; `finetune` and `evals` the files OpenAI's fine-tuning and Evals APIs read
+(`ccbrowser.datasets`: what is skipped and why goes to stderr). A file given with `--output` is
+created 0600: it holds prompts and replies; an existing file is replaced only with `--force`. Its
+suffix (`.jsonl`, `.csv`, `.md`) sets the format when `--format` is not given, and a `--format`
+that contradicts it is refused (a `.md` file of JSON Lines is a mistake). Progress shows on a
+terminal only.
 """
 
 from __future__ import annotations
@@ -36,7 +39,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "query", nargs="*", metavar="QUERY", help="only completions matching this query (default: all)"
     )
     parser.add_argument(
-        "--format", choices=FORMATS, help="jsonl, csv or md (default: from the --output suffix, else jsonl)"
+        "--format",
+        choices=FORMATS,
+        help="jsonl, csv, md, finetune or evals (default: from the --output suffix, else jsonl)",
+    )
+    parser.add_argument(
+        "--choice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="finetune/evals: which choice is the output (default 0)",
+    )
+    parser.add_argument(
+        "--include-refusals", action="store_true", help="finetune: keep refusals (skipped by default)"
+    )
+    parser.add_argument(
+        "--include-truncated",
+        action="store_true",
+        help="finetune: keep finish_reason length (skipped by default)",
     )
     parser.add_argument(
         "--output", "-o", metavar="FILE", help="write to FILE (created 0600) instead of stdout"
@@ -44,8 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
-FORMATS = ("jsonl", "csv", "md")
+FORMATS = ("jsonl", "csv", "md", "finetune", "evals")
 _NAMES = {"jsonl": "JSON Lines", "csv": "CSV", "md": "Markdown"}
+_JSON_LINES = frozenset({"jsonl", "finetune", "evals"})  # the formats a `.jsonl` file may hold
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".md": "md", ".markdown": "md"}
 
 
@@ -54,7 +75,7 @@ def output_format(fmt: str | None, output: str | None) -> str:
     from ccbrowser.errors import UsageError
 
     named = SUFFIXES.get(Path(output).suffix.lower()) if output and output != "-" else None
-    if fmt is not None and named is not None and fmt != named:
+    if fmt is not None and named is not None and fmt != named and not {fmt, named} <= _JSON_LINES:
         raise UsageError(
             f"--output {output} names a {_NAMES[named]} file but --format is {fmt}: drop --format or change the name"
         )
@@ -175,12 +196,14 @@ def _open_output(path: str | None, force: bool = False) -> tuple[TextIO, bool]:
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
     from ccbrowser.commands.prices import open_priced
+    from ccbrowser.commands.view import expand_query
     from ccbrowser.progress import Progress
     from ccbrowser.render import json_for_terminal
     from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
     args.format = output_format(args.format, args.output)
-    query = search.parse(" ".join(args.query))
+    query = search.parse(expand_query(args, " ".join(args.query)))
+    training = _training(args)  # a usage error before any file is created
     conn = open_priced(args)
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
@@ -193,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             if close:
                 out.close()
         if args.output and args.output != "-":
-            sys.stderr.write(f"ccbrowser: exported {len(pks):,} completions to {args.output}\n")
+            sys.stderr.write(f"ccbrowser: exported {plural(len(pks), 'completion')} to {args.output}\n")
         return 0
     tty = out.isatty()
     progress = Progress(f"exporting {args.format}", total=len(pks))
@@ -214,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
                     out.write(json_for_terminal(line) if tty else line)
                 elif writer is not None:
                     writer.writerow(_csv_row(r, tools.get(pk, []), tty))
+                elif training is not None:
+                    kept = training.line(r, msgs)
+                    if kept is not None:
+                        out.write(json_for_terminal(kept) if tty else kept)
                 else:
                     out.write(_md(r, msgs))
             progress.update(start + len(chunk))
@@ -222,6 +249,58 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
         if close:
             out.close()
+    written = len(pks)
+    if training is not None:
+        written = training.written
+        if summary := training.skipped.line(written):
+            sys.stderr.write(f"ccbrowser: {summary}\n")
     if args.output and args.output != "-":
-        sys.stderr.write(f"ccbrowser: exported {plural(len(pks), 'completion')} to {args.output}\n")
+        sys.stderr.write(f"ccbrowser: exported {plural(written, 'completion')} to {args.output}\n")
     return 0
+
+
+class _Training:
+    """The `finetune` / `evals` writer: one line per completion kept, a count per reason skipped."""
+
+    def __init__(self, fmt: str, opts: Any) -> None:
+        from ccbrowser.datasets import Skipped
+
+        self.fmt = fmt
+        self.opts = opts
+        self.skipped = Skipped()
+        self.written = 0
+
+    def line(self, r: tuple[Any, ...], msgs: list[Any] | None) -> str | None:
+        from ccbrowser.commands.formats import dumps
+        from ccbrowser.datasets import Skip, evals, finetune
+
+        try:
+            raw = json.loads(r[2])
+            obj = (
+                finetune(raw, msgs, self.opts)
+                if self.fmt == "finetune"
+                else evals(raw, msgs, self.opts, r[1])
+            )
+        except Skip as why:
+            self.skipped.reasons[str(why)] += 1
+            return None
+        self.written += 1
+        return dumps(obj, compact=True) + "\n"
+
+
+def _training(args: argparse.Namespace) -> _Training | None:
+    from ccbrowser.errors import UsageError
+
+    if args.format not in ("finetune", "evals"):
+        if args.choice or args.include_refusals or args.include_truncated:
+            raise UsageError(
+                "--choice, --include-refusals and --include-truncated are for --format finetune or evals"
+            )
+        return None
+    if args.choice < 0:
+        raise UsageError("--choice must be 0 or more")
+    if args.format == "evals" and (args.include_refusals or args.include_truncated):
+        raise UsageError("an evals export keeps refusals and truncated outputs already")
+    from ccbrowser.datasets import Options
+
+    return _Training(args.format, Options(args.choice, args.include_refusals, args.include_truncated))

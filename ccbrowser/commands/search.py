@@ -85,11 +85,12 @@ def write_hits(
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
     from ccbrowser.commands.prices import open_priced
+    from ccbrowser.commands.view import expand_query
     from ccbrowser.errors import UsageError
     from ccbrowser.safe import one_line
     from ccbrowser.store.reader import tool_names
 
-    text = " ".join(args.query)
+    text = expand_query(args, " ".join(args.query))
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all) or more")
     query = search.parse(text)  # a bad query is a usage error before the database is opened

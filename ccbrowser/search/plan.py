@@ -28,7 +28,7 @@ from typing import Any
 
 from ccbrowser.search.query import Clause, Filter, Query, Term
 from ccbrowser.search.text import CJK_VOCAB_RANGES, fold, has_cjk, tokens
-from ccbrowser.store.schema import FTS_COLUMNS
+from ccbrowser.store.schema import FTS_COLUMNS, LABELS_TABLE, TAGS_TABLE
 
 # bm25 column weights: content > tool name + arguments > refusal > audio transcript.
 _WEIGHT = {"content": 4.0, "tool": 2.0, "refusal": 1.5, "transcript": 1.0}
@@ -490,6 +490,8 @@ def _filter_sql(f: Filter, probe: bool = False) -> tuple[str, list[Any]]:
             f"c.id IN (SELECT n.id FROM threads h JOIN thread_nodes n ON n.thread = h.thread WHERE {cond})",
             params,
         )
+    if f.field in ("label", "tag"):
+        return _label_sql(f, probe)
     if f.field == "id":
         return "c.id >= ? AND c.id < ?", [v, f"{v}{_MAX}"]
     if f.field == "cost":
@@ -524,6 +526,21 @@ def _cost_sql(f: Filter, probe: bool) -> tuple[str, list[Any]]:
             params,
         )
     return f"c.pk IN (SELECT pk FROM completions INDEXED BY completions_cost WHERE {cond})", params
+
+
+def _label_sql(f: Filter, probe: bool) -> tuple[str, list[Any]]:
+    """The local labels (schema v9) name completions by API id: `c.id` (unique, so indexed) joins
+    them. `is:starred` and `has:note` read partial indexes, `tag:` a range of `label_tags`' key."""
+    v = f.value
+    if f.field == "label":
+        table, cond, params = LABELS_TABLE, "starred = 1" if v == "starred" else "note IS NOT NULL", []
+    elif f.op == "prefix":
+        table, cond, params = TAGS_TABLE, "tag >= ? AND tag < ?", [v, f"{v}{_MAX}"]
+    else:
+        table, cond, params = TAGS_TABLE, "tag = ?", [v]
+    if probe:
+        return f"EXISTS (SELECT 1 FROM {table} WHERE id = c.id AND {cond})", params
+    return f"c.id IN (SELECT id FROM {table} WHERE {cond})", params
 
 
 def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
@@ -654,9 +671,9 @@ def _count_sql(f: Filter) -> str | None:
     if f.field == "cost":  # the cost index alone
         cond, _ = _cost_condition(f)
         return f"SELECT count(*) FROM (SELECT 1 FROM completions INDEXED BY completions_cost WHERE {cond} LIMIT ?)"
-    if f.field in ("tool", "meta"):
+    if f.field in ("tool", "meta", "label", "tag"):
         sql, _ = _filter_sql(f)
-        inner = sql.removeprefix("c.pk IN (").removesuffix(")")
+        inner = sql.removeprefix("c.pk IN (").removeprefix("c.id IN (").removesuffix(")")
         return f"SELECT count(*) FROM ({inner} LIMIT ?)"
     if f.field in ("has", "finish", "model"):
         # partial indexes on each flag (schema v3); `finish_reason` and `model` lead an index each

@@ -44,6 +44,7 @@ class Term:
     negated: bool = False
 
 
+# `label`: a local label (`starred` or `note`); `tag`: a local tag (both in the labels tables).
 FilterField = Literal[
     "model",
     "meta",
@@ -58,6 +59,8 @@ FilterField = Literal[
     "is",
     "thread",
     "turns",
+    "label",
+    "tag",
 ]
 
 
@@ -160,8 +163,15 @@ _KNOWN = (
     "is",
     "thread",
     "turns",
+    "tag",
 )
-_ALIASES = {"metadata": "meta", "finish_reason": "finish", "service_tier": "tier", "tokens_total": "tokens"}
+_ALIASES = {
+    "tags": "tag",
+    "metadata": "meta",
+    "finish_reason": "finish",
+    "service_tier": "tier",
+    "tokens_total": "tokens",
+}
 # Prefixes that are obviously not meant as fields: keep them as text without a hint.
 _NOT_FIELDS = {"http", "https", "ftp", "file", "mailto", "data"}
 
@@ -329,7 +339,7 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
             "finish": "finish:length", "tier": "tier:flex", "has": "has:tools", "after": "after:2026-01-31",
             "before": "before:2026-01-31", "since": "since:7d", "tokens": "tokens:>1000",
             "cost": "cost:>0.05", "id": "id:chatcmpl-abc", "is": "is:removed", "thread": "thread:chatcmpl-abc",
-            "turns": "turns:>5",
+            "turns": "turns:>5", "tag": "tag:good",
         }[name]  # fmt: skip
         raise QueryError(f"`{name}:` needs a value, like {example}")
     if name == "model":
@@ -350,22 +360,28 @@ def _filter(name: str, value: str, now: float) -> Filter | str:
     if name == "tier":
         return Filter("tier", "=", value.lower())
     if name == "has":
+        if value.lower() in ("note", "notes"):
+            return Filter("label", "=", "note")
         flag = HAS_FLAGS.get(value.lower())
         if flag is None:
             raise QueryError(
-                f"`has:` takes one of tools, refusal, audio, annotations, logprobs, images (got {value!r})"
+                f"`has:` takes one of tools, refusal, audio, annotations, logprobs, images, note (got {value!r})"
             )
         return Filter("has", "=", flag)
     if name == "is":
         if value.lower() == "root":  # the first completion of a conversation
             return Filter("is", "=", "root")
+        if value.lower() in ("starred", "star", "stared"):
+            return Filter("label", "=", "starred")
         if value.lower() not in ("removed", "deleted", "expired"):
-            raise QueryError(f"`is:` takes removed or root (got {value!r})")
+            raise QueryError(f"`is:` takes removed, root or starred (got {value!r})")
         return Filter("is", "=", "removed")
     if name == "thread":  # every completion of the conversation that holds this id (prefix)
         return Filter("thread", "prefix", value.rstrip("*"))
     if name == "turns":
         return _tokens(value, "turns")
+    if name == "tag":
+        return _prefix_or_exact("tag", value)
     if name == "tokens":
         return _tokens(value)
     if name == "cost":

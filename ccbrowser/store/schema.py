@@ -318,6 +318,7 @@ def _v7(conn: sqlite3.Connection) -> None:
         progress.close()
 
 
+# v8: conversations.
 def _threads(conn: sqlite3.Connection) -> None:
     """Conversation threads (`store/threads.py`): which completion continues which, and a summary
     per thread; every stored completion is threaded here (100k in well under a minute:
@@ -329,6 +330,31 @@ def _threads(conn: sqlite3.Connection) -> None:
     threads.backfill(conn)
 
 
+# v9: local labels (a star, tags, a note), the user's own data: never written by a sync or an
+# import. Keyed by the API id, not by `completions.pk`, and without a foreign key: an id is what a
+# sync, a reconcile and a re-import of an export all agree on, so labels follow a completion through
+# any rewrite of its row (or its removal and return) and never cascade away with it. Partial
+# indexes keep `is:starred` / `has:note` as cheap as the `has:` flags; `label_tags` is keyed
+# (tag, id) so `tag:good` is a range of its primary key.
+LABELS_TABLE = "labels"
+TAGS_TABLE = "label_tags"
+_V9 = """
+CREATE TABLE labels (
+    id TEXT PRIMARY KEY,
+    starred INTEGER NOT NULL DEFAULT 0,
+    note TEXT,
+    updated REAL NOT NULL
+);
+CREATE INDEX labels_starred ON labels(id) WHERE starred = 1;
+CREATE INDEX labels_noted ON labels(id) WHERE note IS NOT NULL;
+CREATE TABLE label_tags (
+    tag TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (tag, id)
+) WITHOUT ROWID;
+CREATE INDEX label_tags_id ON label_tags(id);
+"""
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
@@ -338,6 +364,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _index_text_without_sequences,
     _v7,
     _threads,
+    _script(_V9),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

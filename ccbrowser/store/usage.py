@@ -63,7 +63,7 @@ class Usage:
         return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
-# Every read of the cost columns goes through `completions_pk_cost` (see schema v6): the table row
+# Every read of the cost columns goes through `completions_pk_cost` (see schema v7): the table row
 # holds them after the raw JSON, and reaching them there costs the row's overflow pages. A set of
 # matches is bound once as a JSON array and drives lookups in that index by pk.
 _INDEX = "completions c INDEXED BY completions_pk_cost"

@@ -31,6 +31,7 @@ from ccbrowser.store.reader import Detail
 from ccbrowser.tui import background, clipboard, idle, reads, search_bridge, thread_reads, usage_reads
 from ccbrowser.tui import messages as msg
 from ccbrowser.tui.conversations import ConversationActions
+from ccbrowser.tui.curation import CurationApp
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reading import ReadingActions
@@ -50,7 +51,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(ConversationActions, ReadingActions):
+class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -353,7 +354,7 @@ class CCBrowserApp(ConversationActions, ReadingActions):
         if not from_input:
             self.search_bar.set_text(text)
         try:
-            parsed = search_bridge.parse_query(text, now=self.clock())
+            parsed = search_bridge.parse_query(text, now=self.clock(), views=self.saved_views())
         except UsageError as exc:  # the list keeps the last good query's results: say so
             self.search_bar.say(search_bridge.kept_note(exc, self.query_text), error=True)
             return

@@ -74,6 +74,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.next_branch", "b", "thread_branch(1)", "Next branch at the nearest branch point"),
     KeySpec("app.prev_branch", "B", "thread_branch(-1)", "Previous branch at the nearest branch point"),
     KeySpec("app.fold", "z", "thread_fold", "Fold / unfold tool loops in the Thread tab"),
+    # curation: labels of the marked completions (or the one under the cursor), facets, views
+    KeySpec("app.star", "s", "star", "Star / unstar the marked completions (or this one)"),
+    KeySpec("app.tag", "t", "tag", "Tag the marked completions (or this one); -tag removes"),
+    KeySpec("app.facets", "F", "toggle_facets", "Facets panel: counts for the query, choose to narrow"),
+    KeySpec("app.save_view", "ctrl+s", "save_view", "Save the query as a view (@NAME)"),
     # the completion list
     KeySpec("list.down", "j,down", "cursor_down", "Next completion"),
     KeySpec("list.up", "k,up", "cursor_up", "Previous completion"),
@@ -82,6 +87,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("list.page_down", "ctrl+d,pagedown", "page_down", "Page down"),
     KeySpec("list.page_up", "ctrl+u,pageup", "page_up", "Page up"),
     KeySpec("list.open", "enter", "open", "Open in the detail pane", show=True, short="Open"),
+    KeySpec("list.mark", "space", "toggle_mark", "Mark / unmark (then star, tag, export the marks)"),
+    KeySpec("list.mark_range", "v", "mark_range", "Mark every row from the last mark to here"),
     # the detail pane
     KeySpec("detail.down", "j,down", "scroll_down", "Scroll down"),
     KeySpec("detail.up", "k,up", "scroll_up", "Scroll up"),

@@ -123,3 +123,28 @@ class Found(Message):
 
 class ShowUsage(Message):
     """Open the usage screen for the current query (the palette's entry)."""
+
+
+class RunAction(Message):
+    """Run an app action (the palette's bulk commands: `star`, `export('finetune')`, ...)."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action = action
+
+
+class Curated(Message):
+    """A label or export job finished: one line to tell (`error`: it failed)."""
+
+    def __init__(self, text: str, *, error: bool) -> None:
+        super().__init__()
+        self.text = text
+        self.error = error
+
+
+class FacetsCounted(Message):
+    """The facet counts of the current result, for the facets panel."""
+
+    def __init__(self, facets: Any) -> None:
+        super().__init__()
+        self.facets = facets

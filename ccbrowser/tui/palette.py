@@ -19,7 +19,7 @@ from textual.message import Message
 
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
-from ccbrowser.tui.messages import GoToId, SetQuery, ShowHelp, ShowUsage, SwitchProfile, SyncNow
+from ccbrowser.tui.messages import GoToId, RunAction, SetQuery, ShowHelp, ShowUsage, SwitchProfile, SyncNow
 from ccbrowser.tui.reads import Reads
 from ccbrowser.words import plural
 
@@ -31,6 +31,22 @@ class PaletteSource(Protocol):
 
     def profile_names(self) -> list[str]: ...
 
+    def saved_views(self) -> dict[str, str]: ...
+
+
+# The curation commands: (candidate, action, help). They act on the marked completions, or on the
+# one under the cursor when none is marked.
+CURATION: tuple[tuple[str, str, str], ...] = (
+    ("Star / unstar the marked", "star", "Star them, or unstar them when all are starred (s)"),
+    ("Tag the marked…", "tag", "Add a tag, or -tag to remove it (t)"),
+    ("Export the marked as finetune…", "export('finetune')", "OpenAI chat fine-tuning JSONL"),
+    ("Export the marked as evals…", "export('evals')", "Evals API item / sample JSONL"),
+    ("Copy the ids of the marked", "copy_ids", "One id per line"),
+    ("Clear the marks", "clear_marks", "Unmark everything (space marks, v marks a range)"),
+    ("Facets panel", "toggle_facets", "Counts by model, finish, tool, metadata, tag (F)"),
+    ("Save the query as a view…", "save_view", "Name it, then @NAME in any search (ctrl+s)"),
+)
+
 
 def _quote(value: str) -> str | None:
     """A query value for a facet. Values a query cannot spell (control characters, `"`) become
@@ -41,6 +57,9 @@ def _quote(value: str) -> str | None:
             head = _quote(value[:i]) if value[:i] else None
             return head + "*" if head else None
     return f'"{value}"' if any(c.isspace() for c in value) else value
+
+
+query_value = _quote  # the facets panel spells its filters the same way
 
 
 def _display(matcher: Matcher | None, label: str, candidate: str) -> Content:
@@ -75,6 +94,7 @@ class CCBrowserCommands(Provider):
         self._models: list[tuple[str, int]] = []
         self._meta: list[tuple[str, str | None, int]] = []
         self._profiles: list[str] = []
+        self._views: dict[str, str] = app.saved_views()
         try:
             self._models = await app.reads.read(reader.model_counts)
             self._meta = await app.reads.read(reader.metadata_counts, 200)
@@ -91,6 +111,11 @@ class CCBrowserCommands(Provider):
             ("", "Keys and help", post(ShowHelp), "Every key in effect"),
             ("", "Usage and costs", post(ShowUsage), "Charts of cost and tokens for the current query (u)"),
         ]
+        for name, query in self._views.items():
+            shown = f"@{name}  {query}"  # the query is the user's text: shown as Content, never in `help`
+            out.append(("View: ", shown, post(partial(SetQuery, f"@{name}")), "Search this saved view"))
+        for candidate, action, help_text in CURATION:
+            out.append(("", candidate, post(partial(RunAction, action)), help_text))
         for name in self._profiles:
             out.append(("Switch profile: ", name, post(partial(SwitchProfile, name)), "Sync this profile"))
         for model, n in self._models:

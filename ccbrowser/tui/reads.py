@@ -2,7 +2,8 @@
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
-can be interrupted (`sqlite3.Connection.interrupt`) when the user types on.
+can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. The facets panel's
+counts have a third (its index takes seconds to build at 100k completions).
 This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
 """
 
@@ -68,6 +69,7 @@ class Reads:
         open_db(self.path).close()
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
+        self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()
@@ -75,6 +77,10 @@ class Reads:
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the read thread."""
         return await asyncio.wrap_future(self._read.submit(fn, *args))
+
+    async def facets(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the facets thread (never in the way of a read or a search)."""
+        return await asyncio.wrap_future(self._facets.submit(fn, *args))
 
     def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
         """Blocking variant, for start-up and tests."""
@@ -117,6 +123,7 @@ class Reads:
                 self._search.conn.interrupt()
         self._read.close()
         self._search.close()
+        self._facets.close()
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:

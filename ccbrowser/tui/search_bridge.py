@@ -9,7 +9,7 @@ in display order) and `matcher` (spans to highlight in the detail pane).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from textual.message import Message
@@ -17,6 +17,7 @@ from textual.message import Message
 from ccbrowser import search
 from ccbrowser.errors import CCBrowserError, UsageError
 from ccbrowser.safe import one_line
+from ccbrowser.search.views import expand
 from ccbrowser.store import reader
 from ccbrowser.tui.document import Matcher
 from ccbrowser.tui.messages import Matches, SearchFailed
@@ -25,12 +26,13 @@ from ccbrowser.tui.reads import Cancelled, Reads
 FIRST_RESULTS = 100  # a screenful and then some: a walk that stops early stops sooner
 
 
-def parse_query(text: str, now: float | None = None) -> Any | None:
-    """None for an empty query; a parsed query; or UsageError with a clear message."""
+def parse_query(text: str, now: float | None = None, views: Mapping[str, str] | None = None) -> Any | None:
+    """None for an empty query; a parsed query; or UsageError with a clear message. `@NAME`
+    words stand for the saved `views` (the box keeps showing `@NAME`)."""
     if not text.strip():
         return None
     try:
-        return search.parse(text, now=now)
+        return search.parse(expand(text, views or {}), now=now)
     except UsageError:
         raise
     except Exception as exc:  # a parser bug must not crash the UI: say so under the bar

@@ -23,6 +23,7 @@ QUERY_HELP = (
     ("tokens:>1000  id:chatcmpl-ab  is:removed", "tokens, id prefix, removed upstream"),
     ("cost:>0.05  cost:0.01..0.1  cost:unknown", "estimated cost in USD"),
     ("thread:chatcmpl-ab  is:root  turns:>5", "a conversation, its first turns, long ones"),
+    ("is:starred  tag:good  -tag:bad  has:note", "your local labels"),
 )
 
 

@@ -25,6 +25,7 @@ from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
 from ccbrowser.tui.keymap import bindings
+from ccbrowser.tui.marks import Marks
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.widgets.docview import set_virtual_size
 
@@ -110,7 +111,7 @@ class CompletionList(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     CompletionList { background: $surface; overflow-x: hidden; scrollbar-gutter: stable; }
     """
-    COMPONENT_CLASSES = {"completion-list--cursor", "completion-list--cursor-blur"}
+    COMPONENT_CLASSES = {"completion-list--cursor", "completion-list--cursor-blur", "completion-list--marked"}
 
     class Highlighted(Message):
         def __init__(self, pk: int | None, index: int) -> None:
@@ -120,6 +121,13 @@ class CompletionList(ScrollView, can_focus=True):
 
     class Opened(Message):
         pass
+
+    class MarksChanged(Message):
+        """`space` / `v` changed the marks; `count` is how many are marked now."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     def __init__(self, reads: Reads, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -131,6 +139,7 @@ class CompletionList(ScrollView, can_focus=True):
         self._generation = 0
         self._strips: dict[tuple[int, int, int], Strip] = {}
         self.query_generation = -1  # which query the snapshot answers (set by the app)
+        self.marks = Marks()
 
     # -- snapshot -----------------------------------------------------------------------------
 
@@ -260,6 +269,23 @@ class CompletionList(ScrollView, can_focus=True):
     def action_open(self) -> None:
         self.post_message(self.Opened())
 
+    def action_toggle_mark(self) -> None:
+        if (pk := self.current_pk) is not None:
+            self.marks.toggle(pk)
+            self.refresh_marks()
+            self.move_to(self.cursor + 1)  # lazygit / k9s: marking moves on
+
+    def action_mark_range(self) -> None:
+        if self.pks:
+            self.marks.mark_range(self.pks, self.cursor)
+            self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Draw the marks again (after a change here or a bulk action) and say how many there are."""
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.MarksChanged(len(self.marks)))
+
     async def _on_click(self, event: events.Click) -> None:
         index = round(self.scroll_y) + event.y
         if 0 <= index < len(self.pks):
@@ -297,7 +323,8 @@ class CompletionList(ScrollView, can_focus=True):
                 return self._text_strip(Content.styled(" No completions here.", "$text-muted italic"), width)
             return Strip.blank(width, base)
         selected = index == self.cursor
-        key = (index, width, (2 if self.has_focus else 1) if selected else 0)
+        marked = self.pks[index] in self.marks
+        key = (index, width, ((2 if self.has_focus else 1) if selected else 0) + 3 * marked)
         strip = self._strips.get(key)
         if strip is not None:
             return strip
@@ -305,14 +332,24 @@ class CompletionList(ScrollView, can_focus=True):
         if row is None:
             self._want(index, index)
             return self._text_strip(Content.styled(" …", "$text-muted"), width, selected)
-        strip = self._text_strip(format_row(row, width), width, selected)
+        if marked:
+            line = Content.assemble(
+                Content.styled("● ", "bold $text-accent"), format_row(row, max(1, width - 2))
+            )
+        else:
+            line = format_row(row, width)
+        strip = self._text_strip(line, width, selected, marked)
         if len(self._strips) > 500:
             self._strips.clear()
         self._strips[key] = strip
         return strip
 
-    def _text_strip(self, content: Content, width: int, selected: bool = False) -> Strip:
+    def _text_strip(
+        self, content: Content, width: int, selected: bool = False, marked: bool = False
+    ) -> Strip:
         visual = self.visual_style
+        if marked and not selected:
+            visual = self.get_visual_style("completion-list--marked")
         if selected:
             component = "completion-list--cursor" if self.has_focus else "completion-list--cursor-blur"
             visual = self.get_visual_style(component)

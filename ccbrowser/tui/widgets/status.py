@@ -30,6 +30,7 @@ class StatusState:
     sync_error: str | None = None
     connectivity: str | None = None  # "no key", "offline", "sync unavailable" or None
     match_pos: tuple[int, int] | None = None
+    marked: int = 0  # completions marked in the list (space / v)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -93,6 +94,8 @@ class StatusBar(Widget):
             parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
         if s.searching:
             parts.append(Content.styled(" …", "$text-muted"))
+        if s.marked:
+            parts += [sep, Content.styled(f"● {s.marked:,} marked", "bold $text-accent")]
         if s.match_pos is not None:
             parts += [sep, Content.styled(f"match {s.match_pos[0]}/{s.match_pos[1]}", "$text-warning")]
         if s.profile:
