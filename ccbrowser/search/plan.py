@@ -173,8 +173,15 @@ class Plan:
 # -- statements of the executor -------------------------------------------------------------------
 
 
+_ORDERS = {
+    "oldest": "c.created ASC, c.pk ASC",
+    "tokens": "c.total_tokens IS NULL, c.total_tokens DESC, c.created DESC, c.pk DESC",
+}
+
+
 def order_sql(sort: str) -> str:
-    return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
+    """`newest` (and `relevance` without text), `oldest`, `tokens` (most first, unknown last)."""
+    return _ORDERS.get(sort, "c.created DESC, c.pk DESC")
 
 
 # An `AND` term leaving out the completions whose pks are bound to `?` as a JSON array.

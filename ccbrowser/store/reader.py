@@ -15,7 +15,7 @@ from ccbrowser.errors import NotFound, UsageError
 
 LIST_COLUMNS = (
     "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
-    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state"
+    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state, has_logprobs"
 )
 
 
@@ -37,6 +37,7 @@ class ListRow:
     removed_at: float | None
     profile: str | None
     messages_state: str | None
+    has_logprobs: bool = False
 
 
 def _list_row(r: Sequence[Any]) -> ListRow:
@@ -55,6 +56,7 @@ def _list_row(r: Sequence[Any]) -> ListRow:
         r[11],
         r[12],
         r[13],
+        bool(r[14]),
     )
 
 

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -29,7 +29,7 @@ from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, idle, reads, search_bridge
+from ccbrowser.tui import background, clipboard, idle, layout, reads, search_bridge
 from ccbrowser.tui import messages as msg
 from ccbrowser.tui.keymap import bindings, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
@@ -39,7 +39,7 @@ from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
-from ccbrowser.tui.widgets.search_bar import SearchBar
+from ccbrowser.tui.widgets.search_bar import SearchBar, SearchBox
 from ccbrowser.tui.widgets.status import StatusBar
 
 SEARCH_DEBOUNCE = 0.15
@@ -81,12 +81,13 @@ class CCBrowserApp(App[int]):
         self.sync_enabled, self.sync_interval, self.settings_override = sync, sync_interval, settings_override
         self.profile, self.clock, self.user_keymap = profile, clock, dict(keymap or {})
         self.system_clipboard, self.watch_enabled, self.cursor_blink = system_clipboard, watch, cursor_blink
-        self.query_text = ""
+        self.query_text, self.sort = "", "relevance"
         self.parsed_query: Any | None = None
         self._search_timer: Any = None
         self._sync_stop, self._sync_worker = threading.Event(), cast("Worker[None] | None", None)
         self._watch_stop = asyncio.Event()
         self._query_gen = 0
+        self.panes = layout.PaneLayout()
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
 
@@ -126,7 +127,6 @@ class CCBrowserApp(App[int]):
         return self.tabs.active_key
 
     async def on_mount(self) -> None:
-        self.query_one("#list").border_title = "Completions"
         self._focus(self.completion_list)
         self.on_resize()
         pks, total, last = await self.reads.read(reads.initial_load)
@@ -146,8 +146,29 @@ class CCBrowserApp(App[int]):
     async def wait_idle(self, timeout: float = 10.0) -> None:
         await idle.wait_idle(self, timeout)
 
-    def on_resize(self) -> None:
-        self.screen_stack[0].set_class(self.size.width >= 140, "-wide")
+    def on_resize(self, event: events.Resize | None = None) -> None:
+        self.panes.apply(self.screen_stack[0], event.size.width if event else self.size.width)
+
+    @on(events.DescendantFocus)
+    def _on_focus_moved(self, event: events.DescendantFocus) -> None:
+        """One pane shows at a time (narrow, or maximised): the one that has focus."""
+        pane = layout.pane_of(event.widget)
+        if pane is not None and pane != self.panes.pane:
+            self.panes.pane = pane
+            self.on_resize()
+
+    @on(msg.Maximise)
+    def action_maximise(self) -> None:
+        self.panes.toggle_maximised()
+        self.on_resize()
+
+    @on(msg.NextSort)
+    def action_sort(self) -> None:
+        """`o`: the next order; the list starts again from its top."""
+        self.sort = search_bridge.next_sort(self.parsed_query, self.sort)
+        self.status.set(sort=search_bridge.sort_label(self.parsed_query, self.sort), searching=True)
+        self._query_gen += 1
+        self.run_search(self.parsed_query, self._query_gen)
 
     def on_unmount(self) -> None:
         self._sync_stop.set()
@@ -302,7 +323,8 @@ class CCBrowserApp(App[int]):
         )
 
     @on(Input.Submitted, "#search")
-    def _on_search_submitted(self, event: Input.Submitted) -> None:
+    @on(SearchBox.Leave)
+    def _on_search_submitted(self, event: Input.Submitted | SearchBox.Leave) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
         if event.value != self.query_text:
@@ -328,12 +350,14 @@ class CCBrowserApp(App[int]):
         self.search_bar.say("; ".join(search_bridge.hints(parsed)), error=False)
         self.query_text, self.parsed_query = text, parsed
         self._query_gen += 1
-        self.status.set(searching=True)
+        self.status.set(searching=True, sort=search_bridge.sort_label(parsed, self.sort))
         self.run_search(parsed, self._query_gen)
 
     @work(exclusive=True, group="search", exit_on_error=False)
     async def run_search(self, parsed: Any, gen: int, keep_cursor: bool = False) -> None:
-        await search_bridge.answer(self.reads, parsed, gen, self.post_message, keep_cursor=keep_cursor)
+        await search_bridge.answer(
+            self.reads, parsed, gen, self.post_message, keep_cursor=keep_cursor, sort=self.sort
+        )
 
     @on(msg.Matches)
     def _on_matches(self, message: msg.Matches) -> None:
@@ -342,6 +366,7 @@ class CCBrowserApp(App[int]):
             return
         lst = self.completion_list
         lst.query_generation = message.generation
+        lst.snippet_query = self.parsed_query
         lst.set_snapshot(message.pks, keep_pk=lst.current_pk if message.keep_cursor else None)
         everything = self.parsed_query is None
         self.status.set(
@@ -367,7 +392,7 @@ class CCBrowserApp(App[int]):
         pk = await self.reads.read(search_bridge.pk_for_id, id_or_prefix)  # NotFound: the error handler
         if pk is not None:
             listed = pk in self.completion_list.pks
-            pks = None if listed else await self.reads.search(search_bridge.snapshot, None)
+            pks = None if listed else await self.reads.search(search_bridge.snapshot, None, None, self.sort)
             self.post_message(msg.Found(pk, pks))
 
     @on(msg.Found)

@@ -48,6 +48,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.next_match", "n", "jump(1)", "Next match in detail"),
     KeySpec("app.prev_match", "N", "jump(-1)", "Previous match in detail"),
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
+    KeySpec("app.maximise", "plus", "maximise", "Maximise the pane in use (again: both panes)"),
+    KeySpec("app.sort", "o", "sort", "Sort: relevance, newest, oldest, tokens", short="Sort"),
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
     # the completion list
@@ -58,6 +60,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("list.page_down", "ctrl+d,pagedown", "page_down", "Page down"),
     KeySpec("list.page_up", "ctrl+u,pageup", "page_up", "Page up"),
     KeySpec("list.open", "enter", "open", "Open in the detail pane", show=True, short="Open"),
+    # the search box
+    KeySpec("search.back", "up", "history_back", "Previous query (history)"),
+    KeySpec("search.forward", "down", "history_forward", "Next query; past the newest: into the list"),
     # the detail pane
     KeySpec("detail.down", "j,down", "scroll_down", "Scroll down"),
     KeySpec("detail.up", "k,up", "scroll_up", "Scroll up"),
@@ -67,11 +72,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("detail.page_up", "ctrl+u,pageup", "page_up", "Page up"),
 )
 
-SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane"}
+SCOPES = {"app": "Everywhere", "list": "Completion list", "search": "Search box", "detail": "Detail pane"}
 
 
 def bindings(scope: str) -> list[BindingType]:
-    """The `BINDINGS` of one scope (`app`, `list`, `detail`)."""
+    """The `BINDINGS` of one scope (`app`, `list`, `search`, `detail`)."""
     return [
         Binding(
             s.keys,

@@ -75,6 +75,14 @@ class ShowHelp(Message):
     """Open the keys-and-help screen."""
 
 
+class NextSort(Message):
+    """Sort the list by the next order (relevance, newest, oldest, tokens, ...)."""
+
+
+class Maximise(Message):
+    """Maximise the pane in use, or show both panes again."""
+
+
 class Matches(Message):
     """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
     on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""

@@ -29,6 +29,7 @@ class StatusState:
     sync_error: str | None = None
     connectivity: str | None = None  # "no key", "offline", "sync unavailable" or None
     match_pos: tuple[int, int] | None = None
+    sort: str = "newest"
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +62,9 @@ class StatusBar(Widget):
     def on_mount(self) -> None:
         self.set_interval(5, self.update_state)  # keeps "synced Ns ago" honest
 
+    def on_resize(self) -> None:
+        self.update_state()
+
     def set(self, **changes: Any) -> None:
         """The one way the status changes: fields of `StatusState`, then one redraw if it shows."""
         self.state = replace(self.state, **changes)
@@ -77,8 +81,14 @@ class StatusBar(Widget):
         return self._shown if self._shown is not None else self.render_state()
 
     def render_state(self) -> Content:
+        """The line; when it does not fit the bar, tighter separators and no profile name."""
+        width = self.content_region.width or 10_000
+        line = self._line(wide=True)
+        return line if line.cell_length <= width else self._line(wide=False)
+
+    def _line(self, *, wide: bool) -> Content:
         s = self.state
-        sep = Content.styled("  │  ", "$text-muted 50%")
+        sep = Content.styled("  │  " if wide else " │ ", "$text-muted 50%")
         parts: list[Content] = []
         if s.matches is None:
             parts.append(Content.styled(f"{s.total:,} completions", "bold $text"))
@@ -89,9 +99,10 @@ class StatusBar(Widget):
             parts.append(Content.styled(f" of {s.total:,}", "$text-muted"))
         if s.searching:
             parts.append(Content.styled(" …", "$text-muted"))
+        parts += [sep, Content.styled(f"↕ {s.sort}", "$text-muted")]
         if s.match_pos is not None:
             parts += [sep, Content.styled(f"match {s.match_pos[0]}/{s.match_pos[1]}", "$text-warning")]
-        if s.profile:
+        if s.profile and wide:
             parts += [sep, Content("profile "), Content.styled(one_line(s.profile, 30), "bold")]
         parts += [sep, Content(f"synced {ago(s.last_sync, self.clock())}")]
         if s.sync_text:
