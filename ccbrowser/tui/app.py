@@ -29,13 +29,14 @@ from ccbrowser.errors import CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, idle, layout, reads, search_bridge
+from ccbrowser.tui import background, idle, layout, reads, search_bridge
 from ccbrowser.tui import messages as msg
-from ccbrowser.tui.keymap import bindings, effective_keys
+from ccbrowser.tui.copying import CopyActions
+from ccbrowser.tui.keymap import bindings, conflicts, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reads import Reads
-from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, tool_call_clip
 from ccbrowser.tui.screens.help import HelpScreen
+from ccbrowser.tui.screens.message import MessageScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
@@ -47,7 +48,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(App[int]):
+class CCBrowserApp(CopyActions, App[int]):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -139,6 +140,8 @@ class CCBrowserApp(App[int]):
                 self.watcher.watch(self._watch_stop), name="watch", group="watch", exit_on_error=False
             )
         self.set_interval(POLL_INTERVAL, self.watcher.check)
+        for text in conflicts(self.user_keymap):
+            self.notify(text, severity="warning", markup=False, timeout=10)
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
@@ -273,47 +276,6 @@ class CCBrowserApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(effective_keys(self.user_keymap)))
 
-    def copy(self, what: str, value: str) -> None:
-        """Copy the raw value (OSC 52 + system clipboard) and say what and how much."""
-        if not value:
-            self.notify(f"Nothing to copy: {what} is empty", markup=False, severity="warning", timeout=3)
-            return
-        value = clipboard.encodable(value)
-        self.copy_to_clipboard(value)
-        size = clipboard.human_size(len(value.encode("utf-8")))
-        if self.system_clipboard:
-            self._copy_system(value)
-        self.notify(f"Copied {what} ({size})", markup=False, timeout=3)
-
-    def _copy_clip(self, clip: Clip | None) -> None:
-        if clip is not None:
-            self.copy(*clip)
-
-    @work(thread=True, exit_on_error=False, group="clipboard")
-    def _copy_system(self, value: str) -> None:
-        clipboard.copy_system(value)  # never raises: False when no tool worked
-
-    def action_copy_args(self) -> None:
-        calls = self.detail.tool_calls if self.detail is not None else None
-        if calls == []:
-            self.notify("No tool call in this completion", severity="warning", markup=False, timeout=3)
-        elif calls and len(calls) == 1:
-            self._copy_clip(tool_call_clip(calls[0]))
-        elif calls:
-            self.push_screen(
-                ToolCallChooser(calls), lambda key: self._copy_clip(ToolCallChooser.clip(calls, key))
-            )
-
-    def action_copy_menu(self) -> None:
-        if (d := self.detail) is not None:
-            self.push_screen(CopyMenu(d), lambda key: self._on_copy_menu(d, key))
-
-    def _on_copy_menu(self, detail: Detail, key: str | None) -> None:
-        if key == ARGS:
-            self.action_copy_args()
-        elif key is not None:
-            self._copy_clip(CopyMenu.clip(detail, key))
-
     @on(Input.Changed, "#search")
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
@@ -417,6 +379,20 @@ class CCBrowserApp(App[int]):
 
     def profile_names(self) -> list[str]:  # the palette's
         return background.profile_names(self.config)
+
+    def last_sync_error(self) -> str | None:  # the palette's
+        return self.status.state.sync_error
+
+    @on(msg.ShowSyncError)
+    def _on_show_sync_error(self) -> None:
+        if (text := self.status.state.sync_error) is not None:
+            self.push_screen(MessageScreen("Last sync error", text))
+
+    @on(msg.EditQuery)
+    def _on_edit_query(self, message: msg.EditQuery) -> None:
+        self.search_bar.set_text(message.text)
+        self.search_bar.box.cursor_position = len(message.text)
+        self._focus(self.search_bar.box)
 
     @on(msg.SwitchProfile)
     def _on_switch_profile(self, message: msg.SwitchProfile) -> None:

@@ -126,3 +126,31 @@ def load_keymap(path: Path) -> dict[str, str]:
 def effective_keys(keymap: dict[str, str]) -> dict[str, str]:
     """Binding id -> keys in effect after the user's remapping."""
     return {s.id: keymap.get(s.id, s.keys) for s in KEYS}
+
+
+def _split(keys: str) -> list[str]:
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
+def _clash(a: str, b: str) -> bool:
+    """Two scopes share keys when they are the same, or one is the app's (it works everywhere).
+    The list, the search box and the detail never have focus at once: `j` may mean both."""
+    sa, sb = a.split(".", 1)[0], b.split(".", 1)[0]
+    return sa == sb or "app" in (sa, sb)
+
+
+def conflicts(keymap: dict[str, str]) -> list[str]:
+    """One warning per remapped key that another action (in a scope that shares keys) also has:
+    the other action would be shadowed, or this one never fire."""
+    effective = effective_keys(keymap)
+    described = {s.id: s.description for s in KEYS}
+    out: list[str] = []
+    for bid, keys in keymap.items():
+        for key in _split(keys):
+            for other, other_keys in effective.items():
+                if other != bid and _clash(bid, other) and key in _split(other_keys):
+                    out.append(
+                        f'[keys] "{bid}" = "{keys}": {key} is also {other} ({described[other]}); '
+                        "remap one of them"
+                    )
+    return out

@@ -75,6 +75,18 @@ class ShowHelp(Message):
     """Open the keys-and-help screen."""
 
 
+class EditQuery(Message):
+    """Put this text in the search box and focus it, without searching yet ("Go to id…": `id:`)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ShowSyncError(Message):
+    """Show the last sync error in full (the status bar has one line for it)."""
+
+
 class NextSort(Message):
     """Sort the list by the next order (relevance, newest, oldest, tokens, ...)."""
 

@@ -29,17 +29,20 @@ def _keys(keys: str) -> str:
 
 
 def help_content(effective: dict[str, str]) -> Content:
+    """Three columns (keys, what they do, the id to remap), each as wide as its longest entry."""
+    keys_of = {spec.id: _keys(effective.get(spec.id, spec.keys)) for spec in KEYS}
+    key_w = max(len(k) for k in keys_of.values()) + 2
+    desc_w = max(len(spec.description) for spec in KEYS) + 2
     lines: list[Content] = []
     for scope, title in SCOPES.items():
         lines.append(Content.styled(title, "bold $text-primary"))
         for spec in KEYS:
             if spec.id.split(".", 1)[0] != scope:
                 continue
-            keys = _keys(effective.get(spec.id, spec.keys))
             lines.append(
                 Content.assemble(
-                    Content.styled(f"  {keys:<16}", "bold $text-accent"),
-                    f"{spec.description:<39} ",
+                    Content.styled(f"  {keys_of[spec.id]:<{key_w}}", "bold $text-accent"),
+                    f"{spec.description:<{desc_w}}",
                     Content.styled(spec.id, "$text-muted"),
                 )
             )
@@ -59,8 +62,14 @@ def help_content(effective: dict[str, str]) -> Content:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
-        Binding("j,down", "scroll_down", "Down", show=False, id="help.down"),
-        Binding("k,up", "scroll_up", "Up", show=False, id="help.up"),
+        Binding("j,down", "scroll('scroll_down')", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll('scroll_up')", "Up", show=False, id="help.up"),
+        Binding(
+            "pagedown,space,ctrl+d", "scroll('scroll_page_down')", "Page down", show=False, id="help.pgdn"
+        ),
+        Binding("pageup,ctrl+u", "scroll('scroll_page_up')", "Page up", show=False, id="help.pgup"),
+        Binding("end,G", "scroll('scroll_end')", "End", show=False, id="help.end"),
+        Binding("home,g", "scroll('scroll_home')", "Top", show=False, id="help.home"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -77,13 +86,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         box = Vertical()
-        box.border_title = "Keys  (esc to close)"
+        box.border_title = "Keys  (esc close · j/k PgDn/PgUp Home/End scroll)"
         with box:
             with VerticalScroll(id="help-scroll"):
                 yield Static(help_content(self._effective), id="help-text")
 
-    def action_scroll_down(self) -> None:
-        self.query_one("#help-scroll", VerticalScroll).scroll_down()
-
-    def action_scroll_up(self) -> None:
-        self.query_one("#help-scroll", VerticalScroll).scroll_up()
+    def action_scroll(self, how: str) -> None:
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        getattr(scroll, how)(animate=False)

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from ccbrowser.safe import one_line
+from ccbrowser.tui.messages import ShowSyncError
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class StatusBar(Widget):
     def on_mount(self) -> None:
         self.set_interval(5, self.update_state)  # keeps "synced Ns ago" honest
 
+    def on_click(self) -> None:
+        """A sync error is cut to fit the line: a click shows all of it."""
+        if self.state.sync_error:
+            self.post_message(ShowSyncError())
+
     def on_resize(self) -> None:
         self.update_state()
 
@@ -108,7 +114,13 @@ class StatusBar(Widget):
         if s.sync_text:
             parts += [sep, Content.styled("⟳ " + one_line(s.sync_text, 60), "$text-success")]
         if s.sync_error:
-            parts += [sep, Content.styled("✗ " + one_line(s.sync_error, 120), "bold $text-error")]
+            error = one_line(s.sync_error, 120)
+            more = " (click, or ctrl+p › sync error)" if error != s.sync_error else ""
+            parts += [
+                sep,
+                Content.styled("✗ " + error, "bold $text-error"),
+                Content.styled(more, "$text-muted"),
+            ]
         if s.connectivity:
             parts += [sep, Content.styled(one_line(s.connectivity, 40), "bold $text-warning")]
         return Content.assemble(*parts)
