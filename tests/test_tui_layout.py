@@ -63,6 +63,10 @@ async def test_one_pane_below_the_width(sample: Path, size: tuple[int, int]) -> 
         await pilot.press("tab")  # tab switches the one pane too
         await app.wait_idle()
         assert _shown(app) == (False, True)
+        await pilot.press("plus")  # already one pane: says so, changes nothing
+        await app.wait_idle()
+        assert _shown(app) == (False, True) and app.panes.maximised is None
+        assert any("One pane" in n.message for n in app._notifications)
 
 
 async def test_both_panes_at_100_columns(sample: Path) -> None:

@@ -48,7 +48,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(CopyActions, App[int]):
+class CCBrowserApp(CopyActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -162,7 +162,8 @@ class CCBrowserApp(CopyActions, App[int]):
 
     @on(msg.Maximise)
     def action_maximise(self) -> None:
-        self.panes.toggle_maximised()
+        if (note := self.panes.toggle_maximised(self.size.width)) is not None:
+            self.notify(note, markup=False, timeout=3)
         self.on_resize()
 
     @on(msg.NextSort)

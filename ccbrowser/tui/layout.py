@@ -47,10 +47,13 @@ class PaneLayout:
             footer.compact = width < ONE_PANE_BELOW
             footer.show_command_palette = width >= ONE_PANE_BELOW
 
-    def toggle_maximised(self) -> bool:
-        """`+`: maximise the pane in use, or show both again. True when one is maximised now."""
+    def toggle_maximised(self, width: int) -> str | None:
+        """`+`: maximise the pane in use, or show both again; at a width that shows one pane
+        anyway nothing changes, and the returned line says so."""
+        if width < ONE_PANE_BELOW:
+            return f"One pane at a time below {ONE_PANE_BELOW} columns: enter / esc switch"
         self.maximised = None if self.maximised is not None else self.pane
-        return self.maximised is not None
+        return None
 
 
 def pane_of(widget: DOMNode) -> Pane | None:

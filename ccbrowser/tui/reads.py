@@ -2,7 +2,8 @@
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
-can be interrupted (`sqlite3.Connection.interrupt`) when the user types on.
+can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. Extras that can wait
+(the list's matched snippets) go to a third, so they never queue in front of a detail read.
 This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
 """
 
@@ -60,7 +61,7 @@ class _Lane:
 
 
 class Reads:
-    """The TUI's two reader threads (quick reads, searches). Create on the UI thread; `close` on exit."""
+    """The TUI's reader threads (quick reads, searches, extras). Create on the UI thread; `close` on exit."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -68,6 +69,7 @@ class Reads:
         open_db(self.path).close()
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
+        self._aside = _Lane(self.path, "ccb-aside")
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()
@@ -75,6 +77,10 @@ class Reads:
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the read thread."""
         return await asyncio.wrap_future(self._read.submit(fn, *args))
+
+    async def read_aside(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the extras thread (work that must not delay `read`)."""
+        return await asyncio.wrap_future(self._aside.submit(fn, *args))
 
     def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
         """Blocking variant, for start-up and tests."""
@@ -117,6 +123,7 @@ class Reads:
                 self._search.conn.interrupt()
         self._read.close()
         self._search.close()
+        self._aside.close()
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:

@@ -5,7 +5,8 @@ read a page at a time on the data thread, cached (LRU), and only the visible lin
 A page that is not loaded yet shows the rows it had in the previous snapshot (a live sync writes
 a new snapshot every half second: rows must not flicker), else a dim placeholder for a frame.
 Rows that a live refresh adds above the viewport are counted in the border title ("3 new ↑").
-For a text query each page's matched snippets are read after its rows (`snippet_query`).
+For a text query the rows on screen show their matched snippets, read in one batch per frame
+on the reads' extras thread (`snippet_query`), so they never delay a page or a detail.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ccbrowser.tui.widgets.row_format import format_row
 PAGE = 100
 MAX_PAGES = 100
 MAX_SNIPPETS = 20_000
+MAX_STALE = MAX_PAGES * PAGE
 TITLE = "Completions"
 
 
@@ -69,7 +71,8 @@ class CompletionList(ScrollView, can_focus=True):
         self._new: set[int] = set()  # added by a live refresh above the viewport, not seen yet
         self.new_above = 0
         self._snippet_query: Any | None = None
-        self._snippets: dict[int, str] = {}
+        self._snippets: dict[int, str] = {}  # pk -> snippet ("" when it has none)
+        self._snippets_wanted: set[int] = set()
 
     def on_mount(self) -> None:
         self.border_title = TITLE
@@ -82,8 +85,9 @@ class CompletionList(ScrollView, can_focus=True):
     def snippet_query(self, query: Any | None) -> None:
         """The parsed query whose matched snippets the rows show (None: the previews)."""
         if query is not self._snippet_query:
-            self._snippet_query = query
+            self._snippet_query = query if search_bridge.has_words(query) else None
             self._snippets.clear()
+            self._snippets_wanted.clear()
 
     # -- snapshot -----------------------------------------------------------------------------
 
@@ -95,7 +99,10 @@ class CompletionList(ScrollView, can_focus=True):
         self.pks = pks if isinstance(pks, array) else array("q", pks)
         self._generation += 1
         if rows_changed:
-            self._stale = {r.pk: r for page in self._pages.values() for r in page}
+            # Two snapshots in a row (a sync commits often): rows the first had not read yet
+            # still show what the one before showed.
+            fresh = {r.pk: r for page in self._pages.values() for r in page}
+            self._stale = fresh if len(self._stale) > MAX_STALE else {**self._stale, **fresh}
             self._pages.clear()
             self._loading.clear()
         self._strips.clear()
@@ -175,14 +182,31 @@ class CompletionList(ScrollView, can_focus=True):
             self._pages.popitem(last=False)
         self._strips.clear()
         self.refresh()
-        if (query := self._snippet_query) is not None:
-            snippets = await self.reads.read(search_bridge.snippets, query, keys)
-            if generation == self._generation and query is self._snippet_query:
-                if len(self._snippets) > MAX_SNIPPETS:
-                    self._snippets.clear()
-                self._snippets.update(snippets)
-                self._strips.clear()
-                self.refresh()
+
+    def _want_snippet(self, pk: int) -> None:
+        """Ask for a shown row's snippet; the asks of one frame go in one read."""
+        if pk in self._snippets or pk in self._snippets_wanted:
+            return
+        if not self._snippets_wanted:
+            self.call_later(self._read_snippets)
+        self._snippets_wanted.add(pk)
+
+    def _read_snippets(self) -> None:
+        pks, self._snippets_wanted = list(self._snippets_wanted), set()
+        if pks and self._snippet_query is not None:
+            self.app.run_worker(
+                self._load_snippets(self._snippet_query, pks), group="snippets", exit_on_error=False
+            )
+
+    async def _load_snippets(self, query: Any, pks: list[int]) -> None:
+        found = await self.reads.read_aside(search_bridge.snippets, query, pks)
+        if query is not self._snippet_query:
+            return
+        if len(self._snippets) > MAX_SNIPPETS:
+            self._snippets.clear()
+        self._snippets.update({pk: found.get(pk, "") for pk in pks})
+        self._strips.clear()
+        self.refresh()
 
     def _visible_range(self) -> tuple[int, int]:
         top = round(self.scroll_y)
@@ -286,6 +310,11 @@ class CompletionList(ScrollView, can_focus=True):
         if row is None:
             self._want(index, index)
             return self._text_strip(Content.styled(" …", "$text-muted"), width, selected)
+        if self._snippet_query is not None and row.pk not in self._snippets:
+            self._want_snippet(row.pk)
+            return self._text_strip(
+                format_row(row, width), width, selected
+            )  # not cached: the snippet follows
         strip = self._text_strip(format_row(row, width, self._snippets.get(row.pk)), width, selected)
         if len(self._strips) > 500:
             self._strips.clear()
