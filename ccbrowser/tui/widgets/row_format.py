@@ -115,7 +115,9 @@ def _from_first_match(snippet: str, width: int) -> str:
     start = snippet.find(MARK_START)
     if start <= width // 3:
         return snippet
-    return "…" + snippet[start - width // 4 :]
+    cut = start - width // 4
+    space = snippet.find(" ", cut, start)  # start on a word
+    return "…" + snippet[space + 1 if space >= 0 else cut :]
 
 
 def _text(row: ListRow, snippet: str | None, width: int) -> Content:
