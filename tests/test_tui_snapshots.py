@@ -1,4 +1,4 @@
-"""Snapshot tests of the main screens at 80x24 and 160x48 (pytest-textual-snapshot).
+"""Snapshot tests of the main screens at 60x15, 80x24, 100x30 and 160x48 (pytest-textual-snapshot).
 
 The scenarios are the ones `python -m ccbrowser.tui.screenshots` uses for the README. Clock,
 corpus, time zone (conftest: TZ=UTC), cursor blink and animations are fixed; env and XDG dirs are
@@ -30,7 +30,10 @@ def snapshot_db(snapshot_db_source: Path, tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+SIZES = [(60, 15), (80, 24), (100, 30), (160, 48)]  # a split tmux pane .. a big window
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_snapshot(name: str, size: tuple[int, int], snapshot_db: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     freeze_timezone()

@@ -18,7 +18,7 @@ No Textual here, no global state; every function takes the caller's own `sqlite3
 
 - `parse(text, *, now=None) -> Query`: pure; `now` (datetime or Unix time) fixes `since:` and
   date words for tests. Unknown `field:` is searched as text and noted in `Query.hints`.
-- `search(conn, query_or_text, *, sort="relevance"|"newest"|"oldest", limit=50, offset=0)
+- `search(conn, query_or_text, *, sort="relevance"|"newest"|"oldest"|"tokens", limit=50, offset=0)
   -> list[Hit]`: relevance ranks by weighted bm25 of the best message when there is text,
   newest first otherwise. Each completion appears once.
 - `matching_pks(conn, query_or_text, *, sort=..., limit=None) -> list[int]`: the same order as

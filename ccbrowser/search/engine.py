@@ -44,8 +44,8 @@ from ccbrowser.search.query import Query, highlight_terms, parse
 from ccbrowser.search.text import Matcher, make_snippet, one_line
 from ccbrowser.store.schema import FTS_COLUMNS
 
-Sort = Literal["relevance", "newest", "oldest", "cost"]
-SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "cost")
+Sort = Literal["relevance", "newest", "oldest", "tokens", "cost"]
+SORTS: tuple[str, ...] = ("relevance", "newest", "oldest", "tokens", "cost")
 
 RANK_LIMIT = 1000
 COUNT_CAP = 20_000

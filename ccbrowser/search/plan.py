@@ -207,14 +207,20 @@ class Plan:
 
 # A completion's cost by primary key through a covering index (never the row's overflow pages).
 COST_OF_SQL = "(SELECT cost_usd FROM completions INDEXED BY completions_pk_cost WHERE pk = c.pk)"
+_ORDERS = {
+    "oldest": "c.created ASC, c.pk ASC",
+    "tokens": "c.total_tokens IS NULL, c.total_tokens DESC, c.created DESC, c.pk DESC",
+}
 
 
 def order_sql(sort: str, where: str = "1") -> str:
+    """`newest` (and `relevance` without text), `oldest`, `tokens` (most first, unknown last),
+    `cost` (most expensive first, unknown last)."""
     if sort == "cost":
-        # Most expensive first, unknown costs last. Everything: the cost index read backwards;
-        # a filtered set (driven by another index): each match's cost looked up, then sorted.
+        # Everything: the cost index read backwards; a filtered set (driven by another index):
+        # each match's cost looked up, then sorted.
         return "c.cost_usd DESC, c.pk DESC" if where == "1" else f"{COST_OF_SQL} DESC, c.pk DESC"
-    return "c.created ASC, c.pk ASC" if sort == "oldest" else "c.created DESC, c.pk DESC"
+    return _ORDERS.get(sort, "c.created DESC, c.pk DESC")
 
 
 # An `AND` term leaving out the completions whose pks are bound to `?` as a JSON array.

@@ -16,7 +16,7 @@ from ccbrowser.safe import one_line
 
 LIST_COLUMNS = (
     "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
-    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state, "
+    "has_refusal, has_audio, n_choices, removed_at, profile, messages_state, has_logprobs, "
     # the cost follows `raw` in the row: read from its covering index, not the row's overflow pages
     "(SELECT k.cost_usd FROM completions k INDEXED BY completions_pk_cost WHERE k.pk = completions.pk)"
 )
@@ -40,6 +40,7 @@ class ListRow:
     removed_at: float | None
     profile: str | None
     messages_state: str | None
+    has_logprobs: bool = False
     cost_usd: float | None = None  # an estimate (or reported by the server); None: unknown
 
 
@@ -59,7 +60,8 @@ def _list_row(r: Sequence[Any]) -> ListRow:
         r[11],
         r[12],
         r[13],
-        r[14],
+        bool(r[14]),
+        r[15],
     )
 
 

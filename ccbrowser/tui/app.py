@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-from textual import on, work
+from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
@@ -28,22 +28,23 @@ from ccbrowser.config import Config
 from ccbrowser.errors import AmbiguousId, CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, clipboard, idle, reads, search_bridge, thread_reads, usage_reads
+from ccbrowser.tui import background, idle, layout, reads, search_bridge, thread_reads, usage_reads
 from ccbrowser.tui import messages as msg
 from ccbrowser.tui.conversations import ConversationActions
+from ccbrowser.tui.copying import CopyActions
 from ccbrowser.tui.curation import CurationApp
-from ccbrowser.tui.keymap import bindings, effective_keys
+from ccbrowser.tui.keymap import bindings, conflicts, effective_keys
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reading import ReadingActions
 from ccbrowser.tui.reads import Reads
-from ccbrowser.tui.screens.copy import ARGS, Clip, CopyMenu, ToolCallChooser, tool_call_clip
 from ccbrowser.tui.screens.help import HelpScreen
+from ccbrowser.tui.screens.message import MessageScreen
 from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.conversation_list import ConversationList
 from ccbrowser.tui.widgets.detail import DetailTabs
 from ccbrowser.tui.widgets.docview import DocView
-from ccbrowser.tui.widgets.search_bar import SearchBar
+from ccbrowser.tui.widgets.search_bar import SearchBar, SearchBox
 from ccbrowser.tui.widgets.status import StatusBar
 
 SEARCH_DEBOUNCE = 0.15
@@ -51,7 +52,7 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
+class CCBrowserApp(ConversationActions, CurationApp, ReadingActions, CopyActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
@@ -86,13 +87,14 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
         self.sync_enabled, self.sync_interval, self.settings_override = sync, sync_interval, settings_override
         self.profile, self.clock, self.user_keymap = profile, clock, dict(keymap or {})
         self.system_clipboard, self.watch_enabled, self.cursor_blink = system_clipboard, watch, cursor_blink
-        self.query_text = ""
+        self.query_text, self.sort = "", "relevance"
         self.parsed_query: Any | None = None
         self._search_timer: Any = None
         self._sync_stop, self._sync_worker = threading.Event(), cast("Worker[None] | None", None)
         self._watch_stop = asyncio.Event()
         self._query_gen = 0
         self._seek_step = 0  # `n` moved to another tab: jump there once it is shown
+        self.panes = layout.PaneLayout()
         if self.user_keymap:
             self.set_keymap(self.user_keymap)
 
@@ -134,7 +136,6 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
 
     async def on_mount(self) -> None:
         self.prices.start()
-        self.query_one("#list").border_title = "Completions"
         self._focus(self.completion_list)
         self.on_resize()
         pks, total, last = await self.reads.read(reads.initial_load)
@@ -147,6 +148,8 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
                 self.watcher.watch(self._watch_stop), name="watch", group="watch", exit_on_error=False
             )
         self.set_interval(POLL_INTERVAL, self.watcher.check)
+        for text in conflicts(self.user_keymap):
+            self.notify(text, severity="warning", markup=False, timeout=10)
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
@@ -154,8 +157,30 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
     async def wait_idle(self, timeout: float = 10.0) -> None:
         await idle.wait_idle(self, timeout)
 
-    def on_resize(self) -> None:
-        self.screen_stack[0].set_class(self.size.width >= 140, "-wide")
+    def on_resize(self, event: events.Resize | None = None) -> None:
+        self.panes.apply(self.screen_stack[0], event.size.width if event else self.size.width)
+
+    @on(events.DescendantFocus)
+    def _on_focus_moved(self, event: events.DescendantFocus) -> None:
+        """One pane shows at a time (narrow, or maximised): the one that has focus."""
+        pane = layout.pane_of(event.widget)
+        if pane is not None and pane != self.panes.pane:
+            self.panes.pane = pane
+            self.on_resize()
+
+    @on(msg.Maximise)
+    def action_maximise(self) -> None:
+        if (note := self.panes.toggle_maximised(self.size.width)) is not None:
+            self.notify(note, markup=False, timeout=3)
+        self.on_resize()
+
+    @on(msg.NextSort)
+    def action_sort(self) -> None:
+        """`o`: the next order; the list starts again from its top."""
+        self.sort = search_bridge.next_sort(self.parsed_query, self.sort)
+        self.status.set(sort=search_bridge.sort_label(self.parsed_query, self.sort), searching=True)
+        self._query_gen += 1
+        self.run_search(self.parsed_query, self._query_gen)
 
     def on_unmount(self) -> None:
         self._sync_stop.set()
@@ -285,47 +310,6 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
         if completion_id is not None:
             self.post_message(msg.GoToId(completion_id))
 
-    def copy(self, what: str, value: str) -> None:
-        """Copy the raw value (OSC 52 + system clipboard) and say what and how much."""
-        if not value:
-            self.notify(f"Nothing to copy: {what} is empty", markup=False, severity="warning", timeout=3)
-            return
-        value = clipboard.encodable(value)
-        self.copy_to_clipboard(value)
-        size = clipboard.human_size(len(value.encode("utf-8")))
-        if self.system_clipboard:
-            self._copy_system(value)
-        self.notify(f"Copied {what} ({size})", markup=False, timeout=3)
-
-    def _copy_clip(self, clip: Clip | None) -> None:
-        if clip is not None:
-            self.copy(*clip)
-
-    @work(thread=True, exit_on_error=False, group="clipboard")
-    def _copy_system(self, value: str) -> None:
-        clipboard.copy_system(value)  # never raises: False when no tool worked
-
-    def action_copy_args(self) -> None:
-        calls = self.detail.tool_calls if self.detail is not None else None
-        if calls == []:
-            self.notify("No tool call in this completion", severity="warning", markup=False, timeout=3)
-        elif calls and len(calls) == 1:
-            self._copy_clip(tool_call_clip(calls[0]))
-        elif calls:
-            self.push_screen(
-                ToolCallChooser(calls), lambda key: self._copy_clip(ToolCallChooser.clip(calls, key))
-            )
-
-    def action_copy_menu(self) -> None:
-        if (d := self.detail) is not None:
-            self.push_screen(CopyMenu(d), lambda key: self._on_copy_menu(d, key))
-
-    def _on_copy_menu(self, detail: Detail, key: str | None) -> None:
-        if key == ARGS:
-            self.action_copy_args()
-        elif key is not None:
-            self._copy_clip(CopyMenu.clip(detail, key))
-
     @on(Input.Changed, "#search")
     def _on_search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
@@ -335,7 +319,8 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
         )
 
     @on(Input.Submitted, "#search")
-    def _on_search_submitted(self, event: Input.Submitted) -> None:
+    @on(SearchBox.Leave)
+    def _on_search_submitted(self, event: Input.Submitted | SearchBox.Leave) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
         if event.value != self.query_text:
@@ -361,12 +346,14 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
         self.search_bar.say("; ".join(search_bridge.hints(parsed)), error=False)
         self.query_text, self.parsed_query = text, parsed
         self._query_gen += 1
-        self.status.set(searching=True)
+        self.status.set(searching=True, sort=search_bridge.sort_label(parsed, self.sort))
         self.run_search(parsed, self._query_gen)
 
     @work(exclusive=True, group="search", exit_on_error=False)
     async def run_search(self, parsed: Any, gen: int, keep_cursor: bool = False) -> None:
-        await search_bridge.answer(self.reads, parsed, gen, self.post_message, keep_cursor=keep_cursor)
+        await search_bridge.answer(
+            self.reads, parsed, gen, self.post_message, keep_cursor=keep_cursor, sort=self.sort
+        )
 
     @on(msg.Matches)
     def _on_matches(self, message: msg.Matches) -> None:
@@ -375,6 +362,7 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
             return
         lst = self.completion_list
         lst.query_generation = message.generation
+        lst.snippet_query = self.parsed_query
         lst.set_snapshot(message.pks, keep_pk=lst.current_pk if message.keep_cursor else None)
         everything = self.parsed_query is None
         self.status.set(
@@ -407,7 +395,7 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
             return
         if pk is not None:
             listed = pk in self.completion_list.pks
-            pks = None if listed else await self.reads.search(search_bridge.snapshot, None)
+            pks = None if listed else await self.reads.search(search_bridge.snapshot, None, None, self.sort)
             self.post_message(msg.Found(pk, pks))
 
     @on(msg.Found)
@@ -432,6 +420,20 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions):
 
     def profile_names(self) -> list[str]:  # the palette's
         return background.profile_names(self.config)
+
+    def last_sync_error(self) -> str | None:  # the palette's
+        return self.status.state.sync_error
+
+    @on(msg.ShowSyncError)
+    def _on_show_sync_error(self) -> None:
+        if (text := self.status.state.sync_error) is not None:
+            self.push_screen(MessageScreen("Last sync error", text))
+
+    @on(msg.EditQuery)
+    def _on_edit_query(self, message: msg.EditQuery) -> None:
+        self.search_bar.set_text(message.text)
+        self.search_bar.box.cursor_position = len(message.text)
+        self._focus(self.search_bar.box)
 
     @on(msg.SwitchProfile)
     def _on_switch_profile(self, message: msg.SwitchProfile) -> None:

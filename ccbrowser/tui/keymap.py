@@ -48,6 +48,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("app.next_match", "n", "jump(1)", "Next match in detail"),
     KeySpec("app.prev_match", "N", "jump(-1)", "Previous match in detail"),
     KeySpec("app.expand", "e", "expand", "Show long content in full"),
+    KeySpec("app.maximise", "plus", "maximise", "Maximise the pane in use (again: both panes)"),
+    KeySpec("app.sort", "o", "sort", "Sort: relevance, newest, oldest, tokens", short="Sort"),
     KeySpec("app.sync", "R", "sync_now", "Sync now", show=True, short="Sync"),
     KeySpec("app.markdown", "m", "toggle_markdown", "Markdown view of user / assistant content (toggle)"),
     KeySpec("app.system", "S", "toggle_system", "Show / fold long system prompts"),
@@ -89,6 +91,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("list.open", "enter", "open", "Open in the detail pane", show=True, short="Open"),
     KeySpec("list.mark", "space", "toggle_mark", "Mark / unmark (then star, tag, export the marks)"),
     KeySpec("list.mark_range", "v", "mark_range", "Mark every row from the last mark to here"),
+    # the search box
+    KeySpec("search.back", "up", "history_back", "Previous query (history)"),
+    KeySpec("search.forward", "down", "history_forward", "Next query; past the newest: into the list"),
     # the detail pane
     KeySpec("detail.down", "j,down", "scroll_down", "Scroll down"),
     KeySpec("detail.up", "k,up", "scroll_up", "Scroll up"),
@@ -102,11 +107,17 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("usage.prev_tab", "left_square_bracket,h", "tab_step(-1)", "Previous chart"),
 )
 
-SCOPES = {"app": "Everywhere", "list": "Completion list", "detail": "Detail pane", "usage": "Usage screen"}
+SCOPES = {
+    "app": "Everywhere",
+    "list": "Completion list",
+    "search": "Search box",
+    "detail": "Detail pane",
+    "usage": "Usage screen",
+}
 
 
 def bindings(scope: str) -> list[BindingType]:
-    """The `BINDINGS` of one scope (`app`, `list`, `detail`)."""
+    """The `BINDINGS` of one scope (`app`, `list`, `search`, `detail`)."""
     return [
         Binding(
             s.keys,
@@ -156,3 +167,31 @@ def load_keymap(path: Path) -> dict[str, str]:
 def effective_keys(keymap: dict[str, str]) -> dict[str, str]:
     """Binding id -> keys in effect after the user's remapping."""
     return {s.id: keymap.get(s.id, s.keys) for s in KEYS}
+
+
+def _split(keys: str) -> list[str]:
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
+def _clash(a: str, b: str) -> bool:
+    """Two scopes share keys when they are the same, or one is the app's (it works everywhere).
+    The list, the search box and the detail never have focus at once: `j` may mean both."""
+    sa, sb = a.split(".", 1)[0], b.split(".", 1)[0]
+    return sa == sb or "app" in (sa, sb)
+
+
+def conflicts(keymap: dict[str, str]) -> list[str]:
+    """One warning per remapped key that another action (in a scope that shares keys) also has:
+    the other action would be shadowed, or this one never fire."""
+    effective = effective_keys(keymap)
+    described = {s.id: s.description for s in KEYS}
+    out: list[str] = []
+    for bid, keys in keymap.items():
+        for key in _split(keys):
+            for other, other_keys in effective.items():
+                if other != bid and _clash(bid, other) and key in _split(other_keys):
+                    out.append(
+                        f'[keys] "{bid}" = "{keys}": {key} is also {other} ({described[other]}); '
+                        "remap one of them"
+                    )
+    return out

@@ -75,6 +75,26 @@ class ShowHelp(Message):
     """Open the keys-and-help screen."""
 
 
+class EditQuery(Message):
+    """Put this text in the search box and focus it, without searching yet ("Go to id…": `id:`)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class ShowSyncError(Message):
+    """Show the last sync error in full (the status bar has one line for it)."""
+
+
+class NextSort(Message):
+    """Sort the list by the next order (relevance, newest, oldest, tokens, ...)."""
+
+
+class Maximise(Message):
+    """Maximise the pane in use, or show both panes again."""
+
+
 class Matches(Message):
     """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
     on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""

@@ -1,6 +1,9 @@
-"""Command palette (ctrl+p): go to an id, sync now, switch profile, filter by model / metadata.
+"""Command palette (ctrl+p): go to an id, sync now, switch profile, filter by model / metadata,
+sort, maximise, read the last sync error.
 
 A hit posts a message (`messages.py`) that the app handles: the palette never calls into the app.
+"Go to id" is offered for `go to ID` (or `id ID`) and for a word that looks like an id, never for
+every word typed; a filter narrows the current query (a model filter replaces a `model:` term).
 
 Model names and metadata come from the data, and Textual's `Matcher.highlight` parses markup,
 so every prompt here is built as `Content` with our own fuzzy highlighting; `help` texts hold
@@ -9,6 +12,7 @@ only our own words and numbers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Protocol, cast
@@ -19,7 +23,19 @@ from textual.message import Message
 
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store import reader
-from ccbrowser.tui.messages import GoToId, RunAction, SetQuery, ShowHelp, ShowUsage, SwitchProfile, SyncNow
+from ccbrowser.tui.messages import (
+    EditQuery,
+    GoToId,
+    Maximise,
+    NextSort,
+    RunAction,
+    SetQuery,
+    ShowHelp,
+    ShowSyncError,
+    ShowUsage,
+    SwitchProfile,
+    SyncNow,
+)
 from ccbrowser.tui.reads import Reads
 from ccbrowser.words import plural
 
@@ -28,10 +44,35 @@ class PaletteSource(Protocol):
     """What the palette reads from the app it runs in."""
 
     reads: Reads
+    query_text: str
 
     def profile_names(self) -> list[str]: ...
 
     def saved_views(self) -> dict[str, str]: ...
+
+    def last_sync_error(self) -> str | None: ...
+
+
+_GO_TO = re.compile(r"(?:go ?to|goto|id)(?:\s+|:)(\S+)\s*$", re.IGNORECASE)
+_LOOKS_LIKE_ID = re.compile(r"(?=.*\d)(?=.*[a-zA-Z])[\w-]{12,}|chatcmpl-[\w-]*")
+
+
+def id_to_go_to(query: str) -> str | None:
+    """The id (or prefix) a palette query names: `go to ID`, `id ID`, or a bare id-like word."""
+    q = query.strip()
+    if m := _GO_TO.fullmatch(q):
+        return m.group(1)
+    return q if _LOOKS_LIKE_ID.fullmatch(q) else None
+
+
+def narrowed(current: str, term: str) -> str:
+    """`current` and `term` (a filter from the palette); a new `model:` replaces the old one."""
+    words = current.split()
+    if term in words:
+        return current
+    if term.startswith("model:"):
+        words = [w for w in words if not w.startswith("model:")]
+    return " ".join([*words, term])
 
 
 # The curation commands: (candidate, action, help). They act on the marked completions, or on the
@@ -89,6 +130,14 @@ class CCBrowserCommands(Provider):
 
         return callback
 
+    def _narrow(self, term: str) -> Callable[[], None]:
+        """A filter's callback: the query as it is when chosen, narrowed by `term`."""
+
+        def callback() -> None:
+            self.app.post_message(SetQuery(narrowed(cast(PaletteSource, self.app).query_text, term)))
+
+        return callback
+
     async def startup(self) -> None:
         app = cast(PaletteSource, self.app)
         self._models: list[tuple[str, int]] = []
@@ -101,13 +150,17 @@ class CCBrowserCommands(Provider):
         except Exception:  # a palette without counts is still a palette
             pass
         self._profiles = app.profile_names()
+        self._sync_error = app.last_sync_error()
 
     def _entries(self) -> list[Entry]:
         """Every static command."""
-        post = self._post
+        post, narrow = self._post, self._narrow
         out: list[Entry] = [
+            ("", "Go to id…", post(partial(EditQuery, "id:")), "Type: go to ID (or a unique prefix)"),
             ("", "Sync now", post(SyncNow), "Fetch new completions from the API"),
             ("", "Clear search", post(partial(SetQuery, "")), "Show every completion"),
+            ("", "Sort: next order", post(NextSort), "relevance, newest, oldest, tokens (o)"),
+            ("", "Maximise the pane in use", post(Maximise), "Again: both panes (+)"),
             ("", "Keys and help", post(ShowHelp), "Every key in effect"),
             ("", "Usage and costs", post(ShowUsage), "Charts of cost and tokens for the current query (u)"),
         ]
@@ -116,20 +169,22 @@ class CCBrowserCommands(Provider):
             out.append(("View: ", shown, post(partial(SetQuery, f"@{name}")), "Search this saved view"))
         for candidate, action, help_text in CURATION:
             out.append(("", candidate, post(partial(RunAction, action)), help_text))
+        if self._sync_error:
+            out.append(("", "Show the last sync error", post(ShowSyncError), one_line(self._sync_error, 60)))
         for name in self._profiles:
             out.append(("Switch profile: ", name, post(partial(SwitchProfile, name)), "Sync this profile"))
         for model, n in self._models:
             if (q := _quote(model)) is None:
                 continue
             query = f"model:{q}"
-            out.append(("Filter model: ", model, post(partial(SetQuery, query)), plural(n, "completion")))
+            out.append(("Filter model: ", model, narrow(query), plural(n, "completion")))
         for key, value, n in self._meta:
             qk, qv = _quote(key), (None if value is None else _quote(value))
             if qk is None or qk.endswith("*") or (value is not None and qv is None):
                 continue
             term = f"meta:{qk}" if value is None else f"meta:{qk}={qv}"
             shown = key if value is None else f"{key}={value}"
-            out.append(("Filter metadata: ", shown, post(partial(SetQuery, term)), plural(n, "completion")))
+            out.append(("Filter metadata: ", shown, narrow(term), plural(n, "completion")))
         return out
 
     async def discover(self) -> Hits:
@@ -140,13 +195,12 @@ class CCBrowserCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        q = query.strip()
-        if q and " " not in q and len(q) >= 4:
+        if (target := id_to_go_to(query)) is not None:
             yield Hit(
                 1.0,
-                _display(None, "Go to id: ", q),
-                self._post(partial(GoToId, q)),
-                text=f"Go to id: {q}",
+                _display(None, "Go to id: ", target),
+                self._post(partial(GoToId, target)),
+                text=f"Go to id: {target}",
                 help="Jump to the completion with this id (or unique prefix)",
             )
         for label, candidate, callback, help_text in self._entries():

@@ -2,8 +2,9 @@
 
 The UI thread never runs a query. Quick reads (list pages, one completion's detail, counts) go to
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
-can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. The facets panel's
-counts have a third (its index takes seconds to build at 100k completions).
+can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. Extras that can wait
+(the list's matched snippets) go to a third, so they never queue in front of a detail read; the
+facets panel's counts have a fourth (its index takes seconds to build at 100k completions).
 This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
 """
 
@@ -61,7 +62,7 @@ class _Lane:
 
 
 class Reads:
-    """The TUI's two reader threads (quick reads, searches). Create on the UI thread; `close` on exit."""
+    """The TUI's reader threads (quick reads, searches, extras). Create on the UI thread; `close` on exit."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -70,6 +71,7 @@ class Reads:
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
         self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k
+        self._aside = _Lane(self.path, "ccb-aside")
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()
@@ -81,6 +83,10 @@ class Reads:
     async def facets(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the facets thread (never in the way of a read or a search)."""
         return await asyncio.wrap_future(self._facets.submit(fn, *args))
+
+    async def read_aside(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the extras thread (work that must not delay `read`)."""
+        return await asyncio.wrap_future(self._aside.submit(fn, *args))
 
     def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
         """Blocking variant, for start-up and tests."""
@@ -124,6 +130,7 @@ class Reads:
         self._read.close()
         self._search.close()
         self._facets.close()
+        self._aside.close()
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:

@@ -40,7 +40,13 @@ def parse_query(text: str, now: float | None = None, views: Mapping[str, str] | 
 
 
 async def answer(
-    reads: Reads, parsed: Any | None, generation: int, post: Callable[[Message], Any], *, keep_cursor: bool
+    reads: Reads,
+    parsed: Any | None,
+    generation: int,
+    post: Callable[[Message], Any],
+    *,
+    keep_cursor: bool,
+    sort: str = "relevance",
 ) -> None:
     """Post the matches of `parsed` (None: everything) as `Matches`, or `SearchFailed`.
 
@@ -52,14 +58,14 @@ async def answer(
         # A new query also gets the planner's hints (they need the database), with its last answer.
         fresh = parsed is not None and not keep_cursor
         if fresh:
-            first = await reads.search(snapshot, parsed, FIRST_RESULTS)
+            first = await reads.search(snapshot, parsed, FIRST_RESULTS, sort)
             if len(first) < FIRST_RESULTS:
                 notes = tuple(await reads.search(plan_hints, parsed))
                 post(Matches(generation, first, partial=False, keep_cursor=False, hints=notes))
                 return
             post(Matches(generation, first, partial=True, keep_cursor=False))
             keep_cursor = True
-        pks = await reads.search(snapshot, parsed)
+        pks = await reads.search(snapshot, parsed, None, sort)
         notes = tuple(await reads.search(plan_hints, parsed)) if fresh else ()
     except Cancelled:
         return
@@ -82,12 +88,38 @@ def pk_for_id(conn: sqlite3.Connection, id_or_prefix: str) -> int | None:
     return reader.pk_of(conn, reader.resolve_id(conn, id_or_prefix))
 
 
-def snapshot(conn: sqlite3.Connection, query: Any | None, limit: int | None = None) -> list[int]:
+def snapshot(
+    conn: sqlite3.Connection, query: Any | None, limit: int | None = None, sort: str = "relevance"
+) -> list[int]:
     """Primary keys to list: everything newest first, or the matches in the planner's order
-    (the first `limit` of them: the same order, so a short answer is a prefix of the full one)."""
-    if query is None:
+    (the first `limit` of them: the same order, so a short answer is a prefix of the full one);
+    `sort` is one of `search.SORTS`."""
+    if query is None and sort in ("relevance", "newest"):
         return reader.all_pks(conn)
-    return list(search.matching_pks(conn, query, limit=limit))
+    return list(search.matching_pks(conn, query or search.parse(""), sort=sort, limit=limit))
+
+
+def sort_label(query: Any | None, sort: str) -> str:
+    """What the status bar says: relevance means newest first when the query has no words."""
+    return "newest" if sort == "relevance" and not has_words(query) else sort
+
+
+def next_sort(query: Any | None, sort: str) -> str:
+    """`o`: the next of `search.SORTS`, skipping relevance when there are no words to rank."""
+    order = [s for s in search.SORTS if s != "relevance" or has_words(query)]
+    current = sort_label(query, sort)
+    return order[(order.index(current) + 1) % len(order)] if current in order else order[0]
+
+
+def has_words(query: Any | None) -> bool:
+    return query is not None and bool(search.highlight_terms(query))
+
+
+def snippets(conn: sqlite3.Connection, query: Any, pks: list[int]) -> dict[int, str]:
+    """The matched snippet of each of `pks` that has one ({} for a query without words)."""
+    if not search.highlight_terms(query):
+        return {}
+    return {h.pk: h.snippet for h in search.hits_for(conn, query, pks) if search.MARK_START in h.snippet}
 
 
 def plan_hints(conn: sqlite3.Connection, query: Any) -> list[str]:

@@ -18,6 +18,7 @@ from ccbrowser.tui import clipboard, document
 from ccbrowser.tui.screens.chooser import Chooser
 
 ARGS = "args"  # the copy menu's entry that opens the tool-call chooser
+LETTERS = {"id": "i", "content": "o", "json": "w", "inputs": "m", ARGS: "t"}  # id, output, whole, ...
 
 
 class Clip(NamedTuple):
@@ -37,7 +38,6 @@ class ToolCallChooser(Chooser):
             (
                 str(i),
                 Content.assemble(
-                    Content.styled(f"{i + 1}. ", "$text-muted"),
                     Content.styled(one_line(c.name or "?", 50), "bold"),
                     Content.styled(
                         f"  {clipboard.human_size(len((c.arguments or '').encode('utf-8', 'replace')))}"
@@ -69,7 +69,7 @@ class CopyMenu(Chooser):
         ]
         if d.tool_calls:
             options.append((ARGS, Content(f"Tool-call arguments ({len(d.tool_calls)})")))
-        super().__init__("Copy what?", options)
+        super().__init__("Copy what?", options, LETTERS)
         self.detail = detail
 
     @staticmethod

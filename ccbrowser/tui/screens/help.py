@@ -31,21 +31,26 @@ def _keys(keys: str) -> str:
     return ", ".join(format_key(k.strip()) for k in keys.split(",") if k.strip())
 
 
-def help_content(effective: dict[str, str]) -> Content:
+def help_content(effective: dict[str, str], width: int | None = None) -> Content:
+    """Three columns (keys, what they do, the id to remap), each as wide as its longest entry;
+    narrower than `width` needs, the id goes on a line of its own under the description."""
+    keys_of = {spec.id: _keys(effective.get(spec.id, spec.keys)) for spec in KEYS}
+    key_w = max(len(k) for k in keys_of.values()) + 2
+    desc_w = max(len(spec.description) for spec in KEYS) + 2
+    id_w = max(len(spec.id) for spec in KEYS)
+    stacked = width is not None and 2 + key_w + desc_w + id_w > width
     lines: list[Content] = []
     for scope, title in SCOPES.items():
         lines.append(Content.styled(title, "bold $text-primary"))
         for spec in KEYS:
             if spec.id.split(".", 1)[0] != scope:
                 continue
-            keys = _keys(effective.get(spec.id, spec.keys))
-            lines.append(
-                Content.assemble(
-                    Content.styled(f"  {keys:<16}", "bold $text-accent"),
-                    f"{spec.description:<39} ",
-                    Content.styled(spec.id, "$text-muted"),
-                )
-            )
+            keys = Content.styled(f"  {keys_of[spec.id]:<{key_w}}", "bold $text-accent")
+            bid = Content.styled(spec.id, "$text-muted")
+            if stacked:
+                lines += [Content.assemble(keys, spec.description), Content.assemble(" " * (2 + key_w), bid)]
+            else:
+                lines.append(Content.assemble(keys, f"{spec.description:<{desc_w}}", bid))
         lines.append(Content(""))
     lines.append(Content.styled("Search (the query language)", "bold $text-primary"))
     for syntax, meaning in QUERY_HELP:
@@ -62,8 +67,14 @@ def help_content(effective: dict[str, str]) -> Content:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
-        Binding("j,down", "scroll_down", "Down", show=False, id="help.down"),
-        Binding("k,up", "scroll_up", "Up", show=False, id="help.up"),
+        Binding("j,down", "scroll('scroll_down')", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll('scroll_up')", "Up", show=False, id="help.up"),
+        Binding(
+            "pagedown,space,ctrl+d", "scroll('scroll_page_down')", "Page down", show=False, id="help.pgdn"
+        ),
+        Binding("pageup,ctrl+u", "scroll('scroll_page_up')", "Page up", show=False, id="help.pgup"),
+        Binding("end,G", "scroll('scroll_end')", "End", show=False, id="help.end"),
+        Binding("home,g", "scroll('scroll_home')", "Top", show=False, id="help.home"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -80,13 +91,15 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         box = Vertical()
-        box.border_title = "Keys  (esc to close)"
+        box.border_title = "Keys  (esc close · j/k PgDn/PgUp Home/End scroll)"
         with box:
             with VerticalScroll(id="help-scroll"):
                 yield Static(help_content(self._effective), id="help-text")
 
-    def action_scroll_down(self) -> None:
-        self.query_one("#help-scroll", VerticalScroll).scroll_down()
+    def on_resize(self) -> None:
+        width = self.query_one("#help-scroll", VerticalScroll).scrollable_content_region.width
+        self.query_one("#help-text", Static).update(help_content(self._effective, width or None))
 
-    def action_scroll_up(self) -> None:
-        self.query_one("#help-scroll", VerticalScroll).scroll_up()
+    def action_scroll(self, how: str) -> None:
+        scroll = self.query_one("#help-scroll", VerticalScroll)
+        getattr(scroll, how)(animate=False)

@@ -2,7 +2,11 @@
 
 Nothing here is proportional to the number of completions except one `array` of keys: rows are
 read a page at a time on the data thread, cached (LRU), and only the visible lines are rendered.
-A page that is not loaded yet renders as a dim placeholder for a frame or two.
+A page that is not loaded yet shows the rows it had in the previous snapshot (a live sync writes
+a new snapshot every half second: rows must not flicker), else a dim placeholder for a frame.
+Rows that a live refresh adds above the viewport are counted in the border title ("3 new ↑").
+For a text query the rows on screen show their matched snippets, read in one batch per frame
+on the reads' extras thread (`snippet_query`), so they never delay a page or a detail.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime
+from typing import Any
 
 from rich.segment import Segment
 from textual import events
@@ -20,88 +24,20 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ccbrowser.render import REMOVED_MARK, usd
-from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.reader import ListRow
+from ccbrowser.tui import search_bridge
 from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.marks import Marks
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.widgets.docview import set_virtual_size
+from ccbrowser.tui.widgets.row_format import format_row
 
 PAGE = 100
 MAX_PAGES = 100
-
-_FINISH = {
-    "stop": "",
-    "length": "length",
-    "tool_calls": "tools",
-    "content_filter": "filter",
-    "function_call": "fn",
-}
-
-
-def _time(ts: int | None, wide: bool) -> str:
-    if ts is None:
-        return "?".ljust(16 if wide else 11)
-    try:
-        dt = datetime.fromtimestamp(ts)
-    except (OverflowError, OSError, ValueError):
-        return "?".ljust(16 if wide else 11)
-    return dt.strftime("%Y-%m-%d %H:%M" if wide else "%m-%d %H:%M")
-
-
-def _tokens(n: int | None) -> str:
-    if n is None:
-        return "—"
-    if n < 10_000:
-        return f"{n:,}"
-    if n < 1_000_000:
-        return f"{n / 1000:.0f}k"
-    return f"{n / 1_000_000:.1f}M"
-
-
-def format_row(row: ListRow, width: int) -> Content:
-    """One line of the list, fitted to `width` cells. Data goes through `one_line`."""
-    wide = width >= 100
-    model_w = 20 if wide else (14 if width >= 64 else 12 if width >= 50 else 10)
-    show_finish = width >= 70
-    show_tokens = width >= 50
-    head = _time(row.created, wide)
-    if width < 48:  # a narrow pane: day and time, a short model, the rest for the preview
-        head = head[3:]
-        model_w = 9
-    marks = ""
-    marks += "⚙" if row.tool_call_count else " "
-    marks += "⊘" if row.has_refusal else ("♪" if row.has_audio else " ")
-    tail_parts: list[Content] = []
-    if show_finish:
-        fin = _FINISH.get(row.finish_reason or "", one_line(row.finish_reason or "?", 6))
-        style = "$text-warning" if fin in ("length", "filter") else "$text-muted"
-        tail_parts.append(Content.styled(f" {fin[:6]:<6}", style))
-    if show_tokens:
-        tail_parts.append(Content.styled(f"{_tokens(row.total_tokens):>6}", "$text-muted"))
-    if width >= 56:  # the estimated cost; "?" when the price is unknown
-        tail_parts.append(Content.styled(f" {usd(row.cost_usd, '?', short=True):>7}", "$text-muted"))
-    tail = Content.assemble(*tail_parts)
-    model = one_line(row.model or "?", model_w).ljust(model_w)
-    fixed = len(head) + 1 + model_w + 1 + 3 + tail.cell_length
-    preview_w = max(0, width - fixed)
-    removed = row.removed_at is not None
-    preview = one_line(row.preview or "", None)
-    if removed:
-        preview = f"{REMOVED_MARK} {preview}"
-    prev = Content(preview, strip_control_codes=False).truncate(preview_w, ellipsis=True, pad=True)
-    line = Content.assemble(
-        Content.styled(head, "$text-muted"),
-        " ",
-        Content.styled(model, "$text-accent"),
-        " ",
-        prev.stylize("$text-muted strike") if removed else prev,
-        Content.styled(f" {marks}", "$text-warning"),
-        tail,
-    )
-    return line
+MAX_SNIPPETS = 20_000
+MAX_STALE = MAX_PAGES * PAGE
+TITLE = "Completions"
 
 
 class CompletionList(ScrollView, can_focus=True):
@@ -140,6 +76,27 @@ class CompletionList(ScrollView, can_focus=True):
         self._strips: dict[tuple[int, int, int], Strip] = {}
         self.query_generation = -1  # which query the snapshot answers (set by the app)
         self.marks = Marks()
+        self._stale: dict[int, ListRow] = {}  # the previous snapshot's rows, shown until re-read
+        self._new: set[int] = set()  # added by a live refresh above the viewport, not seen yet
+        self.new_above = 0
+        self._snippet_query: Any | None = None
+        self._snippets: dict[int, str] = {}  # pk -> snippet ("" when it has none)
+        self._snippets_wanted: set[int] = set()
+
+    def on_mount(self) -> None:
+        self.border_title = TITLE
+
+    @property
+    def snippet_query(self) -> Any | None:
+        return self._snippet_query
+
+    @snippet_query.setter
+    def snippet_query(self, query: Any | None) -> None:
+        """The parsed query whose matched snippets the rows show (None: the previews)."""
+        if query is not self._snippet_query:
+            self._snippet_query = query if search_bridge.has_words(query) else None
+            self._snippets.clear()
+            self._snippets_wanted.clear()
 
     # -- snapshot -----------------------------------------------------------------------------
 
@@ -147,9 +104,14 @@ class CompletionList(ScrollView, can_focus=True):
         self, pks: Iterable[int], *, keep_pk: int | None = None, rows_changed: bool = True
     ) -> None:
         """Replace the id snapshot; the cursor stays on `keep_pk` when it is still there."""
+        old = self.pks
         self.pks = pks if isinstance(pks, array) else array("q", pks)
         self._generation += 1
         if rows_changed:
+            # Two snapshots in a row (a sync commits often): rows the first had not read yet
+            # still show what the one before showed.
+            fresh = {r.pk: r for page in self._pages.values() for r in page}
+            self._stale = fresh if len(self._stale) > MAX_STALE else {**self._stale, **fresh}
             self._pages.clear()
             self._loading.clear()
         self._strips.clear()
@@ -167,7 +129,23 @@ class CompletionList(ScrollView, can_focus=True):
             self.scroll_to(y=max(0, index - screen_row), animate=False, immediate=True)
         elif keep_pk is None:
             self.scroll_to(y=0, animate=False, immediate=True)
+        self._count_new(old if keep_pk is not None and rows_changed else None)
         self.move_to(index)
+
+    def _count_new(self, old: array[int] | None) -> None:
+        """Note the rows above the viewport that `old` (the snapshot before a live refresh) lacked."""
+        top = round(self.scroll_y)
+        if old is None:
+            self._new.clear()
+        elif top and self.pks[:top] != old[:top]:
+            before = set(old)
+            self._new.update(pk for pk in self.pks[:top] if pk not in before)
+        count = sum(1 for pk in self.pks[:top] if pk in self._new) if self._new and top else 0
+        if not count:
+            self._new.clear()
+        if count != self.new_above:
+            self.new_above = count
+            self.border_title = f"{TITLE} · {count:,} new ↑ (g)" if count else TITLE
 
     @property
     def current_pk(self) -> int | None:
@@ -176,7 +154,7 @@ class CompletionList(ScrollView, can_focus=True):
     def row_at(self, index: int) -> ListRow | None:
         page = self._pages.get(index // PAGE)
         if page is None:
-            return None
+            return self._stale.get(self.pks[index]) if 0 <= index < len(self.pks) else None
         offset = index % PAGE
         return page[offset] if offset < len(page) else None
 
@@ -211,6 +189,31 @@ class CompletionList(ScrollView, can_focus=True):
         self._pages[page] = rows
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
+        self._strips.clear()
+        self.refresh()
+
+    def _want_snippet(self, pk: int) -> None:
+        """Ask for a shown row's snippet; the asks of one frame go in one read."""
+        if pk in self._snippets or pk in self._snippets_wanted:
+            return
+        if not self._snippets_wanted:
+            self.call_later(self._read_snippets)
+        self._snippets_wanted.add(pk)
+
+    def _read_snippets(self) -> None:
+        pks, self._snippets_wanted = list(self._snippets_wanted), set()
+        if pks and self._snippet_query is not None:
+            self.app.run_worker(
+                self._load_snippets(self._snippet_query, pks), group="snippets", exit_on_error=False
+            )
+
+    async def _load_snippets(self, query: Any, pks: list[int]) -> None:
+        found = await self.reads.read_aside(search_bridge.snippets, query, pks)
+        if query is not self._snippet_query:
+            return
+        if len(self._snippets) > MAX_SNIPPETS:
+            self._snippets.clear()
+        self._snippets.update({pk: found.get(pk, "") for pk in pks})
         self._strips.clear()
         self.refresh()
 
@@ -297,6 +300,8 @@ class CompletionList(ScrollView, can_focus=True):
         super().watch_scroll_y(old, new)
         first, last = self._visible_range()
         self._want(first, last)
+        if self._new and new < old:
+            self._count_new(self.pks)
 
     def on_resize(self) -> None:
         self._strips.clear()
@@ -332,13 +337,19 @@ class CompletionList(ScrollView, can_focus=True):
         if row is None:
             self._want(index, index)
             return self._text_strip(Content.styled(" …", "$text-muted"), width, selected)
+        snippet_due = self._snippet_query is not None and row.pk not in self._snippets
+        if snippet_due:
+            self._want_snippet(row.pk)
+        snippet = None if snippet_due else self._snippets.get(row.pk)
         if marked:
             line = Content.assemble(
-                Content.styled("● ", "bold $text-accent"), format_row(row, max(1, width - 2))
+                Content.styled("● ", "bold $text-accent"), format_row(row, max(1, width - 2), snippet)
             )
         else:
-            line = format_row(row, width)
+            line = format_row(row, width, snippet)
         strip = self._text_strip(line, width, selected, marked)
+        if snippet_due:
+            return strip  # not cached: the snippet follows
         if len(self._strips) > 500:
             self._strips.clear()
         self._strips[key] = strip
@@ -359,4 +370,4 @@ class CompletionList(ScrollView, can_focus=True):
 
 
 def _missing(pk: int) -> ListRow:
-    return ListRow(pk, "", None, None, "(gone)", None, None, 0, False, False, 0, None, None, None)
+    return ListRow(pk, "", None, None, "(gone)", None, None, 0, False, False, 0, None, None, None, False)

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from ccbrowser.safe import one_line
+from ccbrowser.tui.messages import ShowSyncError
 from ccbrowser.words import plural
 
 
@@ -31,6 +32,7 @@ class StatusState:
     connectivity: str | None = None  # "no key", "offline", "sync unavailable" or None
     match_pos: tuple[int, int] | None = None
     marked: int = 0  # completions marked in the list (space / v)
+    sort: str = "newest"
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -63,6 +65,14 @@ class StatusBar(Widget):
     def on_mount(self) -> None:
         self.set_interval(5, self.update_state)  # keeps "synced Ns ago" honest
 
+    def on_click(self) -> None:
+        """A sync error is cut to fit the line: a click shows all of it."""
+        if self.state.sync_error:
+            self.post_message(ShowSyncError())
+
+    def on_resize(self) -> None:
+        self.update_state()
+
     def set(self, **changes: Any) -> None:
         """The one way the status changes: fields of `StatusState`, then one redraw if it shows."""
         self.state = replace(self.state, **changes)
@@ -79,8 +89,14 @@ class StatusBar(Widget):
         return self._shown if self._shown is not None else self.render_state()
 
     def render_state(self) -> Content:
+        """The line; when it does not fit the bar, tighter separators and no profile name."""
+        width = self.content_region.width or 10_000
+        line = self._line(wide=True)
+        return line if line.cell_length <= width else self._line(wide=False)
+
+    def _line(self, *, wide: bool) -> Content:
         s = self.state
-        sep = Content.styled("  │  ", "$text-muted 50%")
+        sep = Content.styled("  │  " if wide else " │ ", "$text-muted 50%")
         parts: list[Content] = []
         if s.matches is None:
             parts.append(Content.styled(plural(s.total, "completion"), "bold $text"))
@@ -96,15 +112,22 @@ class StatusBar(Widget):
             parts.append(Content.styled(" …", "$text-muted"))
         if s.marked:
             parts += [sep, Content.styled(f"● {s.marked:,} marked", "bold $text-accent")]
+        parts += [sep, Content.styled(f"↕ {s.sort}", "$text-muted")]
         if s.match_pos is not None:
             parts += [sep, Content.styled(f"match {s.match_pos[0]}/{s.match_pos[1]}", "$text-warning")]
-        if s.profile:
+        if s.profile and wide:
             parts += [sep, Content("profile "), Content.styled(one_line(s.profile, 30), "bold")]
         parts += [sep, Content(f"synced {ago(s.last_sync, self.clock())}")]
         if s.sync_text:
             parts += [sep, Content.styled("⟳ " + one_line(s.sync_text, 60), "$text-success")]
         if s.sync_error:
-            parts += [sep, Content.styled("✗ " + one_line(s.sync_error, 120), "bold $text-error")]
+            error = one_line(s.sync_error, 120)
+            more = " (click, or ctrl+p › sync error)" if error != s.sync_error else ""
+            parts += [
+                sep,
+                Content.styled("✗ " + error, "bold $text-error"),
+                Content.styled(more, "$text-muted"),
+            ]
         if s.connectivity:
             parts += [sep, Content.styled(one_line(s.connectivity, 40), "bold $text-warning")]
         return Content.assemble(*parts)
