@@ -234,7 +234,7 @@ def test_the_sync_write_path_prices_with_the_profile_flavour(db_path: Path) -> N
 def test_a_database_of_the_previous_version_is_backfilled(db_path: Path) -> None:
     conn = open_db(db_path, migrate_schema=False)
     before = next(
-        i for i in range(SCHEMA_VERSION) if MIGRATIONS[i].__name__ == "_v6"
+        i for i in range(SCHEMA_VERSION) if MIGRATIONS[i].__name__ == "_costs"
     )  # the migration that adds the cost columns
     migrate(conn, target=before)
     assert "cost_usd" not in {r[1] for r in conn.execute("PRAGMA table_info(completions)")}

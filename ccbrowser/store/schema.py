@@ -306,7 +306,7 @@ CREATE TABLE price_state (
 """
 
 
-def _v7(conn: sqlite3.Connection) -> None:
+def _costs(conn: sqlite3.Connection) -> None:
     from ccbrowser.progress import Progress
     from ccbrowser.store.costs import Pricer, reprice
 
@@ -362,7 +362,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _v4,
     _script(_V5),
     _index_text_without_sequences,
-    _v7,
+    _costs,
     _threads,
     _script(_V9),
 ]
