@@ -38,7 +38,7 @@ def test_call_by_number_and_name_invalid_json_verbatim(db: Path, capsys: pytest.
 
 def test_errors(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["args", "--db", str(db), "chatcmpl-tool", "--call", "3"]) == 2
-    assert "has 2 tool call(s)" in capsys.readouterr().err
+    assert "has 2 tool calls" in capsys.readouterr().err
     assert main(["args", "--db", str(db), "chatcmpl-tool", "--call", "nope"]) == 2
     assert "notify_customer, refund_order" in capsys.readouterr().err
     assert main(["args", "--db", str(db), "chatcmpl-creme"]) == 1
