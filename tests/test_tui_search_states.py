@@ -69,6 +69,19 @@ async def _search(app: CCBrowserApp, pilot: Any, text: str) -> None:
     await app.wait_idle()
 
 
+def _record_notes(app: CCBrowserApp) -> list[str]:
+    """What the app notifies, kept (a toast expires after seconds, slower than a loaded machine)."""
+    said: list[str] = []
+    notify = app.notify
+
+    def record(message: str, **kw: Any) -> None:
+        said.append(message)
+        notify(message, **kw)
+
+    app.notify = record  # type: ignore[method-assign]
+    return said
+
+
 def _under_bar(app: CCBrowserApp) -> str:
     line = app.query_one("#query-error", Static)
     return str(line.render()) if line.display else ""
@@ -112,6 +125,7 @@ async def test_n_expands_capped_text_to_reach_a_match(db: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_idle()
         await _search(app, pilot, "zebrafish")
+        said = _record_notes(app)
         assert app.detail is not None and app.detail.row.id == "chatcmpl-long"
         assert not app.doc().match_rows  # past the cap: not shown yet
         await pilot.press("n")
@@ -119,7 +133,7 @@ async def test_n_expands_capped_text_to_reach_a_match(db: Path) -> None:
         await pilot.pause()
         assert app.tabs.expanded and app.doc().match_rows
         assert app.status.state.match_pos == (1, len(app.doc().match_rows))
-        assert any("capped text" in n.message for n in app._notifications)
+        assert any("capped text" in m for m in said), said
 
 
 async def test_n_switches_to_the_tab_that_holds_the_match(db: Path) -> None:
@@ -143,6 +157,7 @@ async def test_an_ambiguous_id_prefix_lists_its_candidates(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_idle()
+        said = _record_notes(app)
         app.go_to_id("chatcmpl-weather")
         await pilot.pause(0.1)
         await app.wait_idle()
@@ -150,5 +165,4 @@ async def test_an_ambiguous_id_prefix_lists_its_candidates(db: Path) -> None:
         await app.wait_idle()
         assert app.search_bar.box.value == "id:chatcmpl-weather"
         assert len(app.completion_list.pks) == 2
-        notes = [n.message for n in app._notifications]
-        assert any("chatcmpl-weather-a, chatcmpl-weather-b" in m for m in notes), notes
+        assert any("chatcmpl-weather-a, chatcmpl-weather-b" in m for m in said), said

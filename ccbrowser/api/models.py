@@ -169,12 +169,18 @@ class ImportedCompletion(ListedCompletion):
     `choices` (a server's odd page), but an object in a file without them is not a completion a
     sync stored (a request body, a message, another tool's record): it goes to ``rejects``."""
 
-    @model_validator(mode="after")
-    def _answered(self) -> ImportedCompletion:
-        missing = [f"`{name}`" for name in ("created", "choices") if getattr(self, name) is None]
+    @model_validator(mode="before")
+    @classmethod
+    def _answered(cls, data: Any) -> Any:
+        # Absent or null only: a `choices` of another shape is a completion stored leniently.
+        missing = [
+            f"`{name}`"
+            for name in ("created", "choices")
+            if isinstance(data, dict) and data.get(name) is None
+        ]
         if missing:
             raise ValueError(f"no {' and no '.join(missing)}")
-        return self
+        return data
 
 
 class FunctionCall(APIModel):

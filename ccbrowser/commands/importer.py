@@ -60,7 +60,7 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
     """
     from ccbrowser.api.jsonio import BadJSON, decode
     from ccbrowser.api.limits import Limits
-    from ccbrowser.api.models import ImportedCompletion
+    from ccbrowser.api.models import ImportedCompletion, ListedCompletion
     from ccbrowser.store.writer import Record, prepare
     from ccbrowser.sync.vet import problem
 
@@ -79,7 +79,9 @@ def decode_batch(lines: list[tuple[int, bytes]]) -> tuple[Prepared, list[tuple[i
             bad.append((number, reason, line.decode("utf-8", "replace")))
             continue
         completion, inputs = parse_line(value)
-        why = problem(completion, ImportedCompletion)  # the schema sync checks items with, and more
+        # An `export` line holds what a sync stored: sync's schema. A bare object must also be a
+        # completion (`created`, `choices`), not a request body or another tool's record.
+        why = problem(completion, ListedCompletion if completion is not value else ImportedCompletion)
         if why is not None:
             bad.append((number, f"not a completion object ({why})", line.decode("utf-8", "replace")))
             continue

@@ -298,8 +298,9 @@ HITS_SQL = f"SELECT {', '.join(HIT_COLUMNS)} FROM completions WHERE pk IN (SELEC
 # Is `?` a model name in the data?
 MODEL_EXISTS_SQL = "SELECT 1 FROM completions WHERE model = ? LIMIT 1"
 MODEL_PREFIX_SQL = "SELECT 1 FROM completions WHERE model >= ? AND model < ? LIMIT 1"
-# LIKE ignores ASCII case; DISTINCT walks the (model, created) index, not the table.
-MODELS_LIKE_SQL = "SELECT DISTINCT model FROM completions WHERE model LIKE ? ESCAPE '\\' ORDER BY model"
+# The next model name after `?`: one probe of the (model, created) index per distinct model.
+NEXT_MODEL_SQL = "SELECT min(model) FROM completions WHERE model > ?"
+MAX_MODELS = 1000  # distinct model names looked at for a case-insensitive match
 
 
 def budgeted(conn: sqlite3.Connection, sql: str, params: Sequence[Any], seconds: float) -> list[Any] | None:
@@ -570,10 +571,21 @@ def build(query: Query, conn: sqlite3.Connection | None = None) -> Plan:
 
 
 def _models_like(conn: sqlite3.Connection, value: str, prefix: bool) -> tuple[str, ...]:
-    """The stored model names equal to (or starting with) `value`, ignoring case: one scan of the
-    model index, done only when the exact spelling matched nothing."""
-    pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ("%" if prefix else "")
-    return tuple(r[0] for r in conn.execute(MODELS_LIKE_SQL, (pattern,)))
+    """The stored model names equal to (or starting with) `value`, ignoring case. The distinct
+    names are walked through the model index (a probe each: a few dozen, whatever the row count),
+    and only when the exact spelling matched nothing."""
+    want = value.casefold()
+    found: list[str] = []
+    name = ""
+    for _ in range(MAX_MODELS):
+        row = conn.execute(NEXT_MODEL_SQL, (name,)).fetchone()
+        if row is None or row[0] is None:
+            break
+        name = row[0]
+        folded = name.casefold()
+        if folded == want or (prefix and folded.startswith(want)):
+            found.append(name)
+    return tuple(found)
 
 
 def _model_case(clauses: tuple[Clause, ...], conn: sqlite3.Connection) -> tuple[Clause, ...]:

@@ -31,9 +31,14 @@ def _code(exc: BaseException) -> int | None:
     return code & 0xFF if isinstance(code, int) else None
 
 
+# Python's sqlite3 reading a TEXT value that is not UTF-8: ccbrowser only ever stores UTF-8, so
+# that is a damaged page (its message quotes the bytes, which must not be echoed: they are data).
+_NOT_UTF8 = "Could not decode to UTF-8"
+
+
 def is_damage(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and (
-        _code(exc) in (_CORRUPT, _NOTADB) or "malformed" in str(exc)
+        _code(exc) in (_CORRUPT, _NOTADB) or "malformed" in str(exc) or _NOT_UTF8 in str(exc)
     )
 
 
@@ -60,8 +65,9 @@ def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> Database
         if code == _NOTADB:
             return DamagedDatabase(f"{p} is not a SQLite database, or its header is damaged ({exc})")
         q = shlex.quote(str(p))
+        what = "a text value is not UTF-8" if _NOT_UTF8 in str(exc) else str(exc)
         return DamagedDatabase(
-            f"{p} is damaged ({exc}); a copy of it can be repaired with `sqlite3 {q} .recover | sqlite3 repaired.db`"
+            f"{p} is damaged ({what}); a copy of it can be repaired with `sqlite3 {q} .recover | sqlite3 repaired.db`"
         )
     if code == _READONLY or (code == _CANTOPEN and p.exists()):
         return read_only_error(p)
