@@ -145,6 +145,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="reuse (or create) this database instead of a temporary one")
+    parser.add_argument(
+        "--cached",
+        action="store_true",
+        help="the emulator corpus database of bench/corpus_db.py (1M builds once)",
+    )
     parser.add_argument("--size", default="160x48")
     parser.add_argument("--moves", type=int, default=300)
     parser.add_argument("--jumps", type=int, default=100)
@@ -159,6 +164,10 @@ def main() -> int:
         return 0
 
     with tempfile.TemporaryDirectory(prefix="ccbrowser-bench-") as tmp:
+        if args.cached and not args.db:
+            from corpus_db import ensure
+
+            args.db = ensure(args.count)
         db = args.db or Path(tmp) / "bench.db"
         build_s = None
         if not db.exists():

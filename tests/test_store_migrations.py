@@ -11,7 +11,7 @@ import sqlite_utils
 from ccbrowser import search
 from ccbrowser.emulator.corpus import Corpus
 from ccbrowser.errors import CCBrowserError
-from ccbrowser.store import open_db, reader
+from ccbrowser.store import open_db, reader, schema
 from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
 from ccbrowser.store.writer import Record, Writer
 
@@ -71,14 +71,23 @@ WORDS = ("refund", "weather", "deploy", "order", "the")
 QUERIES = ("refund", "tool:refund_order", "weather Paris", "東京", "has:tools the", "in:output order")
 
 
+# Message ids as they read (an id stored as "derived" is `<completion id>-<position>`).
+_MESSAGES = (
+    "SELECT completion, kind, position, body, CASE WHEN typeof(msg_id) = 'blob' "
+    "THEN (SELECT id FROM completions WHERE pk = completion) || '-' || position ELSE msg_id END FROM messages"
+)
+
+
 def _rows(
     conn: sqlite3.Connection, columns: dict[str, list[str]] | None = None
 ) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table; with ``columns``, only those (a later migration adds others)."""
+    """Every row of every table (message ids as they read); with ``columns``, only those (a later
+    migration adds others)."""
     out = {}
     for t in TABLES:
         cols = ", ".join(columns[t]) if columns else "*"
-        out[t] = sorted(conn.execute(f"SELECT {cols} FROM {t}").fetchall(), key=repr)
+        sql = _MESSAGES if t == "messages" else f"SELECT {cols} FROM {t}"
+        out[t] = sorted(conn.execute(sql).fetchall(), key=repr)
     return out
 
 
@@ -181,4 +190,56 @@ def test_a_schema_made_by_another_process_meanwhile_is_not_foreign(db_path: Path
     migrate(conn)
     assert statements[0] == "PRAGMA user_version"
     assert version(conn) == SCHEMA_VERSION
+    conn.close()
+
+
+def test_message_ids_the_api_numbers_are_stored_as_derived_and_read_back_whole(db_path: Path) -> None:
+    """A database of the version before it stores every input message id as text; the migration
+    keeps only the ids that are not `<completion id>-<position>` and every id reads back the same."""
+    before = schema.MIGRATIONS.index(schema._derived_message_ids)
+    conn = open_db(db_path, migrate_schema=False)
+    migrate(conn, target=before)
+    corpus = Corpus(200, seed=4, now=1_790_000_000)
+    pairs = [corpus.pair(i) for i in range(200)]
+    pairs[0][1][0]["id"] = "msg_custom_77"  # an id of another shape stays as it is
+    pairs[1][1][0].pop("id", None)  # and a message without one has none
+    Writer(conn, profile="default").write([Record(c, m) for c, m in pairs])
+    # What the previous version wrote: every id as text.
+    conn.execute(
+        "UPDATE messages SET msg_id = (SELECT id FROM completions WHERE pk = completion) || '-' || position "
+        "WHERE typeof(msg_id) = 'blob'"
+    )
+    ids = [c["id"] for c, _ in pairs]
+    inputs = {cid: reader.input_messages(conn, cid) for cid in ids}
+    assert inputs[ids[0]][0]["id"] == "msg_custom_77" and "id" not in inputs[ids[1]][0]
+    view = sorted(
+        conn.execute("SELECT completion_id, kind, position, msg_id FROM messages_view").fetchall(), key=repr
+    )
+    text_bytes = conn.execute("SELECT sum(length(msg_id)) FROM messages").fetchone()[0]
+    conn.close()
+
+    conn = open_db(db_path)
+    assert version(conn) == SCHEMA_VERSION
+    assert {cid: reader.input_messages(conn, cid) for cid in ids} == inputs
+    assert {cid: msgs for cid, msgs in zip(ids, [m for _, m in pairs], strict=True)} == inputs
+    by_pk = reader.inputs_by_pk(conn, [reader_pk(conn, cid) for cid in ids])
+    assert [by_pk.get(reader_pk(conn, cid), []) for cid in ids] == [inputs[cid] for cid in ids]
+    assert (
+        sorted(
+            conn.execute("SELECT completion_id, kind, position, msg_id FROM messages_view").fetchall(),
+            key=repr,
+        )
+        == view
+    )
+    kept = conn.execute("SELECT msg_id FROM messages WHERE typeof(msg_id) = 'text'").fetchall()
+    assert kept == [("msg_custom_77",)]
+    assert (
+        conn.execute("SELECT sum(length(msg_id)) FROM messages WHERE typeof(msg_id) = 'text'").fetchone()[0]
+        < text_bytes / 100
+    )
+    # new writes store the derived form directly and read back whole
+    extra = Corpus(201, seed=4, now=1_790_000_000).pair(200)
+    Writer(conn, profile="default").write([Record(*extra)])
+    assert reader.input_messages(conn, extra[0]["id"]) == extra[1]
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.close()

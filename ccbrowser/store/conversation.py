@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccbrowser.errors import NotFound
-from ccbrowser.store.reader import body_json
+from ccbrowser.store.reader import body_json, message_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,7 @@ def turns(conn: sqlite3.Connection, thread: str) -> list[Turn]:
         parent = by_id.get(n.parent) if n.parent else None
         skip = parent.input_count + 1 if parent is not None and parent.input_count is not None else 0
         rows = conn.execute(
-            "SELECT m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
+            "SELECT m.position, m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
             "JOIN completions c ON c.pk = m.completion WHERE c.id = ? AND m.kind = 0 AND m.position >= ? "
             "ORDER BY m.position",
             (n.id, skip),
@@ -167,7 +167,7 @@ def turns(conn: sqlite3.Connection, thread: str) -> list[Turn]:
         out.append(
             Turn(
                 n,
-                [body_json(r, s, c, m) for m, r, s, c in rows],
+                [body_json(r, s, c, message_id(n.id, p, m)) for p, m, r, s, c in rows],
                 [c.get("message") for c in listed],
                 shown,
                 finish if isinstance(finish, str) else None,

@@ -13,6 +13,7 @@ from typing import Any
 
 from ccbrowser.errors import AmbiguousId, NotFound
 from ccbrowser.safe import one_line
+from ccbrowser.store.extract import DERIVED_ID
 
 LIST_COLUMNS = (
     "pk, id, created, model, preview, finish_reason, total_tokens, tool_call_count, "
@@ -178,11 +179,21 @@ def pk_of(conn: sqlite3.Connection, completion_id: str) -> int | None:
 def input_messages(conn: sqlite3.Connection, completion_id: str) -> list[dict[str, Any]]:
     """The stored input messages in order, each with its API id restored."""
     rows = conn.execute(
-        "SELECT m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
+        "SELECT m.position, m.msg_id, b.raw, b.content_split, b.content FROM messages m JOIN bodies b ON b.id = m.body "
         "JOIN completions c ON c.pk = m.completion WHERE c.id = ? AND m.kind = 0 ORDER BY m.position",
         (completion_id,),
     ).fetchall()
-    return [body_json(raw, split, content, msg_id) for msg_id, raw, split, content in rows]
+    return [
+        body_json(raw, split, content, message_id(completion_id, pos, msg_id))
+        for pos, msg_id, raw, split, content in rows
+    ]
+
+
+def message_id(completion_id: str, position: int, stored: str | bytes | None) -> str | None:
+    """An input message's API id from `messages.msg_id` (see `extract.DERIVED_ID`)."""
+    if stored == DERIVED_ID:
+        return f"{completion_id}-{position}"
+    return stored if isinstance(stored, str) else None
 
 
 def body_json(raw: str, split: int, content: str | None, msg_id: str | None = None) -> Any:
@@ -374,13 +385,14 @@ def inputs_by_pk(conn: sqlite3.Connection, pks: Sequence[int]) -> dict[int, list
     """Input messages of several completions at once, as `input_messages` returns them."""
     out: dict[int, list[Any]] = {}
     rows = conn.execute(
-        "SELECT m.completion, m.msg_id, b.raw, b.content_split, b.content FROM messages m "
-        "JOIN bodies b ON b.id = m.body WHERE m.kind = 0 AND m.completion IN (SELECT value FROM json_each(?)) "
+        "SELECT m.completion, c.id, m.position, m.msg_id, b.raw, b.content_split, b.content FROM messages m "
+        "JOIN bodies b ON b.id = m.body JOIN completions c ON c.pk = m.completion "
+        "WHERE m.kind = 0 AND m.completion IN (SELECT value FROM json_each(?)) "
         "ORDER BY m.completion, m.position",
         (json.dumps(list(pks)),),
     )
-    for pk, msg_id, raw, split, content in rows:
-        out.setdefault(pk, []).append(body_json(raw, split, content, msg_id))
+    for pk, cid, pos, msg_id, raw, split, content in rows:
+        out.setdefault(pk, []).append(body_json(raw, split, content, message_id(cid, pos, msg_id)))
     return out
 
 

@@ -21,7 +21,16 @@ import sqlite_utils
 
 from ccbrowser.store import reader, threads
 from ccbrowser.store.costs import COST_COLUMNS, Pricer, price_raw
-from ccbrowser.store.extract import Body, CompletionRow, body_of, clean, completion_row, dumps, preview_of
+from ccbrowser.store.extract import (
+    DERIVED_ID,
+    Body,
+    CompletionRow,
+    body_of,
+    clean,
+    completion_row,
+    dumps,
+    preview_of,
+)
 from ccbrowser.threads import Keys, from_api, keys_of
 
 _COMPLETION_COLS = (
@@ -381,7 +390,7 @@ class Writer:
                     f"UPDATE completions SET messages_state = 'missing' WHERE pk IN ({','.join('?' * len(missing))})",
                     missing,
                 )
-            present = {pk: bodies[cid] for cid, pk in pks.items() if cid in bodies}
+            present = {pk: (cid, bodies[cid]) for cid, pk in pks.items() if cid in bodies}
             self._write_inputs(present, result, new_cache)
             if self._threaded:
                 fetched = {pk: msgs for cid, pk in pks.items() if (msgs := inputs[cid]) is not None}
@@ -476,27 +485,30 @@ class Writer:
         )
         insert_many(conn, "INSERT OR REPLACE INTO completion_metadata (completion, key, value)", meta_rows)
         result.messages += len(msg_rows)
-        inputs = {pk_of[cid]: inp for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
+        inputs = {pk_of[cid]: (cid, inp) for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
         self._write_inputs(inputs, result, new_cache)
         return pk_of
 
     def _write_inputs(
         self,
-        inputs: Mapping[int, list[tuple[Body, str | None]]],
+        inputs: Mapping[int, tuple[str, list[tuple[Body, str | None]]]],
         result: WriteResult,
         new_cache: dict[bytes, int],
     ) -> None:
+        """`inputs`: completion pk -> (completion id, its input messages)."""
         if not inputs:
             return
         conn = self.conn
-        body_ids = self._body_ids_for([b for items in inputs.values() for b, _ in items], result, new_cache)
+        body_ids = self._body_ids_for(
+            [b for _, items in inputs.values() for b, _ in items], result, new_cache
+        )
         for chunk in _chunks(list(inputs), 900):
             conn.execute(
                 f"DELETE FROM messages WHERE kind = 0 AND completion IN ({','.join('?' * len(chunk))})", chunk
             )
         rows = [
-            (pk, 0, pos, body_ids[body.hash], msg_id)
-            for pk, items in inputs.items()
+            (pk, 0, pos, body_ids[body.hash], DERIVED_ID if msg_id == f"{cid}-{pos}" else msg_id)
+            for pk, (cid, items) in inputs.items()
             for pos, (body, msg_id) in enumerate(items)
         ]
         insert_many(conn, "INSERT INTO messages (completion, kind, position, body, msg_id)", rows)
@@ -508,7 +520,7 @@ class Writer:
                 int(any(b.has_images for b, _ in items)),
                 pk,
             )
-            for pk, items in inputs.items()
+            for pk, (_cid, items) in inputs.items()
         ]
         conn.executemany(
             "UPDATE completions SET messages_state = 'ok', input_count = ?, preview = ?, has_images = ? WHERE pk = ?",
