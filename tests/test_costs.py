@@ -329,3 +329,27 @@ def test_prices_update_saves_the_data_and_recomputes_every_cost(
     assert json.loads(capsys.readouterr().out)["cost"]["unknown"] > 1
     conn = open_db(imported)
     assert stored_stamp(conn) == stamp
+
+
+def test_export_carries_the_cost_beside_the_verbatim_object(
+    imported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    assert main(["export", "--db", str(imported), "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    _assert_costs({r["completion"]["id"]: r["cost_usd"] for r in lines}, EXPECTED)
+    by_id = {o["id"]: o for o in CORPUS}
+    assert all(r["completion"] == by_id[r["completion"]["id"]] for r in lines)  # the object as sent
+    assert main(["show", "--db", str(imported), "--json", REPORTED]) == 0
+    assert json.loads(capsys.readouterr().out) == by_id[REPORTED]  # no cost field added to it
+    out = tmp_path / "c.csv"
+    assert main(["export", "--db", str(imported), "--format", "csv", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    _assert_costs({r["id"]: float(r["cost_usd"]) if r["cost_usd"] else None for r in rows}, EXPECTED)
+    assert {r["id"]: r["cost_source"] for r in rows}[UNKNOWN] == "unknown"
+    # re-importing the export keeps every cost
+    again = tmp_path / "again.db"
+    export = _write_file(tmp_path / "export.jsonl", lines)
+    assert main(["import", "--db", str(again), str(export)]) == 0
+    _assert_costs({k: v[0] for k, v in _columns(again).items()}, EXPECTED)
