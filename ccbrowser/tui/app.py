@@ -127,7 +127,6 @@ class CCBrowserApp(App[int]):
         return self.tabs.active_key
 
     async def on_mount(self) -> None:
-        self.prices.start()
         self.query_one("#list").border_title = "Completions"
         self._focus(self.completion_list)
         self.on_resize()
@@ -141,6 +140,7 @@ class CCBrowserApp(App[int]):
                 self.watcher.watch(self._watch_stop), name="watch", group="watch", exit_on_error=False
             )
         self.set_interval(POLL_INTERVAL, self.watcher.check)
+        self.prices.start()  # after the first page: loading the price data holds the GIL ~0.5 s
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
