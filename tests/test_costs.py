@@ -18,7 +18,7 @@ from ccbrowser import search
 from ccbrowser.cli import main
 from ccbrowser.store import open_db
 from ccbrowser.store.costs import Pricer, ensure_priced, stored_stamp
-from ccbrowser.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from ccbrowser.store.schema import SCHEMA_VERSION, migrate
 from ccbrowser.store.writer import Writer
 
 D2024 = int(datetime(2024, 10, 1, 12, tzinfo=UTC).timestamp())
@@ -231,12 +231,19 @@ def test_the_sync_write_path_prices_with_the_profile_flavour(db_path: Path) -> N
     assert rows == {"chatcmpl-cost-20": "unknown", "chatcmpl-cost-21": "estimate"}
 
 
+def _version_adding_costs() -> int:
+    """The schema version whose migration adds the cost columns (looked up by what it creates)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    for target in range(1, SCHEMA_VERSION + 1):
+        migrate(conn, target=target)
+        if "cost_usd" in {r[1] for r in conn.execute("PRAGMA table_info(completions)")}:
+            return target
+    raise AssertionError("no migration adds cost_usd")
+
+
 def test_a_database_of_the_previous_version_is_backfilled(db_path: Path) -> None:
     conn = open_db(db_path, migrate_schema=False)
-    before = next(
-        i for i in range(SCHEMA_VERSION) if MIGRATIONS[i].__name__ == "_v6"
-    )  # the migration that adds the cost columns
-    migrate(conn, target=before)
+    migrate(conn, target=_version_adding_costs() - 1)
     assert "cost_usd" not in {r[1] for r in conn.execute("PRAGMA table_info(completions)")}
     Writer(conn, profile="default").write(CORPUS)
     conn.close()
