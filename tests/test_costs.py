@@ -18,7 +18,7 @@ from ccbrowser import search
 from ccbrowser.cli import main
 from ccbrowser.store import open_db
 from ccbrowser.store.costs import Pricer, ensure_priced, stored_stamp
-from ccbrowser.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from ccbrowser.store.schema import SCHEMA_VERSION, migrate
 from ccbrowser.store.writer import Writer
 
 D2024 = int(datetime(2024, 10, 1, 12, tzinfo=UTC).timestamp())
@@ -231,12 +231,19 @@ def test_the_sync_write_path_prices_with_the_profile_flavour(db_path: Path) -> N
     assert rows == {"chatcmpl-cost-20": "unknown", "chatcmpl-cost-21": "estimate"}
 
 
+def _version_adding_costs() -> int:
+    """The schema version whose migration adds the cost columns (looked up by what it creates)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    for target in range(1, SCHEMA_VERSION + 1):
+        migrate(conn, target=target)
+        if "cost_usd" in {r[1] for r in conn.execute("PRAGMA table_info(completions)")}:
+            return target
+    raise AssertionError("no migration adds cost_usd")
+
+
 def test_a_database_of_the_previous_version_is_backfilled(db_path: Path) -> None:
     conn = open_db(db_path, migrate_schema=False)
-    before = next(
-        i for i in range(SCHEMA_VERSION) if MIGRATIONS[i].__name__ == "_costs"
-    )  # the migration that adds the cost columns
-    migrate(conn, target=before)
+    migrate(conn, target=_version_adding_costs() - 1)
     assert "cost_usd" not in {r[1] for r in conn.execute("PRAGMA table_info(completions)")}
     Writer(conn, profile="default").write(CORPUS)
     conn.close()
@@ -329,3 +336,27 @@ def test_prices_update_saves_the_data_and_recomputes_every_cost(
     assert json.loads(capsys.readouterr().out)["cost"]["unknown"] > 1
     conn = open_db(imported)
     assert stored_stamp(conn) == stamp
+
+
+def test_export_carries_the_cost_beside_the_verbatim_object(
+    imported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    assert main(["export", "--db", str(imported), "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    _assert_costs({r["completion"]["id"]: r["cost_usd"] for r in lines}, EXPECTED)
+    by_id = {o["id"]: o for o in CORPUS}
+    assert all(r["completion"] == by_id[r["completion"]["id"]] for r in lines)  # the object as sent
+    assert main(["show", "--db", str(imported), "--json", REPORTED]) == 0
+    assert json.loads(capsys.readouterr().out) == by_id[REPORTED]  # no cost field added to it
+    out = tmp_path / "c.csv"
+    assert main(["export", "--db", str(imported), "--format", "csv", "-o", str(out)]) == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    _assert_costs({r["id"]: float(r["cost_usd"]) if r["cost_usd"] else None for r in rows}, EXPECTED)
+    assert {r["id"]: r["cost_source"] for r in rows}[UNKNOWN] == "unknown"
+    # re-importing the export keeps every cost
+    again = tmp_path / "again.db"
+    export = _write_file(tmp_path / "export.jsonl", lines)
+    assert main(["import", "--db", str(again), str(export)]) == 0
+    _assert_costs({k: v[0] for k, v in _columns(again).items()}, EXPECTED)

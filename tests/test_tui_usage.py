@@ -180,12 +180,12 @@ def test_the_usage_sums_agree_with_plain_sql(sample: Path) -> None:
     for text in ("", "model:gpt-4o", "tool:refund_order", "refund"):
         pks = None if not text else search.matching_pks(conn, search.parse(text))
         scope = "1" if pks is None else f"c.pk IN ({','.join(map(str, pks))})"
-        u = usage(conn, pks, days=10_000, top=100)
+        u = usage(conn, pks, days=10_000, top=100, series=100)
         n, cost, unknown = conn.execute(
             f"SELECT count(*), sum(cost_usd), count(*) - count(cost_usd) FROM completions c WHERE {scope}"
         ).fetchone()
         assert (u.completions, u.unknown) == (n, unknown) and u.cost_usd == pytest.approx(cost), text
-        assert OTHER not in u.models  # with top=100 every model is its own series
+        assert OTHER not in u.models  # with series=100 every model is its own series
         assert sum(sum(v) for v in u.day_cost.values()) == pytest.approx(cost), text
         tools, meta = top_values(conn, pks, top=3)
         want_tools = conn.execute(

@@ -106,9 +106,12 @@ def usage(
     *,
     days: int = 30,
     top: int = 8,
+    series: int = 6,
     expensive: int = 20,
 ) -> Usage:
-    """The usage of everything (``pks`` None) or of the completions ``pks``."""
+    """The usage of everything (``pks`` None) or of the completions ``pks``: ``top`` models,
+    per-day series for the ``series - 1`` costliest models and the rest as one (each series costs
+    the chart a pass over its canvas), the ``expensive`` costliest completions."""
     scope = _Scope(None if pks is None else json.dumps(list(pks)))
     out = Usage()
     models = conn.execute(
@@ -129,7 +132,7 @@ def usage(
     out.reported = sum(r[7] for r in models)
     models.sort(key=lambda r: (-(r[2] or 0.0), -r[1], r[0]))
     out.top_models = _ranked(models[:top])
-    _per_day(conn, out, scope, days, top)
+    _per_day(conn, out, scope, days, series)
     where = "1" if scope.pks is None else "c.pk IN (SELECT value FROM json_each(?))"
     out.expensive = [
         Expensive(*r)
@@ -171,7 +174,7 @@ def top_values(
     return tools, meta
 
 
-def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, top: int) -> None:
+def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, series: int) -> None:
     """Cost and tokens per local day for the top models (the others as one series) and the cache-hit
     rate per day, over the newest ``days`` days that hold data. SQL sums per hour (integer
     arithmetic); the hours become local dates here (a time-zone conversion per row costs more)."""
@@ -188,10 +191,10 @@ def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, top
     day_of = {h: _local_day(h * 3600) for h in {r[0] for r in rows}}
     all_days = sorted(set(day_of.values()))[-days:]
     index = {d: i for i, d in enumerate(all_days)}
-    named = [m.name for m in out.top_models[: max(1, top - 1)]]
-    series = set(named)
+    named = [m.name for m in out.top_models[: max(1, series - 1)]]
+    own = set(named)
     out.days = all_days
-    out.models = [*named, OTHER] if any((r[1] or "(none)") not in series for r in rows) else named
+    out.models = [*named, OTHER] if any((r[1] or "(none)") not in own for r in rows) else named
     out.day_cost = {m: [0.0] * len(all_days) for m in out.models}
     out.day_tokens = {m: [0] * len(all_days) for m in out.models}
     prompt = [0] * len(all_days)
@@ -201,7 +204,7 @@ def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, top
         if i is None:
             continue
         name = model or "(none)"
-        name = name if name in series else OTHER
+        name = name if name in own else OTHER
         out.day_cost[name][i] += cost or 0.0
         out.day_tokens[name][i] += tokens
         prompt[i] += p

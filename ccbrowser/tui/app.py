@@ -135,7 +135,6 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions, CopyActions
         return self.tabs.active_key
 
     async def on_mount(self) -> None:
-        self.prices.start()
         self._focus(self.completion_list)
         self.on_resize()
         pks, total, last = await self.reads.read(reads.initial_load)
@@ -150,6 +149,7 @@ class CCBrowserApp(ConversationActions, CurationApp, ReadingActions, CopyActions
         self.set_interval(POLL_INTERVAL, self.watcher.check)
         for text in conflicts(self.user_keymap):
             self.notify(text, severity="warning", markup=False, timeout=10)
+        self.prices.start()  # after the first page: loading the price data holds the GIL ~0.5 s
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))

@@ -58,10 +58,11 @@ class UsageScreen(Screen[str | None]):
     BINDINGS = bindings("usage")
     DEFAULT_CSS = """
     UsageScreen { layout: vertical; }
-    UsageScreen #usage-head { height: auto; padding: 0 1; background: $panel; }
+    UsageScreen #usage-head { height: 3; padding: 0 1; background: $panel; }
     UsageScreen #usage-tabs { height: 1fr; }
     UsageScreen TabPane { padding: 0; }
-    UsageScreen PlotextPlot { height: 1fr; }
+    UsageScreen PlotextPlot { height: 1fr; display: none; }
+    UsageScreen PlotextPlot.-drawn { display: block; }
     UsageScreen #usage-top { height: auto; padding: 0 1; }
     """
     TABS = (
@@ -211,6 +212,17 @@ def _count(v: float) -> str:
     return f"{v / 1e6:.1f}M" if v >= 1e6 else f"{v / 1e3:.0f}k" if v >= 1e3 else f"{v:.0f}"
 
 
+def _start(plot: PlotextPlot, title: str) -> Any:
+    """A cleared figure; the widget shows from now on (an empty plotext figure costs as much to
+    draw as a full one, so none is drawn before the figures are here)."""
+    plt: Any = plot.plt
+    plt.clear_data()
+    plt.clear_figure()
+    plt.title(title)
+    plot.add_class("-drawn")
+    return plt
+
+
 def _bars(
     plot: PlotextPlot,
     title: str,
@@ -219,10 +231,7 @@ def _bars(
     series: list[list[float]],
     fmt: Callable[[float], str],
 ) -> None:
-    plt: Any = plot.plt
-    plt.clear_data()
-    plt.clear_figure()
-    plt.title(title)
+    plt = _start(plot, title)
     if days and series:
         plt.stacked_bar(list(range(len(days))), series, labels=labels)
         _ticks(plt, days)
@@ -234,10 +243,7 @@ def _bars(
 
 
 def _cache(plot: PlotextPlot, days: list[str], rates: list[float | None]) -> None:
-    plt: Any = plot.plt
-    plt.clear_data()
-    plt.clear_figure()
-    plt.title("cache-hit rate per day (% of prompt tokens)")
+    plt = _start(plot, "cache-hit rate per day (% of prompt tokens)")
     points = [(i, r * 100) for i, r in enumerate(rates) if r is not None]
     if points:
         plt.plot([p[0] for p in points], [p[1] for p in points], marker="braille")
