@@ -58,8 +58,13 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "app.compare", "d", "compare", "Compare the marked completion with this one (n > 1: its choices)"
     ),
-    KeySpec("app.pager", "p", "open_pager", "Open the message / arguments / JSON in $PAGER"),
-    KeySpec("app.editor", "E", "open_editor", "Open the message / arguments / JSON in $EDITOR (read-only)"),
+    KeySpec(
+        "app.pager",
+        "p",
+        "open_pager",
+        "Open the reply (scrolled: the message on top), arguments, JSON in $PAGER",
+    ),
+    KeySpec("app.editor", "E", "open_editor", "The same in $EDITOR (a read-only copy)"),
     KeySpec("app.palette", "ctrl+p", "command_palette", "Command palette", priority=True),
     KeySpec("app.usage", "u", "usage", "Usage and costs of the current query (charts)", short="Usage"),
     # conversations (`tui/conversations.py`)

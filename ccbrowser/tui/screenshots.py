@@ -143,9 +143,10 @@ async def markdown_view(app: CCBrowserApp, pilot: Any) -> None:
     await app.wait_idle()
     await _go(app, pilot, first_match(app, "python", _code_reply))
     await pilot.press("m")
-    await app.wait_idle()  # a long reply is rendered on a thread
+    await app.wait_idle(timeout=60)  # a long reply is rendered on a thread
     await pilot.press("tab", "G")
     await pilot.pause()
+    app.clear_notifications()  # they expire on the wall clock: a slow run would still show them
 
 
 async def compare_view(app: CCBrowserApp, pilot: Any) -> None:
@@ -158,7 +159,8 @@ async def compare_view(app: CCBrowserApp, pilot: Any) -> None:
     await _go(app, pilot, second)
     await pilot.press("d")
     await pilot.pause()
-    await app.wait_idle()
+    await app.wait_idle(timeout=60)
+    app.clear_notifications()  # "Marked …" expires on the wall clock
     await pilot.pause()
 
 
