@@ -23,6 +23,7 @@ from ccbrowser.store.db import open_db
 
 T = TypeVar("T")
 READER_CACHE_KIB = 8_192
+ASIDE_CACHE_KIB = 1_024  # snippets read a few rows per frame: a small cache keeps RSS where it was
 
 
 class Cancelled(Exception):
@@ -32,8 +33,9 @@ class Cancelled(Exception):
 class _Lane:
     """One thread with one connection, opened lazily in that thread."""
 
-    def __init__(self, path: Path, name: str) -> None:
+    def __init__(self, path: Path, name: str, cache_kib: int = READER_CACHE_KIB) -> None:
         self.path = path
+        self.cache_kib = cache_kib
         self.pool = ThreadPoolExecutor(1, thread_name_prefix=name)
         self.conn: sqlite3.Connection | None = None
 
@@ -42,7 +44,7 @@ class _Lane:
             self.conn = open_db(self.path, migrate_schema=False)
             # open_db sizes its page cache for bulk writes (64 MB); two long-lived readers in a
             # browser that should stay under 150 MB get a smaller one.
-            self.conn.execute(f"PRAGMA cache_size = -{READER_CACHE_KIB}")
+            self.conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
         return self.conn
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
@@ -71,7 +73,7 @@ class Reads:
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
         self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k
-        self._aside = _Lane(self.path, "ccb-aside")
+        self._aside = _Lane(self.path, "ccb-aside", ASIDE_CACHE_KIB)
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()

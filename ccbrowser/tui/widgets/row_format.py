@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from textual.content import Content
@@ -58,6 +59,7 @@ LAYOUTS: tuple[Columns, ...] = (
 )
 
 
+@lru_cache(maxsize=64)
 def columns_for(width: int) -> Columns:
     share = max(MIN_TEXT, int(width * TEXT_SHARE))
     for cols in LAYOUTS:  # the luxuries (year, finish, a wide model) only when the text has its share
