@@ -252,9 +252,9 @@ def _tokens(value: str, name: Literal["tokens", "turns"] = "tokens") -> Filter:
         return Filter(name, "range", (lo, hi))
     if m := _TOKENS_CMP.match(v):
         return Filter(name, m[1] or "=", _number(m[2], m[3]))
-    big, small = ("1000", "50") if name == "tokens" else ("5", "2")
+    big, small, span = ("1000", "50", "100..500") if name == "tokens" else ("5", "2", "2..5")
     raise QueryError(
-        f"`{name}:` needs a number like {name}:>{big}, {name}:<={small} or {name}:{small}..{big} (got {value!r})"
+        f"`{name}:` needs a number like {name}:>{big}, {name}:<={small} or {name}:{span} (got {value!r})"
     )
 
 

@@ -17,6 +17,7 @@ encoded once per writer.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -324,33 +325,49 @@ def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any
 
 
 class Encodings:
-    """`canon.encoding` of stored bodies by body id (bounded LRU): bodies repeat across a chat."""
+    """`canon.encoding` of stored bodies by (body id, kind) (bounded LRU): bodies repeat across a
+    chat. The JSON of a body without its text (`{"role": "user", "name": null, ...}`) is shared
+    by most bodies, so it is parsed once per distinct string."""
 
     def __init__(self, options: Options | None = None, size: int = _ENC_CACHE) -> None:
         self.options = options if options is not None else Options()
         self.size = size
-        self._cache: OrderedDict[int, tuple[bytes | None, bytes]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], bytes | None] = OrderedDict()
+        self._parsed: dict[str, Any] = {}
 
-    def get(self, conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[bytes | None, bytes]]:
-        """body id -> (its encoding as an input, its encoding as an output)."""
-        out: dict[int, tuple[bytes | None, bytes]] = {}
-        todo: list[int] = []
+    def _message(self, raw: str, split: int, content: str | None) -> Any:
+        if not split or len(raw) > 200:
+            return body_json(raw, split, content)
+        base = self._parsed.get(raw)
+        if base is None:
+            if len(self._parsed) > 4096:
+                self._parsed.clear()
+            base = self._parsed[raw] = json.loads(raw)
+        return {**base, "content": content} if isinstance(base, dict) else base
+
+    def get(
+        self, conn: sqlite3.Connection, wanted: Iterable[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes | None]:
+        """(body id, kind) -> its encoding as an input (kind 0) or as an output (kind 1)."""
+        out: dict[tuple[int, int], bytes | None] = {}
+        todo: dict[int, set[int]] = {}
         cache = self._cache
-        for bid in ids:
-            hit = cache.get(bid)
-            if hit is not None:
-                out[bid] = hit
-            elif bid not in out:
-                todo.append(bid)
-        todo = list(dict.fromkeys(todo))
+        for key in wanted:
+            if key in out:
+                continue
+            if key in cache:
+                out[key] = cache[key]
+            else:
+                todo.setdefault(key[0], set()).add(key[1])
         system = self.options.system
-        for chunk in _chunks(todo, _CHUNK):
+        ids = list(todo)
+        for chunk in _chunks(ids, _CHUNK):
             sql = f"SELECT id, raw, content_split, content FROM bodies WHERE id IN ({_marks(len(chunk))})"
             for bid, raw, split, content in conn.execute(sql, list(chunk)):
-                msg = body_json(raw, split, content)
-                pair = (encoding(msg, system), output_encodings([msg], system)[0])
-                out[bid] = pair
-                cache[bid] = pair
+                msg = self._message(raw, split, content)
+                for kind in todo[bid]:
+                    enc = encoding(msg, system) if kind == 0 else output_encodings([msg], system)[0]
+                    out[(bid, kind)] = cache[(bid, kind)] = enc
         while len(cache) > self.size:
             cache.popitem(last=False)
         return out
@@ -391,7 +408,7 @@ def stored_keys(
             "SELECT m.completion, m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
             f"WHERE m.completion IN ({marks}) ORDER BY m.completion, m.kind, m.position"
         )
-        bodies: list[int] = []
+        bodies: list[tuple[int, int]] = []
         for pk, kind, body, role in conn.execute(sql, list(chunk)):
             if kind == 0 and pk in given:
                 continue
@@ -400,7 +417,7 @@ def stored_keys(
                 ins.append((role, body))
             else:
                 outs.append(body)
-            bodies.append(body)
+            bodies.append((body, kind))
         enc = encodings.get(conn, bodies)
         for pk, cid, created, state in heads:
             group = group_of(meta.get(pk, {}), options.id_keys)
@@ -408,11 +425,11 @@ def stored_keys(
             if pk in given:
                 known = [(m.get("role") if type(m) is dict else None, encoding(m, system)) for m in given[pk]]
             elif state == "ok":
-                known = [(r, enc[b][0]) for r, b in ins]
+                known = [(r, enc[(b, 0)]) for r, b in ins]
             else:
                 out.append(Keys(cid, created, group, None, (), (), None, False, 0))
                 continue
-            out.append(keys_from(cid, created, group, known, [enc[b][1] for b in outs]))
+            out.append(keys_from(cid, created, group, known, [enc[(b, 1)] or b"" for b in outs]))
     return out
 
 

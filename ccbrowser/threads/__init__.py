@@ -28,7 +28,7 @@ Pitfalls, and what is done about them:
 - A completion whose input messages are unknown (not fetched yet) is its own thread until its
   keys are added again with them (`Threader.add` replaces keys by id).
 
-What the store keeps (the schema comes later): per completion the `Keys` columns `prefix_key`,
+What the store keeps (`store/threads.py`, tables `thread_nodes` and `thread_keys`): per completion the `Keys` columns `prefix_key`,
 `anchor_key` (BLOB, 16 bytes, nullable), `grp` (TEXT), `created`, `length`, `tool_step`, and the
 `Assignment` columns `thread`, `parent`, `parent_choice`, `turn`, `branch`, `continues`; per
 (completion, choice) `full_key` and `tail_key` (nullable). Indexed: `full_key`, `tail_key`, `prefix_key`,

@@ -7,6 +7,7 @@ follows the cursor; `z` folds or unfolds tool loops, for every thread until pres
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.message import Message
@@ -95,7 +96,9 @@ class ConversationActions:
 
     def load_thread_detail(self, completion_id: str) -> None:
         app = self._app
-        app.run_worker(app._read_thread(completion_id), group="detail", exclusive=True, exit_on_error=False)
+        # a callable, not a coroutine: a worker replaced before it starts never leaves one unawaited
+        read = partial(app._read_thread, completion_id)
+        app.run_worker(read, group="detail", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]
 
     async def _read_thread(self, completion_id: str) -> None:
         app = self._app
