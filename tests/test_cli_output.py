@@ -75,7 +75,9 @@ def test_custom_tool_input_is_text_not_invalid_json(db: Path, capsys: pytest.Cap
     assert out == PATCH + "\n" and err == ""
     assert main(["stats", "--db", str(db), "--json"]) == 0
     tools = json.loads(capsys.readouterr().out)["tools"]
-    assert tools == [{"name": "apply_patch", "calls": 1, "completions": 1, "invalid_json": 0}]
+    assert [{k: t[k] for k in ("name", "calls", "completions", "invalid_json")} for t in tools] == [
+        {"name": "apply_patch", "calls": 1, "completions": 1, "invalid_json": 0}
+    ]
 
 
 def test_search_lines_use_the_tui_removed_mark(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -117,7 +117,7 @@ def _export(
     db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[list[str], str]:
     out = tmp_path / "out.jsonl"
-    assert main(["export", "--db", str(db), "--output", str(out), *args]) == 0
+    assert main(["export", "--db", str(db), "--output", str(out), "--force", *args]) == 0
     err = capsys.readouterr().err
     return out.read_text(encoding="utf-8").splitlines(), err
 

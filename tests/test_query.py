@@ -125,7 +125,7 @@ def test_local_dates_follow_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> No
         ("since:forever", "`since:` needs a duration like since:7d"),
         ("has:cats", "`has:` takes one of tools"),
         ("in:nowhere", "`in:` takes one of"),
-        ("is:alive", "`is:` takes removed or root"),
+        ("is:alive", "`is:` takes removed, root or starred"),
         ("turns:many", "`turns:` needs a number like turns:>5"),
         ("thread:", "`thread:` needs a value, like thread:chatcmpl-abc"),
         ("model:", "`model:` needs a value"),

@@ -59,12 +59,19 @@ async def test_sort_toggle_cycles_and_shows_in_the_status_bar(sample: Path) -> N
         assert tokens == sorted(tokens, reverse=True)
         await pilot.press("o")
         await _settle(app, pilot)
+        rows = _rows(sample, list(lst.pks))
+        costs = [r.cost_usd for r in rows]
+        assert "cost" in app.status.render_state().plain
+        known = [c for c in costs if c is not None]
+        assert known == sorted(known, reverse=True) and costs[: len(known)] == known  # unknown last
+        await pilot.press("o")
+        await _settle(app, pilot)
         assert "newest" in app.status.render_state().plain
         await pilot.press("slash", *"refund", "enter")
         await _settle(app, pilot)
         assert "newest" in app.status.render_state().plain  # the chosen order stays
         n = len(lst.pks)
-        await pilot.press("o", "o", "o")  # oldest, tokens, and with words to rank: relevance
+        await pilot.press("o", "o", "o", "o")  # oldest, tokens, cost, and with words to rank: relevance
         await _settle(app, pilot)
         assert "relevance" in app.status.render_state().plain
         assert len(lst.pks) == n

@@ -229,6 +229,8 @@ async def test_header_shows_model_time_and_tokens(reading_db: Path) -> None:
     narrow = make_app(reading_db)
     async with narrow.run_test(size=(80, 24)) as pilot:  # the short form fits a narrow pane
         await _select(narrow, pilot, "chatcmpl-two")
+        await pilot.press("enter")  # one pane at 80 columns: the detail's
+        await pilot.pause()
         head = narrow.tabs.query_one(DetailHeader)
         text = head.render().plain
         assert "1,280 tok" in text and "2 choices" in text and len(text) <= head.content_region.width

@@ -52,7 +52,8 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-class CCBrowserApp(ConversationActions, CurationApp, ReadingActions, CopyActions):
+# CopyActions before CurationApp, which only declares `copy` for its type checks.
+class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
 
