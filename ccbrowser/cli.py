@@ -173,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 open_checked(args.db).close()
         try:
             rc = int(args._module.run(args) or 0)
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         except CCBrowserError:
             if args.integrity is not None:
                 args.integrity.result()  # a damaged file explains the failure better than the failure
@@ -202,6 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 0
+    except OSError as exc:
+        # Output that cannot be written (`> /dev/full`, a full disk): one line, never a traceback.
+        where = f" {exc.filename}" if exc.filename else " the output"
+        sys.stderr.write(f"ccbrowser: cannot write{where}: {exc.strerror or exc}\n")
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the unflushed rest goes nowhere
+        except OSError:
+            pass
+        return 1
 
 
 def _database_error(exc: sqlite3.DatabaseError, args: argparse.Namespace) -> int:

@@ -163,3 +163,22 @@ def test_demo_and_emulator_offer_no_db(capsys: pytest.CaptureFixture[str]) -> No
         main(["demo", "--db", "mine.db"])
     assert info.value.code == 2
     assert not Path("mine.db").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "argv",
+    [["search", "order"], ["show", "c-1"], ["show", "c-1", "--json"], ["stats", "--json"], ["export"]],
+)
+def test_output_that_cannot_be_written_is_one_line_not_a_traceback(small_db: Path, argv: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "ccbrowser", "--db", str(small_db), *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["ccbrowser: cannot write the output: No space left on device"]
