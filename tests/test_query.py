@@ -8,6 +8,7 @@ import pytest
 
 from ccbrowser.errors import UsageError
 from ccbrowser.search import Filter, QueryError, Term, highlight_terms, parse
+from ccbrowser.search.query import MAX_ATOMS
 
 NOW = datetime(2026, 5, 28, 12, 0, tzinfo=UTC).timestamp()
 
@@ -185,3 +186,13 @@ def test_unclosed_quote_runs_to_the_end() -> None:
 def test_highlight_terms() -> None:
     q = parse('refund "A-8812" deploy* -spam model:gpt-4o', now=NOW)
     assert highlight_terms(q) == ["refund", "A-8812", "deploy*"]
+
+
+def test_repeated_clauses_count_once_and_a_paragraph_is_refused() -> None:
+    q = parse("order " * 5000 + "refund")
+    assert [t.text for t in q.terms] == ["order", "refund"]
+    assert parse("order OR order").clauses == parse("order").clauses
+    words = " ".join(f"w{i}" for i in range(MAX_ATOMS))
+    assert len(parse(words).terms) == MAX_ATOMS
+    with pytest.raises(QueryError, match=f"{MAX_ATOMS + 1} terms is too long"):
+        parse(words + " model:gpt-4o")

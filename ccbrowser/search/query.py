@@ -26,6 +26,8 @@ from typing import Literal
 
 from ccbrowser.errors import UsageError
 
+MAX_ATOMS = 32  # words, phrases and filters in one query
+
 
 class QueryError(UsageError):
     """A query that cannot mean anything; the message says how to fix it."""
@@ -477,9 +479,15 @@ def parse(text: str, *, now: datetime | float | None = None) -> Query:
         pending_or = False
     if pending_or:
         hints.append("OR needs a term on each side")
+    # A repeated clause adds nothing (`order order ...`, a paste); past MAX_ATOMS a query is a
+    # paragraph, not a search, and its plan would cost without bound: say so rather than hang.
+    clauses = tuple(dict.fromkeys(Clause(tuple(dict.fromkeys(g))) for g in groups))
+    atoms = sum(len(c.atoms) for c in clauses)
+    if atoms > MAX_ATOMS:
+        raise QueryError(f"a query of {atoms} terms is too long: at most {MAX_ATOMS} words and filters")
     return Query(
         text=text,
-        clauses=tuple(Clause(tuple(g)) for g in groups),
+        clauses=clauses,
         scopes=frozenset(scopes),
         hints=tuple(dict.fromkeys(hints)),
         now=now_ts,
