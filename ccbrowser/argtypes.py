@@ -22,13 +22,18 @@ def number(
         except ValueError:
             raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
         if low is not None and high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be between {_shown(low)} and {_shown(high)}, got {text}")
         if low is not None and value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be >= {_shown(low)}, got {text}")
         if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be <= {_shown(high)}, got {text}")
         if above is not None and value <= above:
-            raise argparse.ArgumentTypeError(f"must be > {above:g}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be > {_shown(above)}, got {text}")
         return value
 
     return parse
+
+
+def _shown(value: float) -> str:
+    """A bound as people read it: `1,000,000,000`, not `1e+09`."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) >= 1e6 else f"{value:g}"

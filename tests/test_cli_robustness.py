@@ -182,3 +182,9 @@ def test_output_that_cannot_be_written_is_one_line_not_a_traceback(small_db: Pat
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     assert done.stderr.strip().splitlines() == ["ccbrowser: cannot write the output: No space left on device"]
+
+
+def test_a_limit_beyond_any_database_is_a_usage_error(small_db: Path) -> None:
+    done = run_cli("--db", str(small_db), "search", "order", "--limit", "99999999999999999999")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--limit: must be between 0 and 1,000,000,000" in done.stderr

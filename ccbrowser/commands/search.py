@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ccbrowser.argtypes import number
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -20,7 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the query (several words are joined), e.g. 'tool:refund_order A-8812 since:7d'; -word excludes; see the README's query language",
     )
     parser.add_argument(
-        "--limit", type=int, default=50, metavar="N", help="at most N hits (default 50; 0 = all)"
+        "--limit",
+        type=number(int, low=0, high=1_000_000_000),
+        default=50,
+        metavar="N",
+        help="at most N hits (default 50; 0 = all)",
     )
     parser.add_argument(
         "--sort",
