@@ -225,7 +225,7 @@ def test_labels_survive_reimport_even_of_deleted_rows(
 
 
 def _labels_migration() -> int:
-    """The index in MIGRATIONS of the one that creates the labels tables (the lead renumbers)."""
+    """The index in MIGRATIONS of the one that creates the labels tables."""
     for i in range(len(MIGRATIONS)):
         conn = sqlite3.connect(":memory:", isolation_level=None)
         migrate(conn, target=i + 1)

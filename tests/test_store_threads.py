@@ -103,7 +103,7 @@ def test_input_messages_arriving_later_relink_children_first(db_path: Path) -> N
 
 
 def _threads_migration() -> int:
-    """The position of the migration that creates `thread_nodes` (the lead renumbers at merge)."""
+    """The position of the migration that creates `thread_nodes`."""
     for n, step in enumerate(schema.MIGRATIONS):
         probe = sqlite3.connect(":memory:")
         schema.migrate(probe, target=n)
