@@ -34,3 +34,17 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "ccbrowser.db"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the TUI tests keep the sample database they copy (built once per worker)."""
+    return tmp_path_factory.mktemp("tui-sample-cache")
+
+
+@pytest.fixture
+def sample(db_path: Path, cache_dir: Path) -> Path:
+    """A copy of the TUI tests' sample database (`test_tui_support.sample_db`)."""
+    from test_tui_support import sample_db
+
+    return sample_db(db_path, cache_dir)

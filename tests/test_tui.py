@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app, newest_first_ids
 
 from ccbrowser.demo_corpus import FROZEN_NOW
 from ccbrowser.emulator.corpus import Corpus
@@ -20,16 +20,6 @@ from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.widgets.docview import DocView
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
-
-
 def _one(db: Path, sql: str) -> tuple:
     conn = sqlite3.connect(db)
     try:
@@ -40,14 +30,6 @@ def _one(db: Path, sql: str) -> tuple:
     return row
 
 
-def _newest_first_ids(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [r[0] for r in conn.execute("SELECT id FROM completions ORDER BY created DESC, pk DESC")]
-    finally:
-        conn.close()
-
-
 async def _select(app: CCBrowserApp, pilot, completion_id: str) -> None:
     app.go_to_id(completion_id)
     await pilot.pause()
@@ -56,7 +38,7 @@ async def _select(app: CCBrowserApp, pilot, completion_id: str) -> None:
 
 
 async def test_opens_lists_and_navigates(sample: Path) -> None:
-    ids = _newest_first_ids(sample)
+    ids = newest_first_ids(sample)
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_idle()
@@ -276,7 +258,7 @@ def test_keymap_from_config(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 async def test_palette_goes_to_id_and_filters(sample: Path) -> None:
-    ids = _newest_first_ids(sample)
+    ids = newest_first_ids(sample)
     target = ids[123]
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -303,7 +285,7 @@ async def test_palette_goes_to_id_and_filters(sample: Path) -> None:
 
 
 async def test_live_refresh_keeps_cursor(sample: Path) -> None:
-    ids = _newest_first_ids(sample)
+    ids = newest_first_ids(sample)
     app = make_app(sample, watch=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_idle()
@@ -323,7 +305,7 @@ async def test_live_refresh_keeps_cursor(sample: Path) -> None:
         assert len(app.completion_list.pks) == len(ids) + 3
         assert app.status.state.total == len(ids) + 3
         assert app.detail is not None and app.detail.row.id == ids[3]  # the same completion
-        assert app.completion_list.cursor == _newest_first_ids(sample).index(ids[3])
+        assert app.completion_list.cursor == newest_first_ids(sample).index(ids[3])
 
 
 async def test_offline_start_without_key(sample: Path) -> None:

@@ -4,11 +4,10 @@ saved views (ctrl+s, @NAME, the palette) and the facets panel narrowing the quer
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app, newest_first_ids
 
 from ccbrowser import search
 from ccbrowser.config import load_config
@@ -19,30 +18,12 @@ from ccbrowser.tui.screens.help import HelpScreen, help_content
 from ccbrowser.tui.widgets.facets import FacetsPanel
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("curate-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
-
-
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('# mine\n[views]\nrefunds = "refund"  # kept\n', encoding="utf-8")
     monkeypatch.setenv("CCBROWSER_CONFIG", str(path))
     return path
-
-
-def _newest_first_ids(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return [r[0] for r in conn.execute("SELECT id FROM completions ORDER BY created DESC, pk DESC")]
-    finally:
-        conn.close()
 
 
 def _labelled(db: Path, query: str) -> list[str]:
@@ -60,7 +41,7 @@ async def _settle(app, pilot, delay: float = 0.2) -> None:  # type: ignore[no-un
 
 
 async def test_marks_ranges_star_and_tag(sample: Path) -> None:
-    ids = _newest_first_ids(sample)
+    ids = newest_first_ids(sample)
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_idle()
@@ -112,7 +93,7 @@ async def test_marks_ranges_star_and_tag(sample: Path) -> None:
 async def test_export_and_copy_ids_of_the_marks(
     sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ids = _newest_first_ids(sample)
+    ids = newest_first_ids(sample)
     monkeypatch.chdir(tmp_path)
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:

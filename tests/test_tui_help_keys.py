@@ -6,8 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app
 from textual.command import CommandPalette
 from textual.containers import VerticalScroll
 
@@ -18,16 +17,6 @@ from ccbrowser.tui.keymap import KEYS, conflicts
 from ccbrowser.tui.screens.chooser import Chooser
 from ccbrowser.tui.screens.help import HelpScreen, help_content
 from ccbrowser.tui.screens.message import MessageScreen
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-help-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
 
 
 def _one(db: Path, sql: str) -> tuple:  # type: ignore[type-arg]

@@ -11,22 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app
 from textual import events
 from textual.widgets import Input
 
 from ccbrowser.tui.app import CCBrowserApp
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-keys-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
-
 
 NAMES = {
     "/": "slash",

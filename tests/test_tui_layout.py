@@ -21,16 +21,6 @@ from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.widgets.completion_list import format_row
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-layout-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
-
-
 def _shown(app: CCBrowserApp) -> tuple[bool, bool]:
     """Whether the list and the detail take space on the screen."""
     lst, tabs = app.query_one("#list"), app.query_one("#tabs")

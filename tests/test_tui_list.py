@@ -5,24 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app
 from textual.widgets import Input
 
 from ccbrowser.store import reader
 from ccbrowser.store.db import open_db
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.widgets.row_format import format_row
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-list-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
 
 
 def _rows(db: Path, pks: list[int]) -> list[reader.ListRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 from ccbrowser.demo_corpus import FROZEN_NOW, build
@@ -36,3 +37,12 @@ def make_app(db: Path, **kwargs: object) -> CCBrowserApp:
     app = CCBrowserApp(db, **options)  # type: ignore[arg-type]
     app.animation_level = "none"  # the tab underline animates; tests should not wait for it
     return app
+
+
+def newest_first_ids(db: Path) -> list[str]:
+    """The list's order, read straight from the file."""
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM completions ORDER BY created DESC, pk DESC")]
+    finally:
+        conn.close()

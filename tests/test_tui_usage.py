@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_tui_support import make_app, sample_db
+from test_tui_support import make_app
 
 from ccbrowser.render import usd
 from ccbrowser.store.db import open_db
@@ -14,16 +14,6 @@ from ccbrowser.store.writer import Writer
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.completion_list import format_row
-
-
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("tui-usage-cache")
-
-
-@pytest.fixture
-def sample(db_path: Path, cache_dir: Path) -> Path:
-    return sample_db(db_path, cache_dir)
 
 
 def _sums(db: Path, where: str = "1") -> tuple[int, float, int]:
