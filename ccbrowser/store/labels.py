@@ -198,3 +198,18 @@ def stored_metadata(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, d
             value = {}
         out[cid] = value if isinstance(value, dict) else {}
     return out
+
+
+def thread_members(conn: sqlite3.Connection, completion_id: str) -> list[str]:
+    """Every completion of the conversation that holds `completion_id` (itself first, then the
+    others by turn): what a label on a thread is written to (docs/architecture.md, "Curation").
+    Just `completion_id` when it is not threaded (an older database, or not stored)."""
+    try:
+        rows = conn.execute(
+            "SELECT n.id FROM thread_nodes m JOIN thread_nodes n ON n.thread = m.thread "
+            "WHERE m.id = ? ORDER BY n.id != m.id, n.turn, n.created, n.id",
+            (completion_id,),
+        ).fetchall()
+    except sqlite3.OperationalError:  # no thread tables (a schema before threading)
+        rows = []
+    return [r[0] for r in rows] or [completion_id]

@@ -95,6 +95,7 @@ class Detail:
     cost_note: str | None = None  # why the price is unknown, or what is uncertain about it
     price: Any = None  # the whole estimate (a pricing.CostEstimate) when the reader priced it
     thread: Any = None  # its conversation, when the TUI read it (`tui.thread_reads.ThreadView`)
+    label: Any = None  # its local labels, when the TUI read them (`store.labels.Label`)
 
 
 def count(conn: sqlite3.Connection, *, include_removed: bool = True) -> int:

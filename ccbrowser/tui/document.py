@@ -305,6 +305,7 @@ def conversation(
 ) -> list[Content]:
     doc = Doc(matcher, cap, view)
     row = d.row
+    _labels(doc, d.label)
     if row.messages_state is None:
         doc.add(label(" input messages not fetched yet (the next sync gets them) ", "italic $text-warning"))
         doc.add()
@@ -345,6 +346,23 @@ def conversation(
             )
         )
     return doc.lines
+
+
+def _labels(doc: Doc, lab: Any) -> None:
+    """The user's labels on top (`s`, `t`, `a`); the note is data text (controls made visible)."""
+    if lab is None or lab.empty:
+        return
+    parts: list[Content] = []
+    if lab.starred:
+        parts.append(label("★ starred", "bold $text-warning"))
+    if lab.tags:
+        parts.append(Content.assemble(label("tags ", DIM), text(", ".join(lab.tags), "bold $text-accent")))
+    if parts:
+        doc.add(Content("  ").join(parts))
+    if lab.note is not None:
+        doc.add(label("✎ note", "bold $text-accent"))
+        doc.body(lab.note, indent="  ")
+    doc.add()
 
 
 def _fmt_tool(doc: Doc, call: ToolCallInfo, index: int, total: int) -> None:

@@ -84,6 +84,8 @@ KEYS: tuple[KeySpec, ...] = (
     # curation: labels of the marked completions (or the one under the cursor), facets, views
     KeySpec("app.star", "s", "star", "Star / unstar the marked completions (or this one)"),
     KeySpec("app.tag", "t", "tag", "Tag the marked completions (or this one); -tag removes"),
+    KeySpec("app.note", "a", "note", "Note on the marked completions (or this one); empty removes"),
+    KeySpec("app.push", "P", "push_labels", "Push their tags to the server's metadata (asks first)"),
     KeySpec("app.facets", "F", "toggle_facets", "Facets panel: counts for the query, choose to narrow"),
     KeySpec("app.save_view", "ctrl+s", "save_view", "Save the query as a view (@NAME)"),
     # the completion list
@@ -106,6 +108,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("detail.bottom", "G,end", "scroll_end", "Bottom"),
     KeySpec("detail.page_down", "ctrl+d,pagedown,space", "page_down", "Page down"),
     KeySpec("detail.page_up", "ctrl+u,pageup", "page_up", "Page up"),
+    # the note editor (`a`) and the push confirmation (`P`)
+    KeySpec("note.save", "ctrl+s", "save", "Save the note (empty: remove it)", show=True, short="Save"),
+    KeySpec("note.cancel", "escape", "cancel", "Close without saving", show=True, short="Cancel"),
+    KeySpec("push.confirm", "enter,y", "confirm", "Push the changes shown", show=True, short="Push"),
+    KeySpec("push.cancel", "escape,n", "cancel", "Do not push (nothing changes)", show=True, short="Cancel"),
     # the usage screen (enter on a row of the most expensive opens it)
     KeySpec("usage.close", "escape,q,u", "close", "Close the usage screen", show=True, short="Close"),
     KeySpec("usage.next_tab", "right_square_bracket,l", "tab_step(1)", "Next chart", show=True, short="Next"),
@@ -117,6 +124,8 @@ SCOPES = {
     "list": "Completion list",
     "search": "Search box",
     "detail": "Detail pane",
+    "note": "Note editor",
+    "push": "Push confirmation",
     "usage": "Usage screen",
 }
 

@@ -168,3 +168,42 @@ class FacetsCounted(Message):
     def __init__(self, facets: Any) -> None:
         super().__init__()
         self.facets = facets
+
+
+class NoteRead(Message):
+    """The current note of a selection (`curation_io.NoteDraft`): open the note editor on it."""
+
+    def __init__(self, selection: Any, draft: Any) -> None:
+        super().__init__()
+        self.selection = selection
+        self.draft = draft
+
+
+class PushPlanned(Message):
+    """What a push of the selection's tags would change (`sync.push.PushPlan`): ask first."""
+
+    def __init__(self, plan: Any, settings: Any) -> None:
+        super().__init__()
+        self.plan = plan
+        self.settings = settings
+
+
+class PushProgressed(Message):
+    """`done` of `total` completions pushed (a newer one replaces one still queued)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PushProgressed)
+
+
+class Pushed(Message):
+    """A push ended: its `sync.push.PushResult`, or the one line that stopped it (never both)."""
+
+    def __init__(self, result: Any | None, error: str | None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error

@@ -15,6 +15,7 @@ from ccbrowser.errors import NotFound
 from ccbrowser.store import conversation, reader, threads
 from ccbrowser.store.conversation import Summary, Turn
 from ccbrowser.store.reader import Detail
+from ccbrowser.tui.curation_io import labelled
 from ccbrowser.tui.usage_reads import Prices, priced
 
 
@@ -87,13 +88,13 @@ def detail(
 ) -> Detail | None:
     """`reader.detail_by_pk` with the completion's conversation (tool loops `unfolded` or not)
     and its price breakdown."""
-    return with_thread(conn, priced(reader.detail_by_pk(conn, pk), prices), unfolded)
+    return with_thread(conn, labelled(conn, priced(reader.detail_by_pk(conn, pk), prices)), unfolded)
 
 
 def detail_by_id(
     conn: sqlite3.Connection, completion_id: str, unfolded: bool = False, prices: Prices | None = None
 ) -> Detail | None:
-    return with_thread(conn, priced(reader.detail(conn, completion_id), prices), unfolded)
+    return with_thread(conn, labelled(conn, priced(reader.detail(conn, completion_id), prices)), unfolded)
 
 
 def with_thread(conn: sqlite3.Connection, d: Detail | None, unfolded: bool) -> Detail | None:

@@ -32,6 +32,7 @@ class StatusState:
     connectivity: str | None = None  # "no key", "offline", "sync unavailable" or None
     match_pos: tuple[int, int] | None = None
     marked: int = 0  # completions marked in the list (space / v)
+    push_text: str | None = None  # a push of tags (`P`): its progress, then its result
     sort: str = "newest"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -120,6 +121,8 @@ class StatusBar(Widget):
         parts += [sep, Content(f"synced {ago(s.last_sync, self.clock())}")]
         if s.sync_text:
             parts += [sep, Content.styled("⟳ " + one_line(s.sync_text, 60), "$text-success")]
+        if s.push_text:
+            parts += [sep, Content.styled("⇡ " + one_line(s.push_text, 80), "$text-accent")]
         if s.sync_error:
             error = one_line(s.sync_error, 120)
             more = " (click, or ctrl+p › sync error)" if error != s.sync_error else ""
