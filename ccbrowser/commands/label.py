@@ -1,9 +1,12 @@
-"""`ccbrowser label ID... [--star|--unstar] [--tag T] [--untag T] [--note TEXT] [--query Q] [--push]`.
+"""`ccbrowser label ID... [--star|--unstar] [--tag T] [--untag T] [--note TEXT] [--query Q] [--thread] [--push]`.
 
 Local labels: kept in the database (never sent anywhere unless `--push` says so), found again with
 `is:starred`, `tag:NAME`, `-tag:NAME` and `has:note`. Ids are full ids or unique prefixes, as
 everywhere; `--query Q` labels every match instead. Without a change it prints the labels. With
 changes it says what changed, counting only the completions that were not already so.
+`--thread` makes each id (or match) stand for its whole conversation: a label on a thread is that
+label on every completion of it (docs/architecture.md, "Curation"), as `s` / `t` / `a` do in the
+TUI's conversation list.
 
 `--push` also writes the tags to the server's metadata (`POST /chat/completions/{id}`) as one key,
 `tags`, holding the completion's tags comma-separated, merged with the metadata it already has;
@@ -22,6 +25,9 @@ from typing import Any
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="*", metavar="ID", help="completion ids (or unique prefixes)")
     parser.add_argument("--query", "-q", metavar="Q", help="label every completion matching Q instead")
+    parser.add_argument(
+        "--thread", action="store_true", help="each id (or match) stands for its whole conversation"
+    )
     star = parser.add_mutually_exclusive_group()
     star.add_argument("--star", action="store_true", help="star them")
     star.add_argument("--unstar", action="store_true", help="remove the star")
@@ -124,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     _validate(args)
     conn = open_existing(args.db)
     ids = targets(args, conn, args.ids, args.query)
+    if args.thread:
+        ids = list(dict.fromkeys(m for cid in ids for m in store_labels.thread_members(conn, cid)))
     star = True if args.star else False if args.unstar else None
     changing = star is not None or args.tag or args.untag or args.note is not None
     if not changing and not args.push:

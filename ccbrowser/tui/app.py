@@ -221,8 +221,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
 
     @on(msg.DetailRead)
     def _on_detail_read(self, message: msg.DetailRead) -> None:
-        if message.pk != self.completion_list.current_pk:
-            return  # the cursor moved on
+        if message.pk != self.completion_list.current_pk or self.conversations.display:
+            return  # the cursor moved on, or the conversation list's row is shown (a live refresh)
         if message.pk is None:
             query = None if self.parsed_query is None else self.query_text
             self.tabs.show_nothing(empty_store=not self.completion_list.pks, query=query)

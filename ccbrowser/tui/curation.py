@@ -22,6 +22,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import App
+from textual.css.query import NoMatches
 
 from ccbrowser.config import Config, load_config, view_name_problem
 from ccbrowser.errors import CCBrowserError
@@ -257,11 +258,18 @@ class CurationApp(App[int]):
         )
         if not message.error:
             self.post_message(msg.DataChanged(0))  # this connection's write: show it now
-            if self._thread_shown():  # the detail shows the labels: read it again
+            self._reload_detail()
+
+    def _reload_detail(self) -> None:
+        """The detail shows the labels: read it again (unless the app is closing)."""
+        try:
+            if self._thread_shown():
                 if self.picked_root:
                     self.load_thread_detail(self.picked_root)
             else:
                 self.load_detail(self.completion_list.current_pk)
+        except NoMatches:
+            pass
 
     # -- export and copy --------------------------------------------------------------------------
 
