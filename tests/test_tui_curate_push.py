@@ -119,8 +119,13 @@ async def test_p_asks_shows_the_changes_and_refusals_then_pushes(
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmPush) and emu.state.requests() == 0
         assert app.status.state.push_text is None
-        await pilot.press("P")
+        await pilot.press("ctrl+p")  # the palette's entry does the same as P
+        await pilot.pause()
+        await pilot.press(*"push the tags")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
         await _until(app, pilot, lambda: isinstance(app.screen, ConfirmPush))
+        assert f"{full}  refused" in _plan_text(app)
         await pilot.press("enter")
         await _until(app, pilot, lambda: (app.status.state.push_text or "").startswith("pushed"))
         assert app.status.state.push_text == "pushed tags of 2"

@@ -1,8 +1,10 @@
-"""Snapshots of curation in the TUI: marks with their count in the status bar, and the facets
-panel of a query. Update with `pytest tests/test_tui_curate_snapshots.py --snapshot-update`."""
+"""Snapshots of curation in the TUI: marks with their count in the status bar, the facets panel
+of a query, the note editor and a saved note in the detail, the push confirmation (keys added,
+changed, refused). Update with `pytest tests/test_tui_curate_snapshots.py --snapshot-update`."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,51 @@ async def facets(app: Any, pilot: Any) -> None:
     await pilot.pause()
 
 
-SCENARIOS = {"marked": marked, "facets": facets}
+async def note(app: Any, pilot: Any) -> None:
+    await app.wait_idle()
+    await pilot.press("a")
+    await pilot.pause(0.2)
+    await pilot.press(*"Check the refund amount", "enter", *"against order A-8812 [/]")
+    await pilot.pause()
+
+
+async def noted(app: Any, pilot: Any) -> None:
+    await note(app, pilot)
+    await pilot.press("ctrl+s")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    await pilot.press("s")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def push(app: Any, pilot: Any) -> None:
+    """Three tagged completions: one gains `tags`, one has `tags` already, one has 16 keys."""
+    from ccbrowser.config import Secret, Settings
+
+    app.settings_override = Settings(
+        profile="work", base_url="https://api.example.invalid/v1", api_key=Secret("k"), api_key_env=None
+    )
+    await app.wait_idle()
+    await pilot.press("slash", *"tag:good", "enter")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    conn = open_db(app.db_path)
+    ids = labels.ids_of(conn, list(app.completion_list.pks[:3]))
+    meta = [{"env": "prod", "tags": "old"}, {f"k{i}": "v" for i in range(16)}]
+    for cid, md in zip(ids[1:], meta, strict=True):
+        conn.execute("UPDATE completions SET metadata = ? WHERE id = ?", (json.dumps(md), cid))
+    conn.commit()
+    conn.close()
+    await pilot.press("space", "space", "space", "P")
+    await pilot.pause(0.3)
+    await app.wait_idle()
+    await pilot.pause()
+
+
+SCENARIOS = {"marked": marked, "facets": facets, "note": note, "noted": noted, "push": push}
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

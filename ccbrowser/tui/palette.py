@@ -80,6 +80,8 @@ def narrowed(current: str, term: str) -> str:
 CURATION: tuple[tuple[str, str, str], ...] = (
     ("Star / unstar the marked", "star", "Star them, or unstar them when all are starred (s)"),
     ("Tag the marked…", "tag", "Add a tag, or -tag to remove it (t)"),
+    ("Note on the marked…", "note", "Write, change or remove their note (a)"),
+    ("Push the tags of the marked to the server…", "push_labels", "Shows what changes, asks first (P)"),
     ("Export the marked as finetune…", "export('finetune')", "OpenAI chat fine-tuning JSONL"),
     ("Export the marked as evals…", "export('evals')", "Evals API item / sample JSONL"),
     ("Copy the ids of the marked", "copy_ids", "One id per line"),
