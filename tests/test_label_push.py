@@ -186,3 +186,37 @@ def test_the_checked_limit_is_the_servers(emulator: RunningEmulator) -> None:
     with pytest.raises(APIError, match="at most 16"):
         asyncio.run(update(seventeen))
     assert _server_md(emulator, cid) == sixteen
+
+
+def test_the_plan_says_what_each_completion_gains_and_what_is_refused() -> None:
+    """The plan the CLI checks and the TUI shows: keys added, changed, removed; refusals."""
+    from ccbrowser.sync.push import plan
+
+    stored = {
+        "new": {"env": "prod"},
+        "changed": {"tags": "old", "n": 3},  # a non-string value is compared as text
+        "dropped": {"tags": "x", "env": "dev"},
+        "same": {"tags": "a,b"},
+        "full": {f"k{i}": "v" for i in range(16)},
+    }
+    long_tags = [f"t{i:03d}-{'y' * 40}" for i in range(12)]
+    tags = {
+        "new": ["good"],
+        "changed": ["good", "better"],
+        "dropped": [],
+        "same": ["b", "a"],
+        "full": ["good"],
+        "long": long_tags,
+        "unsynced": ["good"],  # not in the mirror: no metadata known
+    }
+    out = plan(stored, tags)
+    by_id = {c.id: c for c in out.changes}
+    assert out.unchanged == 1 and "same" not in by_id
+    assert by_id["new"].added == {"tags": "good"} and not by_id["new"].changed
+    assert by_id["changed"].changed == {"tags": ("old", "better,good")} and by_id["changed"].before == "old"
+    assert by_id["dropped"].removed == ("tags",) and by_id["dropped"].metadata == {"env": "dev"}
+    assert by_id["full"].refused == "17 metadata keys (the server allows 16)"
+    assert by_id["long"].refused is not None and "(the server allows 512)" in by_id["long"].refused
+    assert by_id["unsynced"].added == {"tags": "good"}
+    assert [c.id for c in out.refused] == ["full", "long"]
+    assert set(out.tags()) == {"new", "changed", "dropped", "unsynced"}  # only what may be sent

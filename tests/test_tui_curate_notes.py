@@ -9,12 +9,14 @@ import pytest
 from test_tui_support import make_app, newest_first_ids
 
 from ccbrowser import search
+from ccbrowser.config import Secret, Settings
 from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.emulator.corpus.chats import chats
 from ccbrowser.store import labels, open_db
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.screens.ask import Ask
 from ccbrowser.tui.screens.note import NoteEditor
+from ccbrowser.tui.screens.push import ConfirmPush
 
 SEED = 4
 
@@ -129,7 +131,8 @@ async def test_s_t_a_in_the_conversation_list_label_the_whole_thread(chats_db: P
     trip = [c.id for c in chats(FROZEN_NOW, SEED) if c.chat == "trip"]
     others = [c.id for c in chats(FROZEN_NOW, SEED) if c.chat != "trip"]
     assert len(trip) > 2
-    app = make_app(chats_db)
+    nowhere = Settings(base_url="https://api.example.invalid/v1", api_key=Secret("k"), api_key_env=None)
+    app = make_app(chats_db, settings_override=nowhere)  # P only plans and asks here: no request
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(app, pilot)
         await pilot.press("c")
@@ -141,7 +144,9 @@ async def test_s_t_a_in_the_conversation_list_label_the_whole_thread(chats_db: P
         await pilot.press("s")
         await settle(app, pilot, 0.3)
         assert sorted(_matching(chats_db, "is:starred")) == sorted(trip)
-        assert any(f"of the conversation ({len(trip)} completions)" in str(n.message) for n in app._notifications)
+        assert any(
+            f"of the conversation ({len(trip)} completions)" in str(n.message) for n in app._notifications
+        )
         await pilot.press("t")
         await settle(app, pilot, 0.1)
         assert isinstance(app.screen, Ask) and "the conversation" in str(app.screen._title)
@@ -154,10 +159,20 @@ async def test_s_t_a_in_the_conversation_list_label_the_whole_thread(chats_db: P
         await pilot.press("ctrl+s")
         await settle(app, pilot, 0.3)
         assert sorted(_matching(chats_db, "has:note")) == sorted(trip)
-        assert sorted(_matching(chats_db, "thread:" + trip[0] + " is:starred tag:itinerary has:note")) == sorted(trip)
+        assert sorted(
+            _matching(chats_db, "thread:" + trip[0] + " is:starred tag:itinerary has:note")
+        ) == sorted(trip)
         assert not set(_matching(chats_db, "is:starred OR tag:itinerary OR has:note")) & set(others)
         d = app.detail  # the row's detail is read again with its labels
         assert d is not None and d.row.id == trip[0] and d.label.note == "good trip" and d.label.starred
+        await pilot.press("P")  # the conversation's tags, every completion of it, asked first
+        await settle(app, pilot, 0.3)
+        assert isinstance(app.screen, ConfirmPush)
+        lines = str(app.screen.query_one("#push-lines").render()).splitlines()
+        assert len(lines) == len(trip) and all("+ tags = 'itinerary'" in line for line in lines)
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmPush)
         await pilot.press("s")  # every one starred: s unstars the conversation
         await settle(app, pilot, 0.3)
         assert _matching(chats_db, "is:starred") == []

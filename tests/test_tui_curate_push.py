@@ -86,8 +86,10 @@ async def _mark_tagged(app: CCBrowserApp, pilot: Any, n: int) -> None:
 
 def _plan_text(app: CCBrowserApp) -> str:
     assert isinstance(app.screen, ConfirmPush)
-    return str(app.screen.query_one("#push-lines").render()) + "\n" + str(
-        app.screen.query_one("#push-summary").render()
+    return (
+        str(app.screen.query_one("#push-lines").render())
+        + "\n"
+        + str(app.screen.query_one("#push-summary").render())
     )
 
 
@@ -190,3 +192,29 @@ async def test_nothing_to_push_and_no_key_say_so_without_asking(
         await pilot.pause()
         assert any(f"set {KEY_ENV} to push" in str(n.message) for n in app._notifications)
     assert upstream.state.requests() == 0
+
+
+async def test_a_refused_key_stops_the_push_with_one_line(
+    upstream: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "key.db"
+    await asyncio.to_thread(sync, db, settings_for(upstream))
+    ids = upstream.state.snapshot_ids()[:1]
+    _tag(db, ids, "good")
+    app = _app(db, upstream, tmp_path, monkeypatch)
+    wrong = "sk-wrong-key-0123456789"
+    monkeypatch.setenv(KEY_ENV, wrong)  # read when P is pressed, as a sync reads it
+    upstream.state.reset_counters()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await app.wait_idle()
+        await _mark_tagged(app, pilot, 1)
+        await pilot.press("P")
+        await _until(app, pilot, lambda: isinstance(app.screen, ConfirmPush))
+        await pilot.press("enter")
+        await _until(app, pilot, lambda: (app.status.state.push_text or "").startswith("push failed"))
+        shown = str(app.status.render_state()) + " ".join(str(n.message) for n in app._notifications)
+        assert app.status.state.push_text.startswith("push failed: the API rejected the key (401")
+        assert f"check ${KEY_ENV}" in shown
+        assert wrong not in shown and KEY not in shown
+    assert upstream.state.requests("update") == 0
+    assert _labels(db, ids)[ids[0]].tags == ("good",)

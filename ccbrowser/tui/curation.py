@@ -149,9 +149,7 @@ class CurationApp(App[int]):
         sel, draft = message.selection, message.draft
         title = f"Note on {sel.noun(draft.count)}"
         hint = "Their notes differ: saving replaces every one" if draft.mixed else ""
-        self.push_screen(
-            NoteEditor(title, draft.note, hint=hint), partial(self._save_note, sel, draft.note)
-        )
+        self.push_screen(NoteEditor(title, draft.note, hint=hint), partial(self._save_note, sel, draft.note))
 
     def _save_note(self, sel: Selection, before: str, text: str | None) -> None:
         if text is None or (text == before and text):
