@@ -218,3 +218,24 @@ async def test_a_refused_key_stops_the_push_with_one_line(
         assert wrong not in shown and KEY not in shown
     assert upstream.state.requests("update") == 0
     assert _labels(db, ids)[ids[0]].tags == ("good",)
+
+
+def test_the_push_worker_posts_progress_then_one_result(upstream: RunningEmulator, tmp_path: Path) -> None:
+    """`curation_io.run_push`, as the TUI's worker thread runs it: messages only, never a widget."""
+    from ccbrowser.tui import curation_io
+    from ccbrowser.tui.messages import Pushed, PushProgressed
+
+    db = tmp_path / "worker.db"
+    sync(db, settings_for(upstream))
+    a, b, gone = upstream.state.snapshot_ids()[:3]
+    upstream.state.delete(gone)
+    posted: list[Any] = []
+    tags = {a: ["good"], b: ["good", "keep"], gone: ["good"]}
+    curation_io.run_push(posted.append, db, settings_for(upstream), tags, None)
+    progress = [(m.done, m.total) for m in posted if isinstance(m, PushProgressed)]
+    assert progress[0] == (1, 3) and progress[-1] == (3, 3)
+    assert [type(m) for m in posted].count(Pushed) == 1 and isinstance(posted[-1], Pushed)
+    result = posted[-1].result
+    assert posted[-1].error is None and set(result.pushed) == {a, b}
+    assert "not on the server" in result.failed[gone]
+    assert _server_md(upstream, b)["tags"] == "good,keep"
