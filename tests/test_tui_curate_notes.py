@@ -117,6 +117,14 @@ async def test_notes_of_the_marks_and_an_escaped_note(sample: Path) -> None:
         found = _labels(sample, ids[:2])
         assert found[ids[0]].note == "both" and found[ids[1]].note == "both"
         assert found[ids[0]].starred and found[ids[0]].tags == ("good",)  # the rest untouched
+        # a third mark without a note: they differ again, and an empty save removes every note
+        await pilot.press("space")
+        editor = await _editor(app, pilot)
+        assert _area_text(editor) == ""
+        await pilot.press("ctrl+s")
+        await settle(app, pilot, 0.3)
+        assert _matching(sample, "has:note") == []
+        assert _labels(sample, [ids[0]])[ids[0]].starred  # a note removed, the star stays
 
 
 @pytest.fixture

@@ -148,13 +148,13 @@ class CurationApp(App[int]):
     def _on_note_read(self, message: msg.NoteRead) -> None:
         sel, draft = message.selection, message.draft
         title = f"Note on {sel.noun(draft.count)}"
-        hint = "Their notes differ: saving replaces every one" if draft.mixed else ""
-        self.push_screen(NoteEditor(title, draft.note, hint=hint), partial(self._save_note, sel, draft.note))
+        hint = "Their notes differ: saving replaces every one (empty: removes them)" if draft.mixed else ""
+        editor = NoteEditor(title, draft.note, hint=hint, mixed=draft.mixed)
+        self.push_screen(editor, partial(self._save_note, sel))
 
-    def _save_note(self, sel: Selection, before: str, text: str | None) -> None:
-        if text is None or (text == before and text):
-            return  # cancelled, or the same note again
-        self._write(partial(curation_io.note, self.db_path, sel, text))
+    def _save_note(self, sel: Selection, text: str | None) -> None:
+        if text is not None:  # None: cancelled, or not edited
+            self._write(partial(curation_io.note, self.db_path, sel, text))
 
     # -- push ----------------------------------------------------------------------------------
 

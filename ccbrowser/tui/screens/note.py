@@ -30,9 +30,10 @@ class NoteEditor(ModalScreen[str | None]):
     NoteEditor TextArea { height: 10; margin: 1 0 0 0; }
     """
 
-    def __init__(self, title: str, note: str, *, hint: str = "") -> None:
+    def __init__(self, title: str, note: str, *, hint: str = "", mixed: bool = False) -> None:
         super().__init__()
         self._title = title
+        self._mixed = mixed  # the selection's notes differ: even an unedited box replaces them
         self._original = note
         self._shown = visible(note)
         self._hint = hint
@@ -53,7 +54,7 @@ class NoteEditor(ModalScreen[str | None]):
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text
-        if text == self._shown:
+        if text == self._shown and not self._mixed:
             self.dismiss(None)  # not edited: nothing to write (and an escaped note stays as it was)
             return
         text = text.strip()
