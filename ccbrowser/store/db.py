@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, ReadOnlyDatabase
-from ccbrowser.store.schema import migrate
+from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
 
 BUSY_TIMEOUT_MS = 10_000
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -113,6 +113,70 @@ def _create_private(path: Path) -> None:
         raise CCBrowserError(f"cannot create database {path}: {exc.strerror or exc}") from None
 
 
+class ReadOnlyConnection(sqlite3.Connection):
+    """A connection opened read-only (`open_read_only`): nothing is migrated or repriced on it."""
+
+
+def is_read_only(conn: sqlite3.Connection) -> bool:
+    return isinstance(conn, ReadOnlyConnection)
+
+
+def writable_location(path: Path) -> bool:
+    """Whether SQLite can write the file and beside it (its -wal and -shm files)."""
+    return _writable(path) and _writable(path.resolve().parent)
+
+
+def open_read_only(path: Path) -> ReadOnlyConnection:
+    """A read-only file, or one in a read-only directory: readable, never migrated.
+
+    `mode=ro` first (it sees a -wal that another process writes); where SQLite cannot create the
+    -shm file beside it, `immutable=1`, which is exact only when no -wal holds pages, so only then.
+    A schema older than this ccbrowser's would need a write: one line says so.
+    """
+    base = path.resolve().as_uri()
+    wal = Path(f"{path}-wal")
+    modes = ["mode=ro"]
+    if not (wal.exists() and wal.stat().st_size > 0):
+        modes.append("immutable=1")
+    failure: sqlite3.Error | None = None
+    for mode in modes:
+        conn = sqlite3.connect(
+            f"{base}?{mode}",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=ReadOnlyConnection,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            current = version(conn)  # the first read: where a missing -shm fails
+        except sqlite3.Error as exc:
+            conn.close()
+            failure = exc
+            continue
+        if current == SCHEMA_VERSION:
+            return conn
+        conn.close()
+        if current > SCHEMA_VERSION:
+            raise CCBrowserError(
+                f"the database has schema version {current}, newer than this ccbrowser ({SCHEMA_VERSION}): upgrade ccbrowser"
+            )
+        raise ReadOnlyDatabase(
+            f"{path} is read-only and needs a schema upgrade (version {current} to {SCHEMA_VERSION}): "
+            "make it writable for one run, or open a writable copy"
+        )
+    assert failure is not None
+    raise database_error(failure, path) if isinstance(failure, sqlite3.DatabaseError) else failure
+
+
+def open_reader(path: str | os.PathLike[str], *, migrate_schema: bool = True) -> sqlite3.Connection:
+    """For reading: `open_db` where the location is writable, else `open_read_only`."""
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > 0 and not writable_location(p):
+        return open_read_only(p)
+    return open_db(p, migrate_schema=migrate_schema)
+
+
 def open_db(
     path: str | os.PathLike[str], *, readonly: bool = False, migrate_schema: bool = True
 ) -> sqlite3.Connection:
@@ -121,8 +185,7 @@ def open_db(
     if readonly:
         if not p.exists():
             raise CCBrowserError(f"no database at {p}: run `ccbrowser sync` or `ccbrowser import` first")
-        uri = f"{p.resolve().as_uri()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return open_read_only(p)
     else:
         if p.is_dir():
             raise CCBrowserError(f"{p} is a directory, not a database file")
@@ -233,8 +296,9 @@ def open_checked(path: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def open_existing(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """For commands that only read: a missing database is an error, not a new empty file."""
+    """For commands that only read: a missing database is an error, not a new empty file; a
+    read-only one is opened read-only (its writes then fail with one "read-only" line)."""
     p = Path(path)
     if not p.exists():
         raise CCBrowserError(f"no database at {p}: run `ccbrowser sync` or `ccbrowser import FILE` first")
-    return open_db(p)
+    return open_reader(p)
