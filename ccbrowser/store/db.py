@@ -8,13 +8,14 @@ statement found it: SQLite only notices damage when it reads the damaged page.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shlex
 import sqlite3
 import threading
 from pathlib import Path
 
-from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, ReadOnlyDatabase
+from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, DiskFull, ReadOnlyDatabase
 from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
 
 BUSY_TIMEOUT_MS = 10_000
@@ -23,7 +24,7 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 CHECKPOINT_WAIT_MS = 2_000
 
 # Primary result codes (an extended code's low byte): sqlite3 exposes them on every error.
-_CORRUPT, _NOTADB, _READONLY, _CANTOPEN = 11, 26, 8, 14
+_CORRUPT, _NOTADB, _READONLY, _CANTOPEN, _FULL = 11, 26, 8, 14, 13
 
 
 def _code(exc: BaseException) -> int | None:
@@ -57,6 +58,10 @@ def read_only_error(path: Path) -> ReadOnlyDatabase:
     return ReadOnlyDatabase(f"{path} is read-only: {why}; ccbrowser needs to write both")
 
 
+def disk_full(path: Path) -> DiskFull:
+    return DiskFull(f"disk full: cannot write {path} (free some space, then run the command again)")
+
+
 def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> DatabaseError:
     """What a user can do about an SQLite error, in one line (without the SQL or any data)."""
     p = Path(path)
@@ -71,6 +76,8 @@ def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> Database
         )
     if code == _READONLY or (code == _CANTOPEN and p.exists()):
         return read_only_error(p)
+    if code == _FULL:
+        return disk_full(p)
     return DatabaseError(f"database error in {p}: {exc}")
 
 
@@ -110,7 +117,17 @@ def _create_private(path: Path) -> None:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full(path) from None
         raise CCBrowserError(f"cannot create database {path}: {exc.strerror or exc}") from None
+
+
+def _remove_new(paths: list[Path]) -> None:
+    """Files this call created for a database it could not set up: no 0-byte file stays behind
+    to be taken for a damaged database next time."""
+    for q in paths:
+        with contextlib.suppress(OSError):
+            q.unlink()
 
 
 class ReadOnlyConnection(sqlite3.Connection):
@@ -182,6 +199,7 @@ def open_db(
 ) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit: `BEGIN IMMEDIATE`)."""
     p = Path(path)
+    created: list[Path] = []  # what this call made (removed again when the setup fails)
     if readonly:
         if not p.exists():
             raise CCBrowserError(f"no database at {p}: run `ccbrowser sync` or `ccbrowser import` first")
@@ -190,12 +208,14 @@ def open_db(
         if p.is_dir():
             raise CCBrowserError(f"{p} is a directory, not a database file")
         if not p.exists():
+            created = [q for q in (p, Path(f"{p}-wal"), Path(f"{p}-shm")) if not q.exists()]
             _create_private(p)
         elif p.stat().st_size == 0:
             os.chmod(p, 0o600)  # an empty file someone made: it is about to hold prompts
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as exc:
+            _remove_new(created)
             if _code(exc) == _CANTOPEN and not (_writable(p) and _writable(p.resolve().parent)):
                 raise read_only_error(p) from None
             raise CCBrowserError(f"cannot open database {p}: {exc}") from None
@@ -216,8 +236,9 @@ def open_db(
                 end_bulk_write(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        _remove_new(created)
         error = database_error(exc, p)
-        if not isinstance(error, (DamagedDatabase, ReadOnlyDatabase)):
+        if not isinstance(error, (DamagedDatabase, ReadOnlyDatabase, DiskFull)):
             raise DatabaseError(f"{p} is not a usable ccbrowser database: {exc}") from None
         raise error from None
     return conn
