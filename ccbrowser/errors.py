@@ -49,6 +49,10 @@ class ReadOnlyDatabase(DatabaseError):
     """The file or its directory cannot be written (SQLite needs both: the -wal and -shm files)."""
 
 
+class DiskFull(DatabaseError):
+    """SQLite could not write for want of space: what was committed before stays, nothing is half-written."""
+
+
 class APIError(CCBrowserError):
     """The server answered with an error that retrying will not fix."""
 

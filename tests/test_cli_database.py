@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -171,12 +172,90 @@ def test_a_read_only_location_says_read_only(
     res = run_cli("--db", str(db), "import", str(src))
     assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
     assert "read-only" in res.stderr and why in res.stderr and "not a usable" not in res.stderr, res.stderr
-    # Reading still works where SQLite can (a read-only file in a writable directory).
+    # Reading works wherever the file can be read, a read-only directory included.
     res = run_cli("--db", str(db), "stats", "--json")
-    if not dir_ro:
-        assert res.returncode == 0 and json.loads(res.stdout)["completions"] == 20, res.stderr
-    else:
-        assert res.returncode == 1 and "read-only" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert res.returncode == 0 and json.loads(res.stdout)["completions"] == 20, res.stderr
+
+
+@pytest.fixture
+def read_only_db(tmp_path: Path, read_only: Any) -> tuple[Path, list[str], Path]:
+    """20 completions in a read-only file in a read-only directory, without -wal or -shm files."""
+    src = tmp_path / "c.jsonl"
+    ids = write_corpus(src, 20)
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "ccbrowser.db"
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["ccbrowser.db"]  # checkpointed, closed
+    read_only(db)
+    read_only(folder)
+    return db, ids, src
+
+
+def test_a_read_only_database_serves_every_read(read_only_db: tuple[Path, list[str], Path]) -> None:
+    db, ids, src = read_only_db
+    before = db.read_bytes()
+    reads: list[list[str]] = [
+        ["stats", "--json"],
+        ["search", "--limit", "0", "--json", "the"],
+        ["show", ids[0]],
+        ["messages", ids[0]],
+        ["export"],
+        ["prices", "--json"],
+    ]
+    for argv in reads:
+        res = run_cli("--db", str(db), *argv)
+        assert res.returncode == 0 and res.stdout and res.stderr == "", (argv, res.stderr)
+    exported = [json.loads(line) for line in run_cli("--db", str(db), "export").stdout.splitlines()]
+    assert len(exported) == 20
+    # Writes refuse in one line that says read-only.
+    for argv in (["import", str(src)], ["label", ids[0], "--star"]):
+        res = run_cli("--db", str(db), *argv)
+        assert res.returncode == 1 and res.stderr.count("\n") == 1, (argv, res.stderr)
+        assert res.stderr.startswith("ccbrowser: ") and "read-only" in res.stderr, (argv, res.stderr)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in db.parent.iterdir()) == ["ccbrowser.db"]
+
+
+def test_a_read_only_database_that_needs_a_migration_says_so(tmp_path: Path, read_only: Any) -> None:
+    from ccbrowser.store.schema import SCHEMA_VERSION, migrate
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db = folder / "old.db"
+    conn = sqlite3.connect(db)
+    migrate(conn, target=SCHEMA_VERSION - 1)
+    conn.close()
+    read_only(db)
+    read_only(folder)
+    res = run_cli("--db", str(db), "stats")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert "read-only and needs a schema upgrade" in res.stderr and "Traceback" not in res.stderr
+
+
+async def test_the_tui_browses_a_read_only_database(read_only_db: tuple[Path, list[str], Path]) -> None:
+    from test_tui_support import make_app
+
+    db, ids, _ = read_only_db
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        assert len(app.completion_list.pks) == 20
+        app.go_to_id(ids[3])
+        await pilot.pause()
+        await app.wait_idle()
+        assert app.detail is not None and app.detail.row.id == ids[3]
+        app.set_query("the")
+        await pilot.pause()
+        await app.wait_idle()
+        assert 0 < len(app.completion_list.pks) <= 20
+        await pilot.press("s")  # a write (star) says read-only in one line
+        for _ in range(50):
+            await pilot.pause(0.05)
+            said = [str(n.message) for n in app._notifications]
+            if said:
+                break
+        assert len(said) == 1 and "read-only" in said[0] and "\n" not in said[0], said
 
 
 # -- strict JSON ----------------------------------------------------------------------------------

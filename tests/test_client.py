@@ -585,7 +585,7 @@ async def test_huge_and_deep_error_bodies_cost_nothing(server: Scripted) -> None
     [
         (b'{"object": "list", "data": [{"id": "caf\xe9"}], "has_more": false}', "invalid UTF-8 at byte 39"),
         (b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "JSON nested deeper than 128 levels"),
-        (b"<html>200 but HTML</html>", "invalid JSON at byte 0: Expecting value"),
+        (b"{200 but not JSON}", "invalid JSON at byte 1: Expecting property name enclosed in double quotes"),
     ],
 )
 async def test_a_body_that_is_not_json_is_retried_twice_then_one_line(
@@ -597,6 +597,19 @@ async def test_a_body_that_is_not_json_is_retried_twice_then_one_line(
             await client.list_page()
     assert str(info.value) == f"GET /chat/completions: unusable response (200): {reason}"
     assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("body", [b"<html>200 but HTML</html>", b"\xef\xbb\xbf\n  <!DOCTYPE html><p>portal"])
+async def test_an_html_page_with_200_says_so_at_once(server: Scripted, body: bytes) -> None:
+    """A captive portal or a web server's page: not a truncated answer, so not retried."""
+    server.script += [response(200, body)] * 3
+    async with Client(settings(server.url), retry=RetryPolicy(max_retries=8, base_delay=0.01)) as client:
+        with pytest.raises(MalformedResponse) as info:
+            await client.list_page()
+    assert str(info.value) == (
+        f"GET /chat/completions: the server answered HTML, not JSON (is the base URL right? {server.url})"
+    )
+    assert len(server.requests) == 1
 
 
 async def test_invalid_utf8_in_one_completions_messages_does_not_fail_the_others(server: Scripted) -> None:

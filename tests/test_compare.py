@@ -180,6 +180,8 @@ def test_diff_json_and_choices(diff_db: Path) -> None:
     data = json.loads(res.stdout)
     assert data["same"] is False and data["left"] == "chatcmpl-aaaa1"
     assert [m["status"] for m in data["inputs"]] == ["changed"]
+    cost = next(f for f in data["fields"] if (f["group"], f["name"]) == ("usage", "cost"))
+    assert cost["left"].startswith("$0.") and cost["same"]  # the store's estimate, same model and tokens
     choices = run_cli(*db, "diff", "chatcmpl-dddd4")
     assert choices.returncode == 1 and "-yes" in choices.stdout and "+no" in choices.stdout
     single = run_cli(*db, "diff", "chatcmpl-aaaa1")

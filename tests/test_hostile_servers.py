@@ -529,7 +529,7 @@ def test_an_html_page_with_200_says_it_is_not_the_api(trial: Any) -> None:
         await conn.send(200, page, {"Content-Type": "text/html"})
 
     t = trial(portal)
-    expect(t.sync(), 1, r"JSON|HTML|base URL")
+    expect(t.sync(), 1, r"the server answered HTML, not JSON \(is the base URL right\?")
     t.heals()
 
 

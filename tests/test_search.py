@@ -202,6 +202,14 @@ def test_hints(conn: sqlite3.Connection) -> None:
     assert search.hints(conn, "foo:bar") == ["unknown field `foo:`: searched as text"]
 
 
+def test_a_term_without_searchable_words_matches_nothing(conn: sqlite3.Connection) -> None:
+    for text in ("🎉", "🎉*", '"🎉"', "'", "model:gpt-4o-mini 🎉"):
+        assert idset(conn, text) == set() and search.count(conn, text) == 0
+        assert any("no searchable words" in h for h in search.hints(conn, text))
+    assert idset(conn, "🎉 OR crimson") == idset(conn, "crimson") != set()
+    assert idset(conn, "-🎉") == idset(conn, "")  # excluding what nothing matches excludes nothing
+
+
 def test_model_ignores_case(conn: sqlite3.Connection) -> None:
     assert idset(conn, "model:GPT-4.1") == idset(conn, "model:gpt-4.1") == {"chatcmpl-tokyo", "chatcmpl-tool"}
     assert idset(conn, "model:GPT-4o-Audio*") == {"chatcmpl-audio"}

@@ -92,3 +92,20 @@ def test_no_hits_are_said_on_stderr(db: Path, capsys: pytest.CaptureFixture[str]
     assert main(["search", "--db", str(db), "zzyzx-nowhere", "--json"]) == 0
     out, err = capsys.readouterr()
     assert out == "" and "no matches for zzyzx-nowhere" in err
+
+
+def test_a_query_without_searchable_words_matches_nothing(db: Path) -> None:
+    """An emoji-only query: no output, a note that says why, exit 0 (a search with no hits)."""
+    import subprocess
+    import sys
+
+    for text in ("🎉", "'", "🎉 🚀"):
+        res = subprocess.run(
+            [sys.executable, "-m", "ccbrowser", "search", "--db", str(db), text, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (res.returncode, res.stdout) == (0, "")
+        assert f"ccbrowser: note: no searchable words in {text.split()[0]!r}" in res.stderr
+        assert "Traceback" not in res.stderr

@@ -222,6 +222,19 @@ def test_usage_and_network_errors(tmp_path: Path) -> None:
     assert time.monotonic() - t0 < 10
 
 
+def test_a_base_url_without_v1_gets_a_hint(tmp_path: Path) -> None:
+    """The emulator at its root answers 404 on /chat/completions: the line says where the API is."""
+    db = str(tmp_path / "v.db")
+    with run_in_thread(EmulatorOptions(count=5, seed=4, now=NOW, api_key=KEY)) as emu:
+        for base in (emu.root_url, emu.root_url + "/"):
+            res = run_cli("sync", "--db", db, "--base-url", base)
+            line = one_clear_line(res.stderr)
+            assert res.returncode == 1 and line.startswith("ccbrowser: not found: GET /chat/completions")
+            assert line.endswith(f"(did you mean {emu.root_url}/v1?)"), line
+        fixed = run_cli("sync", "--db", db, "--base-url", emu.root_url + "/v1")
+        assert fixed.returncode == 0, fixed.stderr
+
+
 def test_profile_from_config_file(tmp_path: Path) -> None:
     with run_in_thread(EmulatorOptions(count=40, seed=4, now=NOW, api_key=KEY, flavor="azure")) as emu:
         config = tmp_path / "config.toml"

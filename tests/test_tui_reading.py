@@ -226,6 +226,8 @@ async def test_header_shows_model_time_and_tokens(reading_db: Path) -> None:
         assert "gpt-4o-mini-2024-07-18" in text
         assert "1,200 in → 80 out (1,280 tokens)" in text and "2 choices" in text
         assert re.search(r"2025-12-29 \d\d:\d\d:\d\d", text)
+        assert app.detail is not None and app.detail.row.cost_usd  # the store priced it
+        assert f"${app.detail.row.cost_usd:.4f}" in text
     narrow = make_app(reading_db)
     async with narrow.run_test(size=(80, 24)) as pilot:  # the short form fits a narrow pane
         await _select(narrow, pilot, "chatcmpl-two")
@@ -282,6 +284,7 @@ async def test_mark_and_compare_two_completions(reading_db: Path) -> None:
         assert "= 1 identical message (system)" in plain  # the shared system prompt: one line
         assert "≠ user #2/#2 · changed" in plain and "to Italy" in plain
         assert "≠ choice 0 #1/#1 · changed" in plain
+        assert re.search(r"cost\s+\$0\.\d{6}\s+\$0\.\d{6}", plain)  # the store's estimates
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, CompareScreen)

@@ -97,6 +97,18 @@ async def test_zero_hits_say_no_matches_not_the_empty_store_hint(db: Path) -> No
         assert "No matches for zzyzx" in shown and "No completions yet" not in shown
 
 
+async def test_a_query_without_searchable_words_matches_nothing_and_says_why(db: Path) -> None:
+    """`🎉` has no FTS token: nothing matches (as in the CLI), never the whole store."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        await _search(app, pilot, "🎉")
+        assert list(app.completion_list.pks) == []
+        assert "no searchable words in '🎉'" in _under_bar(app)
+        await _search(app, pilot, "🎉 OR weather")  # beside a word of an OR it is left out
+        assert len(app.completion_list.pks) == 2
+
+
 async def test_a_bad_query_keeps_the_last_good_results_and_says_so(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -771,6 +771,11 @@ class Client:
         try:
             return jsonio.decode(raw, max_depth=lim.max_json_depth), values
         except jsonio.BadJSON as exc:
+            if raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):  # a portal or a web page: no retry
+                raise MalformedResponse(
+                    f"{method} {path}: the server answered HTML, not JSON (is the base URL right? {self.base_url})",
+                    status=status,
+                ) from None
             final = MalformedResponse(f"{method} {path}: unusable response ({status}): {exc}", status=status)
             raise _Retry(
                 f"{exc} in the answer to {method} {path} ({status})", final=final, retries=MALFORMED_RETRIES
@@ -815,7 +820,9 @@ class Client:
         if status == 404 or (status == 400 and s.flavor == "llama-stack" and "not found" in message.lower()):
             # Llama Stack answers a missing id with 400 "... not found".
             return NotFoundError(
-                f"not found: {method} {path}{': ' + message if message else ''}", status=status, code=code
+                f"not found: {method} {path}{': ' + message if message else ''}{self._v1_hint(path)}",
+                status=status,
+                code=code,
             )
         if status == 429:
             return APIError(
@@ -829,6 +836,15 @@ class Client:
             status=status,
             code=code,
         )
+
+    def _v1_hint(self, path: str) -> str:
+        """A 404 on the list route itself: the route is missing, most often the base URL's `/v1`."""
+        if path != "/chat/completions" or "api-version" in self._params:  # Azure's classic paths
+            return ""
+        base = self.base_url.rstrip("/")
+        if "v1" in urlsplit(base).path.split("/"):
+            return f" (is {base} the right base URL?)"
+        return f" (did you mean {base}/v1?)"
 
     def _redact(self, text: str) -> str:
         """A server's message, made safe to print: no key (whole or masked), no control chars, one line."""

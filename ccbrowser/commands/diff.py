@@ -48,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
     def side(id_or_prefix: str) -> compare.Side:
         d = reader.detail(conn, reader.resolve_id(conn, id_or_prefix))
         assert d is not None
-        return compare.Side(d.row.id, d.raw, d.input_messages, getattr(d.row, "cost", None))
+        return compare.Side(d.row.id, d.raw, d.input_messages, d.row.cost_usd)
 
     left = side(args.id1)
     if args.id2 is None:

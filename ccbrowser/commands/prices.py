@@ -49,9 +49,10 @@ def ensure_costs(conn: sqlite3.Connection, pricer: Pricer) -> int:
     """Recompute stored costs computed from other prices, with a progress line on a terminal."""
     from ccbrowser.progress import Progress
     from ccbrowser.store.costs import ensure_priced, stored_stamp
+    from ccbrowser.store.db import is_read_only
 
-    if stored_stamp(conn) == pricer.stamp:
-        return 0
+    if is_read_only(conn) or stored_stamp(conn) == pricer.stamp:
+        return 0  # a read-only database shows the costs it holds
     progress = Progress("pricing")
     try:
         return ensure_priced(conn, pricer, progress.step)
@@ -128,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from ccbrowser.commands.formats import dumps
     from ccbrowser.errors import CCBrowserError
     from ccbrowser.paths import prices_path
-    from ccbrowser.store import open_db
+    from ccbrowser.store.db import open_db, open_reader
 
     if args.update:
         from ccbrowser.pricing.update import update_price_file
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     pricer = pricer_for(args)
     conn = None
     if args.update or args.db.exists():
-        conn = open_db(args.db)
+        conn = open_db(args.db) if args.update else open_reader(args.db)  # only --update must write
         repriced = ensure_costs(conn, pricer)
         if args.update:
             sys.stderr.write(f"ccbrowser: price data updated; {repriced:,} costs recomputed\n")

@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.db.is_file():  # costs computed from other prices are recomputed here, with a progress line
         from ccbrowser.commands.prices import ensure_costs, pricer_for
-        from ccbrowser.store import open_db
+        from ccbrowser.store.db import open_reader
 
-        conn = open_db(args.db)
+        conn = open_reader(args.db)
         try:
             ensure_costs(conn, pricer_for(args))
         finally:

@@ -381,7 +381,8 @@ class Vocab:
 def _term_expr(term: Term, vocab: Vocab | None, hints: list[str]) -> str | None:
     """The FTS5 expression for one term; None when it can match nothing.
 
-    Raises `_Empty` when the term has nothing searchable (`***`, `'`): it is then left out.
+    Raises `_Empty` when the term has nothing searchable (`🎉`, `'`): alone it matches nothing,
+    beside a word of an OR it is left out.
     """
     toks = tokens(term.text)
     if not toks:
@@ -639,10 +640,12 @@ def _plan_clause(plan: Plan, clause: Clause, vocab: Vocab | None, scoped: Any) -
             if e is not None:
                 exprs.append(e)
         if empty == len(atoms):
-            plan.hints.append(
-                "nothing searchable in " + " ".join(repr(a.text) for a in atoms if isinstance(a, Term))
-            )
-            return  # nothing searchable at all: no constraint
+            # `🎉`, `'`: no letter or digit, so no FTS token. It matches nothing (as FTS5 does for
+            # an empty phrase), said once; never "no constraint", which would list everything.
+            typed = " ".join(repr(a.text) for a in atoms if isinstance(a, Term))
+            plan.hints.append(f"no searchable words in {typed} (search needs letters or digits)")
+            plan.never = True
+            return
         if not exprs:
             plan.never = True
             return

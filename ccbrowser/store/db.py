@@ -8,14 +8,15 @@ statement found it: SQLite only notices damage when it reads the damaged page.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shlex
 import sqlite3
 import threading
 from pathlib import Path
 
-from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, ReadOnlyDatabase
-from ccbrowser.store.schema import migrate
+from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, DiskFull, ReadOnlyDatabase
+from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
 
 BUSY_TIMEOUT_MS = 10_000
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
@@ -23,7 +24,7 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 CHECKPOINT_WAIT_MS = 2_000
 
 # Primary result codes (an extended code's low byte): sqlite3 exposes them on every error.
-_CORRUPT, _NOTADB, _READONLY, _CANTOPEN = 11, 26, 8, 14
+_CORRUPT, _NOTADB, _READONLY, _CANTOPEN, _FULL = 11, 26, 8, 14, 13
 
 
 def _code(exc: BaseException) -> int | None:
@@ -57,6 +58,10 @@ def read_only_error(path: Path) -> ReadOnlyDatabase:
     return ReadOnlyDatabase(f"{path} is read-only: {why}; ccbrowser needs to write both")
 
 
+def disk_full(path: Path) -> DiskFull:
+    return DiskFull(f"disk full: cannot write {path} (free some space, then run the command again)")
+
+
 def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> DatabaseError:
     """What a user can do about an SQLite error, in one line (without the SQL or any data)."""
     p = Path(path)
@@ -71,6 +76,8 @@ def database_error(exc: sqlite3.Error, path: str | os.PathLike[str]) -> Database
         )
     if code == _READONLY or (code == _CANTOPEN and p.exists()):
         return read_only_error(p)
+    if code == _FULL:
+        return disk_full(p)
     return DatabaseError(f"database error in {p}: {exc}")
 
 
@@ -110,7 +117,81 @@ def _create_private(path: Path) -> None:
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
     except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise disk_full(path) from None
         raise CCBrowserError(f"cannot create database {path}: {exc.strerror or exc}") from None
+
+
+def _remove_new(paths: list[Path]) -> None:
+    """Files this call created for a database it could not set up: no 0-byte file stays behind
+    to be taken for a damaged database next time."""
+    for q in paths:
+        with contextlib.suppress(OSError):
+            q.unlink()
+
+
+class ReadOnlyConnection(sqlite3.Connection):
+    """A connection opened read-only (`open_read_only`): nothing is migrated or repriced on it."""
+
+
+def is_read_only(conn: sqlite3.Connection) -> bool:
+    return isinstance(conn, ReadOnlyConnection)
+
+
+def writable_location(path: Path) -> bool:
+    """Whether SQLite can write the file and beside it (its -wal and -shm files)."""
+    return _writable(path) and _writable(path.resolve().parent)
+
+
+def open_read_only(path: Path) -> ReadOnlyConnection:
+    """A read-only file, or one in a read-only directory: readable, never migrated.
+
+    `mode=ro` first (it sees a -wal that another process writes); where SQLite cannot create the
+    -shm file beside it, `immutable=1`, which is exact only when no -wal holds pages, so only then.
+    A schema older than this ccbrowser's would need a write: one line says so.
+    """
+    base = path.resolve().as_uri()
+    wal = Path(f"{path}-wal")
+    modes = ["mode=ro"]
+    if not (wal.exists() and wal.stat().st_size > 0):
+        modes.append("immutable=1")
+    failure: sqlite3.Error | None = None
+    for mode in modes:
+        conn = sqlite3.connect(
+            f"{base}?{mode}",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=ReadOnlyConnection,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            current = version(conn)  # the first read: where a missing -shm fails
+        except sqlite3.Error as exc:
+            conn.close()
+            failure = exc
+            continue
+        if current == SCHEMA_VERSION:
+            return conn
+        conn.close()
+        if current > SCHEMA_VERSION:
+            raise CCBrowserError(
+                f"the database has schema version {current}, newer than this ccbrowser ({SCHEMA_VERSION}): upgrade ccbrowser"
+            )
+        raise ReadOnlyDatabase(
+            f"{path} is read-only and needs a schema upgrade (version {current} to {SCHEMA_VERSION}): "
+            "make it writable for one run, or open a writable copy"
+        )
+    assert failure is not None
+    raise database_error(failure, path) if isinstance(failure, sqlite3.DatabaseError) else failure
+
+
+def open_reader(path: str | os.PathLike[str], *, migrate_schema: bool = True) -> sqlite3.Connection:
+    """For reading: `open_db` where the location is writable, else `open_read_only`."""
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > 0 and not writable_location(p):
+        return open_read_only(p)
+    return open_db(p, migrate_schema=migrate_schema)
 
 
 def open_db(
@@ -118,21 +199,23 @@ def open_db(
 ) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit: `BEGIN IMMEDIATE`)."""
     p = Path(path)
+    created: list[Path] = []  # what this call made (removed again when the setup fails)
     if readonly:
         if not p.exists():
             raise CCBrowserError(f"no database at {p}: run `ccbrowser sync` or `ccbrowser import` first")
-        uri = f"{p.resolve().as_uri()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        return open_read_only(p)
     else:
         if p.is_dir():
             raise CCBrowserError(f"{p} is a directory, not a database file")
         if not p.exists():
+            created = [q for q in (p, Path(f"{p}-wal"), Path(f"{p}-shm")) if not q.exists()]
             _create_private(p)
         elif p.stat().st_size == 0:
             os.chmod(p, 0o600)  # an empty file someone made: it is about to hold prompts
         try:
             conn = sqlite3.connect(p, isolation_level=None, check_same_thread=False)
         except sqlite3.OperationalError as exc:
+            _remove_new(created)
             if _code(exc) == _CANTOPEN and not (_writable(p) and _writable(p.resolve().parent)):
                 raise read_only_error(p) from None
             raise CCBrowserError(f"cannot open database {p}: {exc}") from None
@@ -153,8 +236,9 @@ def open_db(
                 end_bulk_write(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        _remove_new(created)
         error = database_error(exc, p)
-        if not isinstance(error, (DamagedDatabase, ReadOnlyDatabase)):
+        if not isinstance(error, (DamagedDatabase, ReadOnlyDatabase, DiskFull)):
             raise DatabaseError(f"{p} is not a usable ccbrowser database: {exc}") from None
         raise error from None
     return conn
@@ -233,8 +317,9 @@ def open_checked(path: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def open_existing(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """For commands that only read: a missing database is an error, not a new empty file."""
+    """For commands that only read: a missing database is an error, not a new empty file; a
+    read-only one is opened read-only (its writes then fail with one "read-only" line)."""
     p = Path(path)
     if not p.exists():
         raise CCBrowserError(f"no database at {p}: run `ccbrowser sync` or `ccbrowser import FILE` first")
-    return open_db(p)
+    return open_reader(p)

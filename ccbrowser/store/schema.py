@@ -430,6 +430,7 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
             conn.execute("COMMIT")
             applied += 1
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite already rolled back on some errors (a full disk)
+                conn.execute("ROLLBACK")
             raise
     return applied

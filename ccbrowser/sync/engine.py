@@ -93,7 +93,7 @@ from ccbrowser.errors import CCBrowserError
 from ccbrowser.safe import one_line
 from ccbrowser.store import reader
 from ccbrowser.store.costs import Pricer, ensure_priced
-from ccbrowser.store.db import end_bulk_write, open_db
+from ccbrowser.store.db import database_error, end_bulk_write, open_db
 from ccbrowser.store.writer import (
     Checkpoint,
     PageOutcome,
@@ -487,7 +487,7 @@ class _Sync:
             raise fatal
         if fatal is not None and not isinstance(fatal, _Stopped):
             if isinstance(fatal, sqlite3.Error):
-                raise CCBrowserError(f"database error in {self.db_path}: {fatal}") from None
+                raise database_error(fatal, self.db_path) from None  # damaged, read-only, disk full...
             if not isinstance(fatal, CCBrowserError):
                 raise CCBrowserError(
                     f"sync stopped: {type(fatal).__name__}: {one_line(str(fatal), 200)}"

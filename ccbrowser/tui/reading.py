@@ -19,7 +19,7 @@ from ccbrowser.tui.widgets.detail import DetailTabs
 
 
 def side(detail: Detail) -> Side:
-    return Side(detail.row.id, detail.raw, detail.input_messages, getattr(detail.row, "cost", None))
+    return Side(detail.row.id, detail.raw, detail.input_messages, detail.row.cost_usd)
 
 
 class ReadingActions(App[int]):

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ccbrowser.store import reader
-from ccbrowser.store.db import open_db
+from ccbrowser.store.db import open_reader
 
 T = TypeVar("T")
 READER_CACHE_KIB = 8_192
@@ -41,7 +41,7 @@ class _Lane:
 
     def _conn(self) -> sqlite3.Connection:
         if self.conn is None:
-            self.conn = open_db(self.path, migrate_schema=False)
+            self.conn = open_reader(self.path, migrate_schema=False)
             # open_db sizes its page cache for bulk writes (64 MB); two long-lived readers in a
             # browser that should stay under 150 MB get a smaller one.
             self.conn.execute(f"PRAGMA cache_size = -{self.cache_kib}")
@@ -68,8 +68,9 @@ class Reads:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        # Create and migrate once, here, so that the reader threads never write.
-        open_db(self.path).close()
+        # Create and migrate once, here, so that the reader threads never write (a read-only
+        # database is checked instead: it cannot be migrated).
+        open_reader(self.path).close()
         self._read = _Lane(self.path, "ccb-read")
         self._search = _Lane(self.path, "ccb-search")
         self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k

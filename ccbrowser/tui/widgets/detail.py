@@ -55,9 +55,8 @@ def header(detail: Detail, width: int = 1000) -> Content:
         extra.append(Content.styled(f"  finish: {one_line(row.finish_reason, 20)}", "$text-warning"))
     if row.n_choices > 1:
         extra.append(Content.styled(f"  {row.n_choices} choices", "$text-accent"))
-    cost = getattr(row, "cost", None)  # a store column, where the store has it
-    if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-        extra.append(Content(f"  ${cost:.4f}"))
+    if row.cost_usd is not None:  # None: the price is unknown (never shown as $0)
+        extra.append(Content(f"  ${row.cost_usd:.4f}"))
     when = local_time(row.created)
     full = Content.assemble(
         Content.styled(one_line(row.model or "?", 60), "bold $text-primary"),
