@@ -1,6 +1,8 @@
 """The app's conversation keys and handlers, mixed into `CCBrowserApp` (its shell stays thin).
 
-`c` swaps the completion list for the conversation list; `{` / `}` and `b` / `B` move the list
+`c` swaps the completion list for the conversation list (with a search active: the conversations
+that hold its matches, kept in step with the query; `c` again goes back to the matches, the query
+unchanged); `{` / `}` and `b` / `B` move the list
 cursor to the completion they name (`ThreadView.turn_target`, `branch_target`), so the Thread tab
 follows the cursor; `z` folds or unfolds tool loops, for every thread until pressed again.
 """
@@ -27,6 +29,7 @@ THREAD_TAB = "tab-thread"
 class ConversationActions:
     threads_unfolded = False
     picked_root: str | None = None  # the conversation list's row, while it is shown
+    _grouped_from: tuple[int, bool] = (-1, False)  # the (query generation, partial) it lists
 
     @property
     def _app(self) -> CCBrowserApp:
@@ -48,12 +51,34 @@ class ConversationActions:
         threads.display, lst.display = showing, not showing
         if showing:
             app.tabs.active = THREAD_TAB
-            threads.reload()
+            app.reload_conversations()
             app._focus(threads)
         else:
             app.picked_root = None
             app._focus(lst)
             app.load_detail(lst.current_pk)
+
+    def reload_conversations(self) -> None:
+        """The conversation list for the current query (every conversation when there is none)."""
+        app = self._app
+        app.picked_root = None
+        app._grouped_from = (app._query_gen, app.status.state.partial)
+        app.conversations.reload(None if app.parsed_query is None else app.completion_list.pks)
+
+    def conversations_follow(self, generation: int, partial: bool) -> None:
+        """A search answered while the list is shown: group the new matches (a live refresh of
+        the same query leaves the list, and its cursor, alone; the rest of a partial answer
+        does not)."""
+        app = self._app
+        gen, was_partial = app._grouped_from
+        if generation != gen or (was_partial and not partial):
+            app.reload_conversations()
+
+    def on_conversation_list_empty(self) -> None:
+        app = self._app
+        if app.conversations.display:
+            query = None if app.parsed_query is None else app.query_text
+            app.tabs.show_nothing(empty_store=not app.completion_list.pks, query=query)
 
     def _go(self, target: str | None, what: str) -> None:
         app = self._app
