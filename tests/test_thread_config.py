@@ -144,7 +144,10 @@ def test_import_threads_with_the_config_keys(tmp_path: Path, db_path: Path) -> N
     src = tmp_path / "in.jsonl"
     lines = [
         {"completion": completion("a", T0, "Paris.", {"ticket": "T-9"}), "input_messages": [user("France?")]},
-        {"completion": completion("b", T0 + 5, "Rome.", {"ticket": "T-9"}), "input_messages": [user("Italy?")]},
+        {
+            "completion": completion("b", T0 + 5, "Rome.", {"ticket": "T-9"}),
+            "input_messages": [user("Italy?")],
+        },
     ]
     src.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     config = tmp_path / "config.toml"

@@ -29,7 +29,8 @@ from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.thread_reads import grouped, matching, summaries
 
 PAGE = 200
-COLUMNS = ("turns", "last", "tokens", "cost", "models")
+PREVIEW = 60  # characters of the first user message (the list scrolls sideways in a narrow pane)
+COLUMNS = ("turns", "last", "tokens", "cost")  # then the message, then the models
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -38,7 +39,7 @@ def _ago(ts: int | None, now: float) -> str:
     d = max(0, int(now - ts))
     for size, unit in ((86_400, "d"), (3_600, "h"), (60, "m")):
         if d >= size:
-            return f"{d // size}{unit} ago"
+            return f"{d // size}{unit}"
     return "now"
 
 
@@ -86,7 +87,8 @@ class ConversationList(DataTable[str]):
         self._columns(False)
 
     def _columns(self, searching: bool) -> None:
-        """The numbers first: a narrow list still shows them, the message takes what is left."""
+        """The numbers first: a narrow list still shows them, the message takes what is left
+        (the models, shown in the Thread tab's header too, come last)."""
         if searching == self._searching:
             return
         self._searching = searching
@@ -97,6 +99,7 @@ class ConversationList(DataTable[str]):
         for name in COLUMNS:
             self.add_column(name, key=name)
         self.add_column("first user message", key="preview")
+        self.add_column("models", key="models")
 
     def reload(self, matches: Sequence[int] | None = None) -> None:
         """Every conversation, or (`matches`: a search's pks in its order) those holding them."""
@@ -129,7 +132,6 @@ class ConversationList(DataTable[str]):
         self._found = message.found
         self._exhausted = len(message.rows) < PAGE
         now = self.clock()
-        width = max(16, self.size.width - (58 if self._matches is not None else 52))
         for s in message.rows:
             self.rows_by_key[s.thread] = s
             cells = [
@@ -137,8 +139,8 @@ class ConversationList(DataTable[str]):
                 _ago(s.last_created, now),
                 f"{s.total_tokens or 0:,}",
                 cost_cell(s.totals),
+                one_line(s.preview or "(no user message)", PREVIEW),
                 one_line((s.models or "?").replace(",", ", "), 16),
-                one_line(s.preview or "(no user message)", width),
             ]
             if self._matches is not None:
                 cells.insert(0, f"{s.matches or 0:,}")
