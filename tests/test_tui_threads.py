@@ -316,3 +316,47 @@ async def test_the_thread_tab_opens_at_the_selected_turn(db: Path) -> None:
         await settle(app, pilot)
         assert app.detail is not None and app.detail.row.id == trip[1].id
         assert doc.plain.splitlines()[doc.top_line].startswith("▶ turn 1")
+
+
+@pytest.mark.parametrize("listed", ["completions", "conversations"])
+async def test_turn_and_branch_keys_typed_before_the_detail_lands_act_as_typed_slowly(
+    db: Path, monkeypatch: pytest.MonkeyPatch, listed: str
+) -> None:
+    """`} b` at once: `b` acts on where `}` went, not on the completion still shown (every read
+    is slowed down here, so the second key always comes before the first key's detail)."""
+    import time
+
+    from ccbrowser.tui import thread_reads
+
+    haiku = chat("haiku")
+    root = haiku[0]
+    branches = sorted(
+        (c for c in haiku if c.parent == root.id), key=lambda c: (c.completion["created"], c.id)
+    )
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        if listed == "conversations":
+            await pilot.press("c")
+            await settle(app, pilot)
+            app.conversations.move_cursor(row=app.conversations.get_row_index(root.id))
+        else:
+            await select(app, pilot, root.id)
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == root.id
+        for name in ("detail", "detail_by_id"):
+            real = getattr(thread_reads, name)
+
+            def slow(*a: object, _real=real, **kw: object) -> object:  # type: ignore[no-untyped-def]
+                time.sleep(0.3)
+                return _real(*a, **kw)
+
+            monkeypatch.setattr(thread_reads, name, slow)
+        await pilot.press("right_curly_bracket", "b")
+        assert app.detail is not None and app.detail.row.id == root.id  # nothing landed yet
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == branches[1].id
+        await pilot.press("B", "B")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == branches[2].id  # backwards, wrapping

@@ -9,6 +9,7 @@ follows the cursor; `z` folds or unfolds tool loops, for every thread until pres
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -30,6 +31,8 @@ class ConversationActions:
     threads_unfolded = False
     picked_root: str | None = None  # the conversation list's row, while it is shown
     _grouped_from: tuple[int, bool] = (-1, False)  # the (query generation, partial) it lists
+    _nav_to: str | None = None
+    _nav_via: frozenset[str] = frozenset()
 
     @property
     def _app(self) -> CCBrowserApp:
@@ -39,10 +42,23 @@ class ConversationActions:
     def conversations(self) -> ConversationList:
         return self._app.query_one("#threads", ConversationList)
 
-    def _view(self) -> ThreadView | None:
-        app = self._app
-        d = app.detail
+    def _shown(self) -> ThreadView | None:
+        """The thread of the completion the detail pane shows."""
+        d = self._app.detail
         return d.thread if d is not None and isinstance(d.thread, ThreadView) else None
+
+    def _view(self) -> ThreadView | None:
+        """The thread as the turn and branch keys see it: at the completion the last of them
+        went to, even while its detail is still being read, so `} b` typed fast acts as typed
+        slowly (`_nav_to`; `_nav_via` are the completions the detail may show meanwhile)."""
+        app = self._app
+        view = app._shown()
+        to = app._nav_to
+        if view is not None and to is not None:
+            if view.selected in app._nav_via and view.selected != to and view.has(to):
+                return replace(view, selected=to)
+            app._nav_to, app._nav_via = None, frozenset()  # it landed, or the cursor moved on
+        return view
 
     def action_toggle_conversations(self) -> None:
         app = self._app
@@ -85,6 +101,10 @@ class ConversationActions:
         if target is None:
             app.notify(f"No {what} here", severity="warning", markup=False, timeout=2)
             return
+        shown, view = app._shown(), app._view()
+        if shown is not None and view is not None:
+            via = app._nav_via if app._nav_to is not None else frozenset()
+            app._nav_via, app._nav_to = via | {shown.selected, view.selected}, target
         app.tabs.active = THREAD_TAB
         if app.conversations.display:  # the completion list is hidden: show it in place
             app.picked_root = target
@@ -105,7 +125,7 @@ class ConversationActions:
     def action_thread_fold(self) -> None:
         app = self._app
         app.threads_unfolded = not app.threads_unfolded
-        view, d = app._view(), app.detail
+        view, d = app._shown(), app.detail
         if view is not None and d is not None:
             view.unfolded = app.threads_unfolded
             app.tabs.show(d, search_bridge.matcher(app.parsed_query), app._query_gen)

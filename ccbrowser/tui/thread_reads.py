@@ -33,6 +33,9 @@ class ThreadView:
             if t.node.parent in self._by_id:
                 self._children.setdefault(str(t.node.parent), []).append(t)
 
+    def has(self, cid: str) -> bool:
+        return cid in self._by_id
+
     def children(self, cid: str) -> list[Turn]:
         return self._children.get(cid, [])
 
