@@ -30,6 +30,18 @@ the sync's bounds, its keys the fields of :class:`ccbrowser.api.limits.Limits`::
     max_response_bytes = 67108864
     request_deadline = 300.0
 
+``[threads]`` sets how completions are grouped into conversations (``ccbrowser.threads``)::
+
+    [threads]
+    id_keys = ["conversation_id", "session_id", "thread_id"]  # metadata keys naming a conversation
+    system = "mask"                   # mask | ignore | exact: how system prompts are compared
+
+A completion whose metadata holds one of ``id_keys`` (the first one present wins) belongs to the
+conversation of that value, before any inference; ``id_keys = []`` infers every thread from the
+messages. ``system = "mask"`` compares system prompts with their dates, numbers, paths and ids
+masked, ``"ignore"`` leaves them out of matching, ``"exact"`` compares them as sent. A change
+takes effect at the next sync or import, which threads every stored completion again.
+
 The whole file is validated by one pydantic model (:class:`ConfigFile`): a wrong type (``insecure =
 "false"``), an unknown key, a bad URL or port is one :class:`~ccbrowser.errors.ConfigError` naming
 the file, the key and what was expected, never the value (it may be a pasted key). It is loaded
@@ -237,6 +249,32 @@ class PricesTable(BaseModel):
         return {k.strip().lower(): v for k, v in value.items()}
 
 
+THREAD_SYSTEM_MODES = ("mask", "ignore", "exact")  # `threads.SystemMode`'s values
+DEFAULT_THREAD_ID_KEYS = ("conversation_id", "session_id", "thread_id")  # `threads.DEFAULT_ID_KEYS`
+MAX_THREAD_ID_KEYS = 16
+
+
+class ThreadsTable(BaseModel):
+    """``[threads]``: the metadata keys that name a conversation, and how system prompts match."""
+
+    model_config = _STRICT
+
+    id_keys: list[str] = list(DEFAULT_THREAD_ID_KEYS)
+    system: Literal["mask", "ignore", "exact"] = "mask"
+
+    @field_validator("id_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_THREAD_ID_KEYS:
+            raise ValueError(f"must name at most {MAX_THREAD_ID_KEYS} metadata keys")
+        for key in value:
+            if not key.strip() or len(key) > 64 or key != key.strip():
+                raise ValueError("must name keys of 1 to 64 characters, without surrounding spaces")
+        if len(set(value)) != len(value):
+            raise ValueError("names a metadata key twice")
+        return value
+
+
 def view_name_problem(name: str) -> str | None:
     """Why `name` cannot name a view (it is typed as `@NAME` in a query), or None."""
     if not VIEW_NAME.fullmatch(name):
@@ -254,6 +292,7 @@ class ConfigFile(BaseModel):
     keys: dict[str, str | list[str]] = {}
     limits: LimitsTable = LimitsTable()  # type: ignore[valid-type]
     prices: PricesTable = PricesTable()
+    threads: ThreadsTable = ThreadsTable()
     views: dict[str, str] = {}
 
     @field_validator("views")
@@ -306,6 +345,11 @@ class Config:
     def tier_factors(self) -> dict[str, float]:
         """``[prices] tier_factors``: the user's overrides of the default tier factors."""
         return dict(self.file.prices.tier_factors)
+
+    @property
+    def threads(self) -> ThreadsTable:
+        """``[threads]`` (``threads.Options.of`` turns it into what threading takes)."""
+        return self.file.threads
 
     def flavors(self, env: typing.Mapping[str, str] | None = None) -> dict[str, str]:
         """Each profile's flavour (it decides which price list applies); a broken profile is left out."""

@@ -56,6 +56,13 @@ def usd(value: float | None, unknown: str = "unknown", *, short: bool = False) -
     return f"${value:.4f}"
 
 
+def usd_total(value: float | None, unknown: int) -> str:
+    """A sum of costs of which `unknown` were not known: "$0.012 (2 unknown)", never $0 for them."""
+    if value is None:
+        return "cost unknown"
+    return usd(value) + (f" ({unknown:,} unknown)" if unknown else "")
+
+
 def content_text(content: Any) -> str:
     if content is None:
         return ""

@@ -149,3 +149,44 @@ def test_export_md_of_a_thread_is_one_transcript_in_conversation_order(
     assert turns.count("My order A-8812 never arrived") == 1  # (the title quotes it too)
     assert text.index("lookup_order") < text.index("refund_order") < text.index("Great, thank you")
     assert "```text" in text
+
+
+def test_thread_totals_count_an_unknown_cost_as_unknown(db: Path, calls: list[Call], tmp_path: Path) -> None:
+    import shutil
+
+    from ccbrowser.render import usd
+
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    trip = [c.id for c in of(calls, "trip")]
+    conn = open_db(copy)
+    costs = [conn.execute("SELECT cost_usd FROM completions WHERE id = ?", (i,)).fetchone()[0] for i in trip]
+    tokens = sum(
+        conn.execute("SELECT total_tokens FROM completions WHERE id = ?", (i,)).fetchone()[0] for i in trip
+    )
+    conn.execute("UPDATE completions SET cost_usd = NULL WHERE id = ?", (trip[2],))
+    conn.commit()
+    conn.close()
+    known = sum(costs) - costs[2]
+    # JSON Lines stay one completion a line, each with its own cost (null: unknown)
+    lines = [json.loads(line) for line in cli(copy, "thread", trip[0], "--json").stdout.splitlines()]
+    assert [r["id"] for r in lines] == trip
+    assert [r["cost_usd"] is None for r in lines] == [i == trip[2] for i in trip]
+    # the totals: an explicit flag, one JSON object
+    out = cli(copy, "thread", trip[0], "--json", "--totals")
+    assert out.returncode == 0 and out.stdout.count("\n") == 1, out.stderr
+    t = json.loads(out.stdout)
+    assert (t["completions"], t["turns"], t["total_tokens"], t["cost_unknown"]) == (4, 4, tokens, 1)
+    assert t["cost_usd"] == pytest.approx(known)
+    # human: the transcript ends with them, `--totals` alone is that line
+    footer = f"total: 4 completions · {tokens:,} tokens · {usd(known)} (1 unknown)"
+    assert cli(copy, "thread", trip[1]).stdout.rstrip().endswith(footer)
+    assert cli(copy, "thread", trip[1], "--totals").stdout == f"{trip[0]}: {footer.removeprefix('total: ')}\n"
+    # nothing known: unknown, never $0
+    conn = open_db(copy)
+    conn.execute(f"UPDATE completions SET cost_usd = NULL WHERE id IN ({','.join('?' * len(trip))})", trip)
+    conn.commit()
+    conn.close()
+    t = json.loads(cli(copy, "thread", trip[0], "--json", "--totals").stdout)
+    assert t["cost_usd"] is None and t["cost_unknown"] == 4
+    assert "cost unknown" in cli(copy, "thread", trip[0], "--totals").stdout

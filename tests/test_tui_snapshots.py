@@ -36,10 +36,6 @@ SIZES = [(60, 15), (80, 24), (100, 30), (160, 48)]  # a split tmux pane .. a big
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_snapshot(name: str, size: tuple[int, int], snapshot_db: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    if name == "conversations" and size[0] < 100:
-        # One pane: where the list scrolls to after `b` still depends on when the thread's detail
-        # lands (two renders seen); tests/test_tui_threads.py checks the list's rows instead.
-        pytest.skip("the conversation list's scroll position in one pane is not yet deterministic")
     freeze_timezone()
     app = make_app(snapshot_db)
 

@@ -3,6 +3,7 @@ tab, turn and branch keys, tool-loop folding, the conversation list (`c`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -150,7 +151,7 @@ async def test_c_lists_conversations_and_picking_one_shows_its_thread(db: Path) 
         assert "Three names for a grey kitten" in text and "I like Ash" in text
         assert "choice 2 of 3" in text
         row = table.get_row(names[0].id)
-        assert row[0] == "2" and "Three names" in row[-1]
+        assert row[0] == "2" and "Three names for a grey kitten" in row[-2] and row[-1] == "gpt-4o-mini"
         await pilot.press("c")
         await settle(app, pilot)
         assert app.completion_list.display and app.focused is app.completion_list
@@ -183,3 +184,179 @@ async def test_help_lists_the_conversation_keys(db: Path) -> None:
         shown = " ".join(str(w.render()) for w in app.screen.query("*"))
         for words in ("List conversations", "Next branch", "Previous turn", "tool loops"):
             assert words in shown, words
+
+
+def threads_of(db: Path, pks: list[int]) -> dict[str, list[int]]:
+    """Thread -> the given completions it holds (in the given order), read straight from the file."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = dict(
+            conn.execute("SELECT c.pk, n.thread FROM completions c JOIN thread_nodes n ON n.id = c.id")
+        )
+    finally:
+        conn.close()
+    out: dict[str, list[int]] = {}
+    for pk in pks:
+        out.setdefault(rows[pk], []).append(pk)
+    return out
+
+
+async def search_for(app: CCBrowserApp, pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("slash", "ctrl+u", *text, "enter")
+    await pilot.pause(0.3)
+    await settle(app, pilot)
+
+
+async def test_c_with_a_search_groups_its_matches_by_conversation(db: Path) -> None:
+    trip = chat("trip")
+    app = make_app(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "Lisbon")
+        matches = list(app.completion_list.pks)
+        assert matches and app.query_text == "Lisbon"
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+        assert table.border_title == "Conversations with matches"
+        grouped = threads_of(db, matches)
+        assert table.row_count == len(grouped) < len(matches)  # one row per thread, not per match
+        shown = {str(table.coordinate_to_cell_key((r, 0)).row_key.value): r for r in range(table.row_count)}
+        assert set(shown) == set(grouped)
+        first_seen = sorted(grouped, key=lambda t: matches.index(grouped[t][0]))
+        assert sorted(shown, key=shown.__getitem__) == first_seen  # ranked by each one's first match
+        for thread, pks in grouped.items():
+            assert table.get_row(thread)[0] == str(len(pks))  # the match count
+        assert table.get_row(trip[0].id)[0] == str(len(trip))  # every turn mentions Lisbon
+        # the cursor's row shows its first match, marked in the Thread tab
+        assert app.detail is not None and app.detail.row.pk == matches[0]
+        # `c` again: the matches, the query kept
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.completion_list.display and list(app.completion_list.pks) == matches
+        assert app.query_text == "Lisbon" and app.search_bar.box.value == "Lisbon"
+        # a new query while the conversations are shown regroups them
+        await pilot.press("c")
+        await settle(app, pilot)
+        await search_for(app, pilot, "grey kitten")
+        assert app.conversations.display
+        kitten = threads_of(db, list(app.completion_list.pks))
+        assert {str(k.value) for k in table.rows} == set(kitten)
+        assert chat("names")[0].id in kitten
+
+
+async def test_a_search_no_conversation_holds_says_so(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await search_for(app, pilot, "zzzyzzzx")
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert app.conversations.row_count == 0
+        assert "No matches for zzzyzzzx" in thread_text(app)
+
+
+def costs(db: Path, ids: list[str]) -> list[float | None]:
+    conn = sqlite3.connect(db)
+    try:
+        return [
+            conn.execute("SELECT cost_usd FROM completions WHERE id = ?", (i,)).fetchone()[0] for i in ids
+        ]
+    finally:
+        conn.close()
+
+
+async def test_thread_totals_in_the_list_and_the_thread_tab_count_unknown_costs_as_unknown(db: Path) -> None:
+    from ccbrowser.render import usd
+
+    trip = [c.id for c in chat("trip")]
+    known = costs(db, trip)
+    assert all(c is not None and c > 0 for c in known)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE completions SET cost_usd = NULL WHERE id = ?", (trip[1],))  # a model without a price
+    conn.commit()
+    conn.close()
+    total = sum(c for c in known if c is not None) - (known[1] or 0)
+    conn = sqlite3.connect(db)
+    marks = ",".join("?" * len(trip))
+    tokens = conn.execute(
+        f"SELECT sum(total_tokens) FROM completions WHERE id IN ({marks})", trip
+    ).fetchone()[0]
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, trip[0])
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        header = thread_text(app).splitlines()[0]
+        assert f"{usd(total)} (1 unknown)" in header, header
+        await pilot.press("c")
+        await settle(app, pilot)
+        row = app.conversations.get_row(trip[0])
+        assert row[3] == usd(total, short=True) + "+?"  # the known part, and "some unknown"
+        assert row[2] == f"{tokens:,}"
+
+
+async def test_the_thread_tab_opens_at_the_selected_turn(db: Path) -> None:
+    trip = chat("trip")
+    app = make_app(db)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, trip[0].id)
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        doc = app.doc("thread")
+        assert doc.scroll_y == 0  # the root: from the top, the header in view
+        await select(app, pilot, trip[2].id)
+        await settle(app, pilot)
+        lines = doc.plain.splitlines()
+        assert doc.scroll_y > 0 and lines[doc.top_line].startswith("▶ turn 2"), lines[doc.top_line]
+        await pilot.press("left_curly_bracket")  # the previous turn: the view follows
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == trip[1].id
+        assert doc.plain.splitlines()[doc.top_line].startswith("▶ turn 1")
+
+
+@pytest.mark.parametrize("listed", ["completions", "conversations"])
+async def test_turn_and_branch_keys_typed_before_the_detail_lands_act_as_typed_slowly(
+    db: Path, monkeypatch: pytest.MonkeyPatch, listed: str
+) -> None:
+    """`} b` at once: `b` acts on where `}` went, not on the completion still shown (every read
+    is slowed down here, so the second key always comes before the first key's detail)."""
+    import time
+
+    from ccbrowser.tui import thread_reads
+
+    haiku = chat("haiku")
+    root = haiku[0]
+    branches = sorted(
+        (c for c in haiku if c.parent == root.id), key=lambda c: (c.completion["created"], c.id)
+    )
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        if listed == "conversations":
+            await pilot.press("c")
+            await settle(app, pilot)
+            app.conversations.move_cursor(row=app.conversations.get_row_index(root.id))
+        else:
+            await select(app, pilot, root.id)
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == root.id
+        for name in ("detail", "detail_by_id"):
+            real = getattr(thread_reads, name)
+
+            def slow(*a: object, _real=real, **kw: object) -> object:  # type: ignore[no-untyped-def]
+                time.sleep(0.3)
+                return _real(*a, **kw)
+
+            monkeypatch.setattr(thread_reads, name, slow)
+        await pilot.press("right_curly_bracket", "b")
+        assert app.detail is not None and app.detail.row.id == root.id  # nothing landed yet
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == branches[1].id
+        await pilot.press("B", "B")
+        await settle(app, pilot)
+        assert app.detail is not None and app.detail.row.id == branches[2].id  # backwards, wrapping

@@ -141,10 +141,22 @@ def run(args: argparse.Namespace) -> int:
     conn = open_db(args.db)
     conn.execute("PRAGMA wal_autocheckpoint = 10000")  # fewer, larger checkpoints while bulk loading
     from ccbrowser.commands.prices import ensure_costs, pricer_for
+    from ccbrowser.threads import Options
 
     pricer = pricer_for(args)
     ensure_costs(conn, pricer)
-    writer = Writer(conn, profile=args.profile, source="import", pricer=pricer)
+    writer = Writer(
+        conn,
+        profile=args.profile,
+        source="import",
+        pricer=pricer,
+        thread_options=Options.of(args.config.threads),
+    )
+    if writer.rethreaded:
+        sys.stderr.write(
+            f"ccbrowser: the [threads] settings changed: {plural(writer.rethreaded, 'stored completion')} "
+            "threaded again\n"
+        )
     progress = Progress("importing", total=total_bytes)
     imported = new = messages = parsed = 0
     bad: list[tuple[int, str, str]] = []

@@ -90,9 +90,12 @@ def run(args: argparse.Namespace) -> int:
         )
     from ccbrowser.commands.prices import ensure_costs, pricer_for
     from ccbrowser.store import open_db
+    from ccbrowser.threads import Options
 
     pricer = pricer_for(args)
-    options = SyncOptions(limits=args.config.limits, pricer=pricer)
+    options = SyncOptions(
+        limits=args.config.limits, pricer=pricer, thread_options=Options.of(args.config.threads)
+    )
     conn = open_db(args.db)
     try:
         ensure_costs(conn, pricer)  # with a progress line, before the sync's own line

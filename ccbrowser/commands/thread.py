@@ -1,9 +1,12 @@
-"""`ccbrowser thread ID [--json]`: the conversation that holds a completion.
+"""`ccbrowser thread ID [--json] [--totals]`: the conversation that holds a completion.
 
 `--json`: JSON Lines, one completion a line in conversation order (depth first from the root,
 branches in order), each with `id`, `thread`, `parent` (null at the root), `parent_choice`,
-`turn`, `branch`, `continues`, `tool_step`, `created`, `model`, `total_tokens`. Without it, a
-transcript: each completion's new messages only (the history it repeats is left out).
+`turn`, `branch`, `continues`, `tool_step`, `created`, `model`, `total_tokens`, `cost_usd`.
+Without it, a transcript: each completion's new messages only (the history it repeats is left
+out), ending with the thread's totals. `--totals`: only the totals (with `--json`, one JSON
+object), so the JSON Lines stay one completion a line. A cost that is not known is counted as
+unknown, never as 0: `cost_usd` sums the known ones, `cost_unknown` counts the others.
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ccbrowser.store.conversation import Summary, Turn
+    from ccbrowser.store.conversation import Summary, Totals, Turn
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="a completion id (or a unique prefix of one) in the conversation")
     parser.add_argument(
         "--json", action="store_true", help="JSON Lines: one completion a line, in conversation order"
+    )
+    parser.add_argument(
+        "--totals",
+        action="store_true",
+        help="only the thread's totals (completions, turns, tokens, cost); with --json one JSON object",
     )
 
 
@@ -38,7 +46,31 @@ def record(turn: Turn) -> dict[str, Any]:
         "created": n.created,
         "model": n.model,
         "total_tokens": n.total_tokens,
+        "cost_usd": n.cost_usd,
     }
+
+
+def totals_record(thread: str, info: Summary | None, t: Totals) -> dict[str, Any]:
+    return {
+        "thread": thread,
+        "completions": t.completions,
+        "turns": info.turns if info is not None else None,
+        "total_tokens": t.total_tokens,
+        "tokens_unknown": t.tokens_unknown,
+        "cost_usd": t.cost_usd,
+        "cost_unknown": t.cost_unknown,
+    }
+
+
+def totals_line(t: Totals) -> str:
+    """ "4 completions · 1,234 tokens · $0.012 (1 unknown)": unknown is said, never summed as 0."""
+    from ccbrowser.render import usd_total
+
+    tokens = f"{t.total_tokens:,} tokens" if t.total_tokens is not None else "tokens unknown"
+    if t.total_tokens is not None and t.tokens_unknown:
+        tokens += f" ({t.tokens_unknown:,} unknown)"
+    done = "completion" if t.completions == 1 else "completions"
+    return f"{t.completions:,} {done} · {tokens} · {usd_total(t.cost_usd, t.cost_unknown)}"
 
 
 def _heading(turn: Turn) -> str:
@@ -94,6 +126,8 @@ def transcript(turns: Sequence[Turn], info: Summary | None, *, markdown: bool = 
         lines.append(visible(f"━━ {_heading(turn)}"))
         lines.append("\n\n".join(_blocks(turn)))
         lines.append("")
+    if info is not None and info.totals is not None:
+        lines += [f"━━ total: {totals_line(info.totals)}", ""]
     return "\n".join(lines)
 
 
@@ -111,6 +145,18 @@ def run(args: argparse.Namespace) -> int:
     conn = open_existing(args.db)
     cid = reader.resolve_id(conn, args.id)
     thread = conversation.thread_of(conn, cid)
+    if args.totals:
+        from ccbrowser.commands.formats import dumps
+        from ccbrowser.render import json_for_terminal
+        from ccbrowser.safe import visible
+
+        info = conversation.summary(conn, thread)
+        t = conversation.totals(conn, [thread]).get(thread, conversation.Totals())
+        if args.json:
+            sys.stdout.write(json_for_terminal(dumps(totals_record(thread, info, t), compact=True)) + "\n")
+        else:
+            sys.stdout.write(visible(f"{thread}: {totals_line(t)}") + "\n")
+        return 0
     turns = conversation.turns(conn, thread)
     if args.json:
         write_jsonl(turns)

@@ -1,11 +1,13 @@
 """Reading conversations: the thread that holds a completion, its nodes in conversation order,
-and the per-thread summaries the conversation list shows (tables: `store/threads.py`)."""
+the per-thread summaries the conversation list shows, their cost and token totals, and the
+threads that hold a search's matches (tables: `store/threads.py`)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ccbrowser.errors import NotFound
@@ -28,8 +30,21 @@ class Node:
     model: str | None
     total_tokens: int | None
     input_count: int | None
+    cost_usd: float | None = None
     depth: int = 0  # distance from the root in the tree
     siblings: int = 1  # how many children its parent has (branches at this point)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What a whole thread used. A completion whose cost (or token count) is unknown is counted
+    as unknown, never as 0: `cost_usd` is the sum of the known costs (None when none is known)."""
+
+    completions: int = 0
+    total_tokens: int | None = None
+    tokens_unknown: int = 0
+    cost_usd: float | None = None
+    cost_unknown: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +61,14 @@ class Summary:
     total_tokens: int | None
     models: str | None
     preview: str | None
+    totals: Totals | None = None  # cost and tokens of the whole thread (`with_totals`)
+    matches: int | None = None  # how many of a search's matches it holds (`matching`)
+    first_match: str | None = None  # the first of them in the search's order
 
 
 _NODE_SQL = """
 SELECT n.id, n.thread, n.parent, n.parent_choice, n.turn, n.branch, n.continues, n.tool_step,
-    c.created, c.model, c.total_tokens, c.input_count
+    c.created, c.model, c.total_tokens, c.input_count, c.cost_usd
 FROM thread_nodes n JOIN completions c ON c.id = n.id
 """
 _SUMMARY_COLS = (
@@ -81,7 +99,21 @@ def nodes(conn: sqlite3.Connection, thread: str) -> list[Node]:
     stack = [(r, 0, len(children[None])) for r in reversed(children.get(None, []))]
     while stack:
         r, depth, siblings = stack.pop()
-        cid, thread_, parent, choice, turn, branch, continues, tool_step, created, model, tokens, inputs = r
+        (
+            cid,
+            thread_,
+            parent,
+            choice,
+            turn,
+            branch,
+            continues,
+            tool_step,
+            created,
+            model,
+            tokens,
+            inputs,
+            cost,
+        ) = r
         out.append(
             Node(
                 cid,
@@ -96,6 +128,7 @@ def nodes(conn: sqlite3.Connection, thread: str) -> list[Node]:
                 model,
                 tokens,
                 inputs,
+                cost,
                 depth,
                 siblings,
             )  # fmt: skip
@@ -106,14 +139,90 @@ def nodes(conn: sqlite3.Connection, thread: str) -> list[Node]:
 
 
 def summary(conn: sqlite3.Connection, thread: str) -> Summary | None:
+    """One thread's summary with its totals."""
     row = conn.execute(f"SELECT {_SUMMARY_COLS} FROM threads WHERE thread = ?", (thread,)).fetchone()
-    return Summary(*row) if row else None
+    return with_totals(conn, [Summary(*row)])[0] if row else None
 
 
 def summaries(conn: sqlite3.Connection, *, limit: int, offset: int = 0) -> list[Summary]:
-    """Conversations, the most recently active first (index `threads_last`)."""
+    """Conversations, the most recently active first (index `threads_last`), with their totals."""
     sql = f"SELECT {_SUMMARY_COLS} FROM threads ORDER BY last_created DESC, thread DESC LIMIT ? OFFSET ?"
-    return [Summary(*r) for r in conn.execute(sql, (limit, offset))]
+    return with_totals(conn, [Summary(*r) for r in conn.execute(sql, (limit, offset))])
+
+
+def totals(conn: sqlite3.Connection, threads: Sequence[str]) -> dict[str, Totals]:
+    """Cost and tokens of each of these threads, summed over its completions (index
+    `thread_nodes_thread`, then one completion by id each: a page of the list reads only its rows).
+    SQL's `sum` of nothing but NULLs is NULL: an all-unknown thread stays unknown."""
+    out: dict[str, Totals] = {}
+    unique = list(dict.fromkeys(threads))
+    for start in range(0, len(unique), 900):
+        chunk = unique[start : start + 900]
+        sql = (
+            "SELECT n.thread, count(*), sum(c.total_tokens), sum(c.total_tokens IS NULL), "
+            "sum(c.cost_usd), sum(c.cost_usd IS NULL) "
+            "FROM thread_nodes n JOIN completions c ON c.id = n.id "
+            f"WHERE n.thread IN ({','.join('?' * len(chunk))}) GROUP BY n.thread"
+        )
+        for thread, *row in conn.execute(sql, chunk):
+            out[thread] = Totals(*row)
+    return out
+
+
+def with_totals(conn: sqlite3.Connection, rows: Sequence[Summary]) -> list[Summary]:
+    found = totals(conn, [s.thread for s in rows])
+    return [replace(s, totals=found.get(s.thread, Totals())) for s in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """The threads that hold a search's matches, in the order of each one's first match."""
+
+    threads: list[str]
+    matches: dict[str, int]  # thread -> how many matches it holds
+    first: dict[str, str]  # thread -> the id of its first match
+
+
+def group_matches(conn: sqlite3.Connection, pks: Sequence[int]) -> Matching:
+    """Search results grouped by conversation: `pks` in the search's order (best or newest
+    first); a thread ranks where its first match does. Completions without a thread (a database
+    threaded before they arrived cannot have any: each is its own thread) are left out."""
+    thread_of: dict[int, tuple[str, str]] = {}
+    wanted = list(pks)
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        sql = (
+            "SELECT c.pk, c.id, n.thread FROM completions c JOIN thread_nodes n ON n.id = c.id "
+            f"WHERE c.pk IN ({','.join('?' * len(chunk))})"
+        )
+        for pk, cid, thread in conn.execute(sql, chunk):
+            thread_of[pk] = (cid, thread)
+    matches: dict[str, int] = {}
+    first: dict[str, str] = {}
+    for pk in wanted:
+        hit = thread_of.get(pk)
+        if hit is None:
+            continue
+        cid, thread = hit
+        if thread not in matches:
+            matches[thread], first[thread] = 0, cid
+        matches[thread] += 1
+    return Matching(list(matches), matches, first)
+
+
+def matching(conn: sqlite3.Connection, found: Matching, *, limit: int, offset: int = 0) -> list[Summary]:
+    """One page of `found`'s threads as summaries (with totals, match counts, first match)."""
+    page = found.threads[offset : offset + limit]
+    if not page:
+        return []
+    sql = f"SELECT {_SUMMARY_COLS} FROM threads WHERE thread IN ({','.join('?' * len(page))})"
+    by_thread = {r[0]: Summary(*r) for r in conn.execute(sql, page)}
+    rows = [
+        replace(s, matches=found.matches[t], first_match=found.first[t])
+        for t in page
+        if (s := by_thread.get(t)) is not None
+    ]
+    return with_totals(conn, rows)
 
 
 def count(conn: sqlite3.Connection) -> int:

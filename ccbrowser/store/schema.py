@@ -379,6 +379,17 @@ def _derived_message_ids(conn: sqlite3.Connection) -> None:
     )
 
 
+# v11: the threading options (`[threads]` in the config) the thread tables were built with; the
+# backfill of v8 used the defaults. A writer given other options threads everything again.
+def _thread_options(conn: sqlite3.Connection) -> None:
+    from ccbrowser.store import threads
+    from ccbrowser.threads import Options
+
+    for statement in _split(threads.OPTIONS_DDL):
+        conn.execute(statement)
+    threads.record_options(conn, Options())
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _script(_V1),
     _script(_V2),
@@ -390,6 +401,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _threads,
     _script(_V9),
     _derived_message_ids,
+    _thread_options,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

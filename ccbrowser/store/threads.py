@@ -8,6 +8,9 @@ Tables (schema migration "threads"):
 - `thread_keys`: one row per (completion, choice): `full_key`, `tail_key`.
 - `threads`: one row per thread, the summary the conversation list shows and `turns:` filters on
   (kept current after every write: only the threads a write touched are recomputed).
+- `thread_options` (schema migration "thread options"): the `threads.Options` (the config's
+  `[threads]` table) the tables were built with. Keys made under other options never match
+  these, so a writer given other options threads every completion again first (`adopt`).
 
 Keys are computed from the rows just written (`messages` and `bodies`), never from the request
 objects: the same code serves a page write, input messages fetched later and the backfill, and a
@@ -24,7 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ccbrowser.store.reader import body_json
-from ccbrowser.threads import Assignment, Keys, MemoryIndex, Options, Threader
+from ccbrowser.threads import Assignment, Keys, MemoryIndex, Options, SystemMode, Threader
 from ccbrowser.threads.canon import encoding
 from ccbrowser.threads.keys import group_of, keys_from, output_encodings
 
@@ -94,6 +97,53 @@ SELECT n.thread,
         WHERE r.thread = n.thread AND r.parent IS NULL ORDER BY r.created, r.id LIMIT 1)
 FROM thread_nodes n JOIN completions c ON c.id = n.id
 """
+
+
+OPTIONS_DDL = """
+CREATE TABLE thread_options (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    options TEXT NOT NULL
+);
+"""
+
+
+def options_json(options: Options) -> str:
+    return json.dumps({"id_keys": list(options.id_keys), "system": str(options.system)})
+
+
+def stored_options(conn: sqlite3.Connection) -> Options | None:
+    """The options the thread tables were built with (the defaults before they were recorded);
+    None when the record cannot be read (the next writer with options builds them again)."""
+    try:
+        row = conn.execute("SELECT options FROM thread_options WHERE id = 1").fetchone()
+    except sqlite3.OperationalError:  # a schema before the table: built with the defaults
+        return Options()
+    if row is None:
+        return Options()
+    try:
+        data = json.loads(row[0])
+        return Options(tuple(str(k) for k in data["id_keys"]), SystemMode(data["system"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def record_options(conn: sqlite3.Connection, options: Options) -> None:
+    conn.execute(
+        "INSERT INTO thread_options (id, options) VALUES (1, ?) "
+        "ON CONFLICT(id) DO UPDATE SET options = excluded.options",
+        (options_json(options),),
+    )
+
+
+def adopt(conn: sqlite3.Connection, options: Options) -> int | None:
+    """Make `options` the ones the tables hold (inside the caller's transaction): when they
+    differ from the recorded ones, every completion is threaded again (the backfill). Returns
+    how many completions were, None when nothing changed."""
+    if stored_options(conn) == options:
+        return None
+    count = backfill(conn, options)
+    record_options(conn, options)
+    return count
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:

@@ -31,7 +31,7 @@ from ccbrowser.store.extract import (
     dumps,
     preview_of,
 )
-from ccbrowser.threads import Keys, from_api, keys_of
+from ccbrowser.threads import Keys, Options, from_api, keys_of
 
 _COMPLETION_COLS = (
     "id",
@@ -137,15 +137,20 @@ class Prepared:
     rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]]
     rejects: list[tuple[str, str]]
     keys: dict[str, Keys] = field(default_factory=dict)  # threading keys, when the inputs are known
+    options: Options = field(default_factory=Options)  # the threading options `keys` were made with
 
 
 def prepare(
-    records: Iterable[Record | Mapping[str, Any]], pricer: Pricer | None = None, profile: str | None = None
+    records: Iterable[Record | Mapping[str, Any]],
+    pricer: Pricer | None = None,
+    profile: str | None = None,
+    thread_options: Options | None = None,
 ) -> Prepared:
     """Rows for ``records``; with a ``pricer``, their costs too (else the writer prices them)."""
     rows: dict[str, tuple[CompletionRow, str, list[tuple[Body, str | None]] | None]] = {}
     rejects: list[tuple[str, str]] = []
     keys: dict[str, Keys] = {}
+    options = thread_options if thread_options is not None else Options()
     for rec in records:
         if not isinstance(rec, Record):
             rec = Record(rec)
@@ -169,10 +174,10 @@ def prepare(
         keys.pop(row.id, None)
         if inputs is not None:  # here, off the database thread (the import prepares in another process)
             try:
-                keys[row.id] = keys_of(from_api(obj, inputs))
+                keys[row.id] = keys_of(from_api(obj, inputs), options)
             except Exception:  # noqa: BLE001 - the store computes them again from its rows
                 pass
-    return Prepared(rows, rejects, keys)
+    return Prepared(rows, rejects, keys, options)
 
 
 def _raw_or_note(obj: Any) -> str:
@@ -263,7 +268,11 @@ class Writer:
         profile: str | None = None,
         source: str = "sync",
         pricer: Pricer | None = None,
+        thread_options: Options | None = None,
     ) -> None:
+        """`thread_options` (the config's `[threads]`): how completions group into conversations;
+        when they differ from those the database was threaded with, every completion is threaded
+        again here (`rethreaded`). None keeps the database's own."""
         self.conn = conn
         self.pricer = pricer or Pricer.default()
         # A database at an older schema (upgrade tests write one with this code) has no cost columns.
@@ -271,10 +280,17 @@ class Writer:
         self.profile = profile
         self.source = source
         self._body_ids: OrderedDict[bytes, int] = OrderedDict()
-        self._encodings = threads.Encodings()
         # Threading needs its tables: a database of an earlier schema is threaded by the
         # migration that adds them (its upgrade tests write such databases with this writer).
         self._threaded = threads.present(conn)
+        self.rethreaded: int | None = None  # completions threaded again for `thread_options`
+        if thread_options is not None and self._threaded:
+            with transaction(conn):
+                self.rethreaded = threads.adopt(conn, thread_options)
+        elif self._threaded:
+            thread_options = threads.stored_options(conn)
+        self.thread_options = thread_options if thread_options is not None else Options()
+        self._encodings = threads.Encodings(self.thread_options)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -321,7 +337,7 @@ class Writer:
             if messages_state in (None, "missing") and not embedded:
                 # Listed again: it exists, so a 404 on its messages last time was the server's fault.
                 out.need_messages.append((cid, _created(it)))
-        prepared = prepare(todo, self.pricer, self.profile)
+        prepared = prepare(todo, self.pricer, self.profile, self.thread_options)
         if rejects:
             prepared.rejects[:0] = list(rejects)
         if prepared.rejects:  # `prepare` rejected some after all: they are neither new nor updated
@@ -343,7 +359,9 @@ class Writer:
     ) -> WriteResult:
         """Upsert completions (and their inputs when given) in one transaction."""
         return self.apply(
-            prepare(records, self.pricer, self.profile), checkpoint=checkpoint, fetched_at=fetched_at
+            prepare(records, self.pricer, self.profile, self.thread_options),
+            checkpoint=checkpoint,
+            fetched_at=fetched_at,
         )
 
     def apply(
@@ -366,7 +384,9 @@ class Writer:
             if prepared.rows:
                 pk_of = self._write_parsed(prepared.rows, fetched_at, result, new_cache)
                 if self._threaded:
-                    threads.update(self.conn, pk_of, self._encodings, known=prepared.keys)
+                    # keys made under other options (an import's decoding process) are made again
+                    known = prepared.keys if prepared.options == self.thread_options else None
+                    threads.update(self.conn, pk_of, self._encodings, known=known)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)

@@ -104,6 +104,7 @@ from ccbrowser.store.writer import (
     transaction,
 )
 from ccbrowser.sync.vet import vet
+from ccbrowser.threads import Options
 from ccbrowser.words import plural
 
 T = TypeVar("T")
@@ -128,6 +129,7 @@ class SyncOptions:
     # `rejects` (`sync --full` asks again), so one bad old object cannot make every sync deep.
     recheck_syncs: int = 5
     pricer: Pricer | None = None  # prices each written completion (default: bundled prices, no hints)
+    thread_options: Options | None = None  # `[threads]`: how conversations group (None: the database's)
 
 
 @dataclass
@@ -358,7 +360,13 @@ class _Sync:
         pricer = self.options.pricer
         if pricer is not None:
             ensure_priced(self.conn, pricer)  # the rows this sync writes are priced the same way
-        self.writer = Writer(self.conn, profile=self.profile, source=f"sync:{self.profile}", pricer=pricer)
+        self.writer = Writer(
+            self.conn,
+            profile=self.profile,
+            source=f"sync:{self.profile}",
+            pricer=pricer,
+            thread_options=self.options.thread_options,
+        )
         saved = load_checkpoint(self.conn, self.profile)
         newest = reader.newest_created(self.conn, self.profile)
         pending = reader.pending_messages(self.conn, self.profile) if self.options.fetch_messages else []

@@ -28,6 +28,11 @@ class Options:
     id_keys: tuple[str, ...] = DEFAULT_ID_KEYS
     system: SystemMode = SystemMode.MASK
 
+    @classmethod
+    def of(cls, table: Any) -> Options:
+        """From the config's `[threads]` table (`config.ThreadsTable`: `id_keys`, `system`)."""
+        return cls(tuple(table.id_keys), SystemMode(table.system))
+
 
 _DEFAULT = Options()
 

@@ -375,6 +375,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         )
         if message.hints:  # the planner's, with the database at hand (`GPT-4o` is a model)
             self.search_bar.say("; ".join(message.hints), error=False)
+        if self.conversations.display:
+            self.conversations_follow(message.generation, message.partial)
 
     @on(msg.SearchFailed)
     def _on_search_failed(self, message: msg.SearchFailed) -> None:

@@ -36,10 +36,11 @@ def run_sync(
         from ccbrowser.paths import prices_path
         from ccbrowser.pricing.update import load_price_book
         from ccbrowser.store.costs import Pricer
+        from ccbrowser.threads import Options
 
         book = load_price_book(prices_path(), tier_factors=config.tier_factors)  # as `prices` shows it
         pricer = Pricer.build(book, config.flavors())
-        options = SyncOptions(limits=config.limits, pricer=pricer)
+        options = SyncOptions(limits=config.limits, pricer=pricer, thread_options=Options.of(config.threads))
 
     last = 0.0
 

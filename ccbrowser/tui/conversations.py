@@ -1,12 +1,15 @@
 """The app's conversation keys and handlers, mixed into `CCBrowserApp` (its shell stays thin).
 
-`c` swaps the completion list for the conversation list; `{` / `}` and `b` / `B` move the list
+`c` swaps the completion list for the conversation list (with a search active: the conversations
+that hold its matches, kept in step with the query; `c` again goes back to the matches, the query
+unchanged); `{` / `}` and `b` / `B` move the list
 cursor to the completion they name (`ThreadView.turn_target`, `branch_target`), so the Thread tab
 follows the cursor; `z` folds or unfolds tool loops, for every thread until pressed again.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -27,6 +30,9 @@ THREAD_TAB = "tab-thread"
 class ConversationActions:
     threads_unfolded = False
     picked_root: str | None = None  # the conversation list's row, while it is shown
+    _grouped_from: tuple[int, bool] = (-1, False)  # the (query generation, partial) it lists
+    _nav_to: str | None = None
+    _nav_via: frozenset[str] = frozenset()
 
     @property
     def _app(self) -> CCBrowserApp:
@@ -36,10 +42,23 @@ class ConversationActions:
     def conversations(self) -> ConversationList:
         return self._app.query_one("#threads", ConversationList)
 
-    def _view(self) -> ThreadView | None:
-        app = self._app
-        d = app.detail
+    def _shown(self) -> ThreadView | None:
+        """The thread of the completion the detail pane shows."""
+        d = self._app.detail
         return d.thread if d is not None and isinstance(d.thread, ThreadView) else None
+
+    def _view(self) -> ThreadView | None:
+        """The thread as the turn and branch keys see it: at the completion the last of them
+        went to, even while its detail is still being read, so `} b` typed fast acts as typed
+        slowly (`_nav_to`; `_nav_via` are the completions the detail may show meanwhile)."""
+        app = self._app
+        view = app._shown()
+        to = app._nav_to
+        if view is not None and to is not None:
+            if view.selected in app._nav_via and view.selected != to and view.has(to):
+                return replace(view, selected=to)
+            app._nav_to, app._nav_via = None, frozenset()  # it landed, or the cursor moved on
+        return view
 
     def action_toggle_conversations(self) -> None:
         app = self._app
@@ -48,18 +67,44 @@ class ConversationActions:
         threads.display, lst.display = showing, not showing
         if showing:
             app.tabs.active = THREAD_TAB
-            threads.reload()
+            app.reload_conversations()
             app._focus(threads)
         else:
             app.picked_root = None
             app._focus(lst)
             app.load_detail(lst.current_pk)
 
+    def reload_conversations(self) -> None:
+        """The conversation list for the current query (every conversation when there is none)."""
+        app = self._app
+        app.picked_root = None
+        app._grouped_from = (app._query_gen, app.status.state.partial)
+        app.conversations.reload(None if app.parsed_query is None else app.completion_list.pks)
+
+    def conversations_follow(self, generation: int, partial: bool) -> None:
+        """A search answered while the list is shown: group the new matches (a live refresh of
+        the same query leaves the list, and its cursor, alone; the rest of a partial answer
+        does not)."""
+        app = self._app
+        gen, was_partial = app._grouped_from
+        if generation != gen or (was_partial and not partial):
+            app.reload_conversations()
+
+    def on_conversation_list_empty(self) -> None:
+        app = self._app
+        if app.conversations.display:
+            query = None if app.parsed_query is None else app.query_text
+            app.tabs.show_nothing(empty_store=not app.completion_list.pks, query=query)
+
     def _go(self, target: str | None, what: str) -> None:
         app = self._app
         if target is None:
             app.notify(f"No {what} here", severity="warning", markup=False, timeout=2)
             return
+        shown, view = app._shown(), app._view()
+        if shown is not None and view is not None:
+            via = app._nav_via if app._nav_to is not None else frozenset()
+            app._nav_via, app._nav_to = via | {shown.selected, view.selected}, target
         app.tabs.active = THREAD_TAB
         if app.conversations.display:  # the completion list is hidden: show it in place
             app.picked_root = target
@@ -80,7 +125,7 @@ class ConversationActions:
     def action_thread_fold(self) -> None:
         app = self._app
         app.threads_unfolded = not app.threads_unfolded
-        view, d = app._view(), app.detail
+        view, d = app._shown(), app.detail
         if view is not None and d is not None:
             view.unfolded = app.threads_unfolded
             app.tabs.show(d, search_bridge.matcher(app.parsed_query), app._query_gen)

@@ -65,6 +65,7 @@ class Lines(list[Content]):
         super().__init__()
         self.sources: list[Source] = []
         self.folds: dict[int, str] = {}
+        self.anchor: int | None = None  # the line a new completion's view opens at (else the top)
 
 
 MATCH = Style.parse("bold #000000 on #ffd75f")

@@ -9,11 +9,12 @@ the completion a key names, so the view follows the cursor and holds no state bu
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ccbrowser.errors import NotFound
 from ccbrowser.store import conversation, reader, threads
-from ccbrowser.store.conversation import Summary, Turn
+from ccbrowser.store.conversation import Matching, Summary, Turn
 from ccbrowser.store.reader import Detail
 from ccbrowser.tui.curation_io import labelled
 from ccbrowser.tui.usage_reads import Prices, priced
@@ -32,6 +33,9 @@ class ThreadView:
         for t in self.turns:
             if t.node.parent in self._by_id:
                 self._children.setdefault(str(t.node.parent), []).append(t)
+
+    def has(self, cid: str) -> bool:
+        return cid in self._by_id
 
     def children(self, cid: str) -> list[Turn]:
         return self._children.get(cid, [])
@@ -110,3 +114,12 @@ def with_thread(conn: sqlite3.Connection, d: Detail | None, unfolded: bool) -> D
 
 def summaries(conn: sqlite3.Connection, limit: int, offset: int) -> list[Summary]:
     return conversation.summaries(conn, limit=limit, offset=offset)
+
+
+def grouped(conn: sqlite3.Connection, pks: Sequence[int]) -> Matching:
+    """A search's matches grouped by conversation (see `conversation.group_matches`)."""
+    return conversation.group_matches(conn, pks)
+
+
+def matching(conn: sqlite3.Connection, found: Matching, limit: int, offset: int) -> list[Summary]:
+    return conversation.matching(conn, found, limit=limit, offset=offset)

@@ -4,16 +4,18 @@ Each completion shows only what it added (its new input messages and the output 
 on from), so a ten-turn chat reads as ten turns, not as ten copies of a growing history. The
 path shown runs from the root through the selected completion and on along first branches;
 branch points say which branch this is (`b` / `B` switch), tool loops fold into one line (`z`
-unfolds), and the selected completion's turn is marked.
+unfolds), and the selected completion's turn is marked: the tab opens scrolled to it
+(`Lines.anchor`). The header gives the whole thread's tokens and cost (unknown costs are
+counted as such, never as $0).
 """
 
 from __future__ import annotations
 
 from textual.content import Content
 
-from ccbrowser.render import local_time
+from ccbrowser.render import local_time, usd_total
 from ccbrowser.safe import one_line
-from ccbrowser.store.conversation import Turn
+from ccbrowser.store.conversation import Summary, Turn
 from ccbrowser.store.reader import Detail
 from ccbrowser.tui.document import CAP, DIM, Doc, Matcher, add_message, label, text
 from ccbrowser.tui.thread_reads import ThreadView
@@ -57,6 +59,16 @@ def _output(doc: Doc, turn: Turn) -> None:
         add_message(doc, turn.outputs[turn.shown], None)
 
 
+def _totals(info: Summary) -> str:
+    t = info.totals
+    if t is None:
+        return f" · {info.total_tokens or 0:,} tokens"
+    tokens = f"{t.total_tokens:,} tokens" if t.total_tokens is not None else "tokens unknown"
+    if t.total_tokens is not None and t.tokens_unknown:
+        tokens += f" ({t.tokens_unknown:,} unknown)"
+    return f" · {tokens} · {usd_total(t.cost_usd, t.cost_unknown)}"
+
+
 def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
     """The Thread tab's lines (a `document.TABS` builder)."""
     doc = Doc(matcher, cap)
@@ -75,7 +87,7 @@ def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> 
             Content.assemble(
                 label(" Conversation ", "bold reverse $text-primary"),
                 text(f"  {_n(info.turns, 'turn')} · {_n(info.completions, 'completion')} · {models}", DIM),
-                text(f" · {info.total_tokens or 0:,} tokens", DIM),
+                text(_totals(info), DIM),
             )
         )
     path = view.path()
@@ -93,12 +105,11 @@ def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> 
         loop = [turn]
         while i + len(loop) < len(path) and path[i + len(loop)].node.tool_step:
             loop.append(path[i + len(loop)])
-        selected = (
-            any(t.node.id == view.selected for t in loop)
-            if not view.unfolded
-            else turn.node.id == view.selected
-        )
-        if view.unfolded or len(loop) == 1:
+        folded = not view.unfolded and len(loop) > 1
+        selected = any(t.node.id == view.selected for t in loop) if folded else turn.node.id == view.selected
+        if selected and i > 0:  # the tab opens here; at the root, from the top (the header)
+            doc.lines.anchor = len(doc.lines)
+        if not folded:
             doc.add(_heading(view, turn, turn.node.id == view.selected))
             for n, m in enumerate(turn.new, 1):
                 add_message(doc, m, n if turn.node.parent is None else None)

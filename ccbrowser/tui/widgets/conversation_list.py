@@ -1,28 +1,36 @@
 """The conversation list (`c` toggles it with the completion list): one row per thread, the most
-recently active first: first user message, turns, models, last activity, total tokens.
+recently active first: first user message, turns, models, last activity, total tokens and cost.
+
+With a search active it lists the conversations that hold its matches instead, in the order of
+each one's first match, with how many matches each holds (`hits`); picking a row then shows that
+first match, so its turn is the one marked in the Thread tab.
 
 Rows load a page at a time as the cursor nears the end (an account can hold a hundred thousand
-threads); picking a row posts `Picked` with the thread's root, and the app shows that
-completion with its Thread tab.
+threads); picking a row posts `Picked` with the thread's root (or first match), and the app shows
+that completion with its Thread tab. A cost is the sum of the known costs; `+?` says some of
+the thread's completions have none (unknown is never counted as $0), `?` that none has.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual import work
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
+from ccbrowser.render import usd
 from ccbrowser.safe import one_line
-from ccbrowser.store.conversation import Summary
+from ccbrowser.store.conversation import Matching, Summary, Totals
 from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.reads import Reads
-from ccbrowser.tui.thread_reads import summaries
+from ccbrowser.tui.thread_reads import grouped, matching, summaries
 
 PAGE = 200
+PREVIEW = 60  # characters of the first user message (the list scrolls sideways in a narrow pane)
+COLUMNS = ("turns", "last", "tokens", "cost")  # then the message, then the models
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -31,8 +39,15 @@ def _ago(ts: int | None, now: float) -> str:
     d = max(0, int(now - ts))
     for size, unit in ((86_400, "d"), (3_600, "h"), (60, "m")):
         if d >= size:
-            return f"{d // size}{unit} ago"
+            return f"{d // size}{unit}"
     return "now"
+
+
+def cost_cell(t: Totals | None) -> str:
+    """A thread's cost in a list cell: known costs summed, `+?` when some are unknown."""
+    if t is None or t.cost_usd is None:
+        return "?"
+    return usd(t.cost_usd, short=True) + ("+?" if t.cost_unknown else "")
 
 
 class ConversationList(DataTable[str]):
@@ -47,10 +62,12 @@ class ConversationList(DataTable[str]):
             self.thread = thread
 
     class Loaded(Message):
-        def __init__(self, rows: list[Summary], offset: int) -> None:
+        def __init__(self, rows: list[Summary], offset: int, found: Matching | None, gen: int) -> None:
             super().__init__()
             self.rows = rows
             self.offset = offset
+            self.found = found
+            self.gen = gen
 
     def __init__(
         self, reads: Reads, clock: Callable[[], float] = time.time, *, id: str | None = None
@@ -61,48 +78,79 @@ class ConversationList(DataTable[str]):
         self.rows_by_key: dict[str, Summary] = {}
         self._loading = False
         self._exhausted = False
+        self._matches: Sequence[int] | None = None  # the search's matches; None: every thread
+        self._found: Matching | None = None  # those matches grouped, once per reload
+        self._gen = 0  # reloads so far: a page of an earlier one is dropped
+        self._searching: bool | None = None  # the columns shown are for a search
 
     def on_mount(self) -> None:
-        self.border_title = "Conversations"
-        # the numbers first: a narrow list still shows them, the message takes what is left
-        self.add_column("turns", key="turns")
-        self.add_column("last", key="last")
-        self.add_column("tokens", key="tokens")
-        self.add_column("models", key="models")
-        self.add_column("first user message", key="preview")
+        self._columns(False)
 
-    def reload(self) -> None:
+    def _columns(self, searching: bool) -> None:
+        """The numbers first: a narrow list still shows them, the message takes what is left
+        (the models, shown in the Thread tab's header too, come last)."""
+        if searching == self._searching:
+            return
+        self._searching = searching
+        self.clear(columns=True)
+        self.border_title = "Conversations with matches" if searching else "Conversations"
+        if searching:
+            self.add_column("hits", key="hits")
+        for name in COLUMNS:
+            self.add_column(name, key=name)
+        self.add_column("first user message", key="preview")
+        self.add_column("models", key="models")
+
+    def reload(self, matches: Sequence[int] | None = None) -> None:
+        """Every conversation, or (`matches`: a search's pks in its order) those holding them."""
         self.clear()
         self.rows_by_key.clear()
         self._exhausted = False
+        self._matches, self._found = matches, None
+        self._gen += 1
+        self._columns(matches is not None)
         self.load(0)
 
     @work(exclusive=True, group="conversations", exit_on_error=False)
     async def load(self, offset: int) -> None:
         self._loading = True
-        rows = await self.reads.read(summaries, PAGE, offset)
-        self.post_message(self.Loaded(rows, offset))
+        gen, found = self._gen, self._found
+        if self._matches is None:
+            rows = await self.reads.read(summaries, PAGE, offset)
+        else:
+            if found is None:
+                found = await self.reads.read(grouped, self._matches)
+            rows = await self.reads.read(matching, found, PAGE, offset)
+        self.post_message(self.Loaded(rows, offset, found, gen))
 
     def on_conversation_list_loaded(self, message: ConversationList.Loaded) -> None:
+        if message.gen != self._gen:
+            return  # a reload started meanwhile: its own load is under way
         self._loading = False
         if message.offset != self.row_count:
-            return  # a reload started meanwhile
+            return
+        self._found = message.found
         self._exhausted = len(message.rows) < PAGE
         now = self.clock()
-        width = max(16, self.size.width - 44)
         for s in message.rows:
             self.rows_by_key[s.thread] = s
-            self.add_row(
+            cells = [
                 str(s.turns) + (f" ⑂{s.branches}" if s.branches else ""),
                 _ago(s.last_created, now),
                 f"{s.total_tokens or 0:,}",
+                cost_cell(s.totals),
+                one_line(s.preview or "(no user message)", PREVIEW),
                 one_line((s.models or "?").replace(",", ", "), 16),
-                one_line(s.preview or "(no user message)", width),
-                key=s.thread,
-            )
-        if message.offset == 0 and message.rows:
-            self.move_cursor(row=0)
-            self._picked(0)
+            ]
+            if self._matches is not None:
+                cells.insert(0, f"{s.matches or 0:,}")
+            self.add_row(*cells, key=s.thread)
+        if message.offset == 0:
+            if message.rows:
+                self.move_cursor(row=0)
+                self._picked(0)
+            else:
+                self.post_message(self.Empty())
 
     def action_cursor_top(self) -> None:
         self.move_cursor(row=0)
@@ -116,12 +164,15 @@ class ConversationList(DataTable[str]):
     class Opened(Message):
         """Enter on a row: read it in the detail pane."""
 
+    class Empty(Message):
+        """The list has no row (no thread, or none holds a match)."""
+
     def _picked(self, row: int) -> None:
         if 0 <= row < self.row_count:
             key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
             s = self.rows_by_key.get(str(key))
             if s is not None:
-                self.post_message(self.Picked(s.root, s.thread))
+                self.post_message(self.Picked(s.first_match or s.root, s.thread))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

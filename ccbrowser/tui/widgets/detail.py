@@ -217,7 +217,10 @@ class DetailTabs(TabbedContent):
 
     def _set(self, key: str, lines: list[Content], wrapped: Wrapped | None, keep_scroll: bool) -> None:
         self._lines[key] = lines if isinstance(lines, Lines) else Lines()
-        self.doc(key).set_lines(lines, keep_scroll=keep_scroll, wrapped=wrapped)
+        doc = self.doc(key)
+        doc.set_lines(lines, keep_scroll=keep_scroll, wrapped=wrapped)
+        if not keep_scroll and (anchor := self._lines[key].anchor) is not None:
+            doc.scroll_to_line(anchor)  # the Thread tab opens at the selected turn
         if wrapped is not None:
             self._heavy.add(key)
         elif key in self._heavy:  # a big document built on a thread is gone

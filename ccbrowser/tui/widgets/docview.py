@@ -130,7 +130,16 @@ class DocView(ScrollView, can_focus=True):
     def _rewrap(self) -> None:
         width = self._content_width()
         if width != self._width:
+            top = self.top_line if self._origin else 0
             self._apply(wrap(self._lines, width))
+            if top:  # the same line stays at the top (a tab sized after it was filled)
+                self.scroll_to_line(top)
+
+    def scroll_to_line(self, line: int) -> None:
+        """Scroll so that line `line` (of the lines given) is at the top."""
+        row = self.row_of(line)
+        if row >= 0:
+            self.scroll_to(y=row, animate=False, immediate=True)
 
     def _apply(self, wrapped: Wrapped) -> None:
         self._width = wrapped.width
