@@ -76,6 +76,11 @@ QUERIES = [
     "-tag:bad has:tools",
     "has:note OR tag:good",
     "tag:go* -is:starred",
+    # several words with a small driver: the others read in body-id ranges for every candidate
+    "weather tok -refund",
+    "in:output refund order",
+    "has:tools weather the",
+    '"order id" refund',
 ]
 # On a database holding conversations (their completions repeat each other's messages).
 THREAD_QUERIES = [

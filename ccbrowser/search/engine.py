@@ -219,8 +219,11 @@ def _ranges(ids: Sequence[int], gap: int) -> list[tuple[int, int]]:
     return out
 
 
-def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[int]:
-    """The candidates (kept in order) that match every positive text clause.
+def _text_matches(
+    conn: sqlite3.Connection, plan: Plan, pks: list[int], skip_text: int | None = None
+) -> list[int]:
+    """The candidates (kept in order) that match every positive text clause (but `skip_text`,
+    one the candidates are known to match).
 
     Their messages' bodies are looked up once; each text clause is then asked for the matching
     bodies in a few id ranges (`RANGE_MATCH_SQL`) instead of once per message (an `EXISTS`
@@ -228,14 +231,15 @@ def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[
     own messages were written together, so their ids are dense; shared system prompts are the
     few far-off ranges.
     """
-    if not pks:
-        return []
+    exprs = [e for i, e in enumerate(plan.text_sets) if i != skip_text]
+    if not pks or not exprs:
+        return pks
     bodies_of: dict[int, list[int]] = {}
     for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(pks),)):
         bodies_of.setdefault(pk, []).append(body)  # output first, newest input first
     alive = [pk for pk in pks if pk in bodies_of]
     first_hit: dict[int, int] = {}
-    for n, expr in enumerate(plan.text_sets):
+    for n, expr in enumerate(exprs):
         ids = sorted({b for pk in alive for b in bodies_of[pk]})
         hit: set[int] = set()
         for lo, hi in _ranges(ids, BATCH_GAP):
@@ -248,6 +252,29 @@ def _text_matches(conn: sqlite3.Connection, plan: Plan, pks: list[int]) -> list[
             break
     plan.snippet_bodies.update((pk, first_hit[pk]) for pk in alive)
     return alive
+
+
+def _driven_pks(
+    conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int], sort: str, exclude: Sequence[int]
+) -> list[int]:
+    """Every match, in `sort` order, when one clause has at most SMALL_DRIVER candidates: that
+    clause is a set, the filters are probed per candidate, and the other text clauses are read
+    for all candidates at once in body-id ranges (`_text_matches`), not by an `EXISTS` probe per
+    message (FTS5 parses the expression and seeks every segment each time: ~50-200 us, times
+    every message of every candidate)."""
+    kind, index = driver
+    parts: list[str] = []
+    params: list[Any] = []
+    if kind == "text":
+        parts.append(f"c.pk IN ({plan.set_sql()})")
+        params.append(plan.text_sets[index])
+    for i, p in enumerate(plan.preds):
+        parts.append(p.exact if (kind, index) == ("pred", i) else p.probe)
+        params.extend(p.params)
+    where = _exclude_sql(" AND ".join(parts), params, exclude)
+    sql, page = pks_sql(where, sort)
+    pks = [r[0] for r in conn.execute(sql, [*params, *page])]
+    return _text_matches(conn, plan, pks, skip_text=index if kind == "text" else None)
 
 
 def _batched_walk(
@@ -298,6 +325,9 @@ def _exact_pks(
 ) -> list[int]:
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
+    if driver is not None and plan.has_text:
+        driven = _driven_pks(conn, plan, driver, sort, exclude)
+        return driven[offset:] if limit is None else driven[offset : offset + limit]
     if (
         limit is not None
         and driver is None
@@ -329,7 +359,10 @@ def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
     if not plan.text_sets and len(plan.preds) == 1 and (only := plan.preds[0]).count_sql is not None:
         # One filter with an index of its own (`cost:`, `tool:`, `has:`): count in that index.
         return int(conn.execute(only.count_sql, [*only.params, -1]).fetchone()[0])
-    where, params = _set_where(conn, plan, _small_driver(conn, plan, _rarest_text(conn, plan)))
+    driver = _small_driver(conn, plan, _rarest_text(conn, plan))
+    if driver is not None and plan.has_text:
+        return len(_driven_pks(conn, plan, driver, "newest", ()))
+    where, params = _set_where(conn, plan, driver)
     return int(conn.execute(count_sql(where), params).fetchone()[0])
 
 

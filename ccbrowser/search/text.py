@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ccbrowser.safe import visible
@@ -115,13 +115,13 @@ def needles(terms: Iterable[str]) -> list[Needle]:
     return out
 
 
-def _fold_map(text: str) -> tuple[str, list[int]]:
+def _fold_map(text: str) -> tuple[str, Sequence[int]]:
     """The folded text and, for each folded character, the index of the original it came from.
 
     ASCII runs are handled in bulk: most text is mostly ASCII.
     """
     if text.isascii():
-        return text.lower(), list(range(len(text)))
+        return text.lower(), range(len(text))
     out: list[str] = []
     index: list[int] = []
     for m in _RUNS.finditer(text):
@@ -179,9 +179,15 @@ class Matcher:
             if needle.substring:
                 parts.append(re.escape(needle.tokens[0]))
                 continue
-            body = r"[\W_]+".join(re.escape(t) for t in needle.tokens)
+            # The token boundary before the first token is checked after it (a lookbehind over
+            # it and the character before): a pattern that starts with a literal is searched
+            # for that literal first, ~8x faster over a long message than one that starts with
+            # a lookbehind tried at every position. The same matches, at the same places.
+            head, *rest = needle.tokens
+            body = re.escape(head) + f"(?<!{_TOK}[\\s\\S]{{{len(head)}}})"
+            body += "".join(r"[\W_]+" + re.escape(t) for t in rest)
             tail = f"{_TOK}*" if needle.prefix else f"(?!{_TOK})"
-            parts.append(f"(?<!{_TOK}){body}{tail}")
+            parts.append(f"{body}{tail}")
         self.pattern = re.compile("|".join(parts)) if parts else None
 
     def __bool__(self) -> bool:
