@@ -28,7 +28,7 @@ from ccbrowser.config import Config
 from ccbrowser.errors import AmbiguousId, CCBrowserError, NetworkError, UsageError
 from ccbrowser.safe import one_line, visible
 from ccbrowser.store.reader import Detail
-from ccbrowser.tui import background, idle, layout, reads, search_bridge, thread_reads, usage_reads
+from ccbrowser.tui import background, heap, idle, layout, reads, search_bridge, thread_reads, usage_reads
 from ccbrowser.tui import messages as msg
 from ccbrowser.tui.conversations import ConversationActions
 from ccbrowser.tui.copying import CopyActions
@@ -143,6 +143,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         profile = self.profile or background.default_profile(self.config)
         self.status.set(profile=profile, connectivity=None, total=total, last_sync=last)
         self.completion_list.set_snapshot(pks)
+        self.call_after_refresh(heap.settle)
         if self.watch_enabled:
             self.run_worker(
                 self.watcher.watch(self._watch_stop), name="watch", group="watch", exit_on_error=False
@@ -187,6 +188,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._sync_stop.set()
         self._watch_stop.set()
         self.reads.close()
+        heap.release()
 
     @on(Worker.StateChanged)
     def _on_worker_state(self, event: Worker.StateChanged) -> None:
@@ -364,7 +366,11 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         lst = self.completion_list
         lst.query_generation = message.generation
         lst.snippet_query = self.parsed_query
-        lst.set_snapshot(message.pks, keep_pk=lst.current_pk if message.keep_cursor else None)
+        lst.set_snapshot(
+            message.pks,
+            keep_pk=lst.current_pk if message.keep_cursor else None,
+            rows_changed=not message.rest,
+        )
         everything = self.parsed_query is None
         self.status.set(
             searching=message.partial,

@@ -7,6 +7,11 @@ runs with automatic collection off, and what is alive when it ends is moved to t
 generation (`gc.freeze`): later collections skip it while it is on screen. `release()` puts it
 back (`gc.unfreeze`) once the document is replaced, so cyclic garbage frozen with it is still
 collected in the end: nothing leaks.
+
+The same holds for what start-up leaves alive (modules, styles, the widget tree: some 130k
+objects): `settle()` freezes it once the first page is on screen. Without that, the full
+collections that browsing triggers every few cursor moves walked it each time (~40 ms here, up to
+150 ms on a loaded machine, the slowest moves of bench/bench_tui.py).
 """
 
 from __future__ import annotations
@@ -46,6 +51,13 @@ def _freeze() -> None:
     global _frozen
     gc.freeze()
     _frozen = True
+
+
+def settle() -> None:
+    """Start-up is over: keep the collector off what is alive now, until `release`."""
+    with _lock:
+        if _builds == 0:
+            _freeze()
 
 
 def release() -> None:

@@ -6,6 +6,7 @@ block it until the UI caught up).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from textual.message import Message
@@ -97,22 +98,25 @@ class Maximise(Message):
 
 class Matches(Message):
     """A search's answer: the primary keys to list. `partial`: the first screenful, the rest is
-    on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step)."""
+    on its way; `keep_cursor`: the cursor stays on its completion (live refresh, second step);
+    `rest`: the second step, whose first keys are the first step's (rows read stay valid)."""
 
     def __init__(
         self,
         generation: int,
-        pks: list[int],
+        pks: Sequence[int],
         *,
         partial: bool,
         keep_cursor: bool,
         hints: tuple[str, ...] = (),
+        rest: bool = False,
     ) -> None:
         super().__init__()
         self.generation = generation
         self.pks = pks
         self.partial = partial
         self.keep_cursor = keep_cursor
+        self.rest = rest
         self.hints = hints  # notes for the line under the search box (the planner's too)
 
 
@@ -135,7 +139,7 @@ class DetailRead(Message):
 class Found(Message):
     """`GoToId` resolved to `pk`; `pks`: the whole list when the current one lacks it."""
 
-    def __init__(self, pk: int, pks: list[int] | None) -> None:
+    def __init__(self, pk: int, pks: Sequence[int] | None) -> None:
         super().__init__()
         self.pk = pk
         self.pks = pks

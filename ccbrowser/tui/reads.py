@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from array import array
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -136,7 +137,7 @@ class Reads:
         self._aside.close()
 
 
-def initial_load(conn: sqlite3.Connection) -> tuple[list[int], int, float | None]:
+def initial_load(conn: sqlite3.Connection) -> tuple[array[int], int, float | None]:
     """Start-up: every primary key (newest first), the count, the last sync time."""
     pks = reader.all_pks(conn)
     return pks, len(pks), reader.last_sync(conn)

@@ -9,6 +9,7 @@ in display order) and `matcher` (spans to highlight in the detail pane).
 from __future__ import annotations
 
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -65,6 +66,7 @@ async def answer(
                 return
             post(Matches(generation, first, partial=True, keep_cursor=False))
             keep_cursor = True
+        rest = fresh
         pks = await reads.search(snapshot, parsed, None, sort)
         notes = tuple(await reads.search(plan_hints, parsed)) if fresh else ()
     except Cancelled:
@@ -73,7 +75,7 @@ async def answer(
         text = str(exc) if isinstance(exc, CCBrowserError) else f"search failed: {type(exc).__name__}: {exc}"
         post(SearchFailed(generation, text))
         return
-    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor, hints=notes))
+    post(Matches(generation, pks, partial=False, keep_cursor=keep_cursor, hints=notes, rest=rest))
 
 
 def seek_note(found: str) -> str:
@@ -90,13 +92,13 @@ def pk_for_id(conn: sqlite3.Connection, id_or_prefix: str) -> int | None:
 
 def snapshot(
     conn: sqlite3.Connection, query: Any | None, limit: int | None = None, sort: str = "relevance"
-) -> list[int]:
+) -> array[int]:
     """Primary keys to list: everything newest first, or the matches in the planner's order
     (the first `limit` of them: the same order, so a short answer is a prefix of the full one);
-    `sort` is one of `search.SORTS`."""
+    `sort` is one of `search.SORTS`. An array (8 bytes a key) is what the list keeps."""
     if query is None and sort in ("relevance", "newest"):
         return reader.all_pks(conn)
-    return list(search.matching_pks(conn, query or search.parse(""), sort=sort, limit=limit))
+    return array("q", search.matching_pks(conn, query or search.parse(""), sort=sort, limit=limit))
 
 
 def sort_label(query: Any | None, sort: str) -> str:

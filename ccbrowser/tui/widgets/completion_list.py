@@ -34,7 +34,7 @@ from ccbrowser.tui.widgets.docview import set_virtual_size
 from ccbrowser.tui.widgets.row_format import format_row
 
 PAGE = 100
-MAX_PAGES = 100
+MAX_PAGES = 30  # 3,000 rows kept: a few screens either way, not megabytes of rows
 MAX_SNIPPETS = 20_000
 MAX_STALE = MAX_PAGES * PAGE
 TITLE = "Completions"
@@ -107,14 +107,25 @@ class CompletionList(ScrollView, can_focus=True):
         old = self.pks
         self.pks = pks if isinstance(pks, array) else array("q", pks)
         self._generation += 1
+        self._loading.clear()  # reads under way answer the old snapshot: they are dropped
         if rows_changed:
             # Two snapshots in a row (a sync commits often): rows the first had not read yet
             # still show what the one before showed.
             fresh = {r.pk: r for page in self._pages.values() for r in page}
             self._stale = fresh if len(self._stale) > MAX_STALE else {**self._stale, **fresh}
             self._pages.clear()
-            self._loading.clear()
-        self._strips.clear()
+            self._strips.clear()
+        else:
+            # The same rows (the rest of an answer, whose first keys are the first step's): a
+            # page read stays, with its drawn lines, where its keys did not change.
+            for page in [
+                p
+                for p in self._pages
+                if self.pks[p * PAGE : (p + 1) * PAGE] != old[p * PAGE : (p + 1) * PAGE]
+            ]:
+                del self._pages[page]
+            for key in [k for k in self._strips if k[0] // PAGE not in self._pages]:
+                del self._strips[key]
         index = 0
         screen_row = self.cursor - round(self.scroll_y)
         if keep_pk is not None:
@@ -138,8 +149,11 @@ class CompletionList(ScrollView, can_focus=True):
         if old is None:
             self._new.clear()
         elif top and self.pks[:top] != old[:top]:
-            before = set(old)
-            self._new.update(pk for pk in self.pks[:top] if pk not in before)
+            # the rows above the viewport that `old` lacks (a set of those, not of all of `old`:
+            # a million keys would be ~60 MB)
+            added = set(self.pks[:top])
+            added.difference_update(old)
+            self._new.update(added)
         count = sum(1 for pk in self.pks[:top] if pk in self._new) if self._new and top else 0
         if not count:
             self._new.clear()
@@ -161,36 +175,62 @@ class CompletionList(ScrollView, can_focus=True):
     # -- page loading -------------------------------------------------------------------------
 
     def _want(self, first: int, last: int) -> None:
-        """Load every page that rows first..last touch, plus one page either side."""
+        """Load every page that rows first..last touch, then one page either side.
+
+        The pages on screen come in one read, so a jump repaints the list once; the pages either
+        side are asked for after the next frame, so they queue behind the detail read."""
         if not self.pks:
             return
-        lo = max(0, first // PAGE - 1)
-        hi = min((len(self.pks) - 1) // PAGE, last // PAGE + 1)
+        end = (len(self.pks) - 1) // PAGE
+        shown = self._missing_pages(first // PAGE, min(end, last // PAGE))
+        if shown:
+            self._read_pages(shown)
+        if self._missing_pages(max(0, first // PAGE - 1), min(end, last // PAGE + 1)):
+            self.call_after_refresh(self._prefetch, first, last, self._generation)
+
+    def _missing_pages(self, lo: int, hi: int) -> list[int]:
+        missing = []
         for page in range(lo, hi + 1):
             if page in self._pages:
                 self._pages.move_to_end(page)
             elif page not in self._loading:
-                self._loading.add(page)
-                # the app's worker: a failed read reaches its one Worker.StateChanged handler
-                self.app.run_worker(self._load(page, self._generation), group="pages", exit_on_error=False)
+                missing.append(page)
+        return missing
 
-    async def _load(self, page: int, generation: int) -> None:
-        keys = list(self.pks[page * PAGE : (page + 1) * PAGE])
+    def _prefetch(self, first: int, last: int, generation: int) -> None:
+        if generation == self._generation and self.pks:
+            end = (len(self.pks) - 1) // PAGE
+            if pages := self._missing_pages(max(0, first // PAGE - 1), min(end, last // PAGE + 1)):
+                self._read_pages(pages)
+
+    def _read_pages(self, pages: list[int]) -> None:
+        self._loading.update(pages)
+        # the app's worker: a failed read reaches its one Worker.StateChanged handler
+        self.app.run_worker(self._load(pages, self._generation), group="pages", exit_on_error=False)
+
+    async def _load(self, pages: list[int], generation: int) -> None:
+        keys = [list(self.pks[page * PAGE : (page + 1) * PAGE]) for page in pages]
         try:
-            rows = await self.reads.read(reader.rows_by_pk, keys)
+            rows = await self.reads.read(reader.rows_by_pk, [pk for chunk in keys for pk in chunk])
         finally:
             if generation == self._generation:
-                self._loading.discard(page)
+                self._loading.difference_update(pages)
         if generation != self._generation:
             return
-        if len(rows) != len(keys):  # a row vanished between snapshot and read: keep positions
-            found = {r.pk: r for r in rows}
-            rows = [found.get(pk) or _missing(pk) for pk in keys]
-        self._pages[page] = rows
+        found = {r.pk: r for r in rows}  # a row gone between snapshot and read keeps its place
+        for page, chunk in zip(pages, keys, strict=True):
+            self._pages[page] = [found.get(pk) or _missing(pk) for pk in chunk]
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
-        self._strips.clear()
-        self.refresh()
+        # Repaint the rows on screen that this read filled (they showed a placeholder or the
+        # previous snapshot's row), and only those.
+        first, last = self._visible_range()
+        for page in pages:
+            lo, hi = max(first, page * PAGE), min(last, (page + 1) * PAGE, len(self.pks))
+            if lo < hi:
+                for key in [k for k in self._strips if lo <= k[0] < hi]:
+                    del self._strips[key]
+                self.refresh_lines(lo, hi - lo)
 
     def _want_snippet(self, pk: int) -> None:
         """Ask for a shown row's snippet; the asks of one frame go in one read."""
