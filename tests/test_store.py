@@ -137,7 +137,7 @@ def test_keyset_pages_cover_everything_once(db_path: Path) -> None:
     assert sorted(seen) == sorted(r["id"] for r in recs) and len(seen) == len(set(seen))
     created = [conn.execute("SELECT created FROM completions WHERE id = ?", (s,)).fetchone()[0] for s in seen]
     assert created == sorted(created, reverse=True)
-    assert reader.all_pks(conn) == [r.pk for r in reader.rows_by_pk(conn, reader.all_pks(conn))]
+    assert list(reader.all_pks(conn)) == [r.pk for r in reader.rows_by_pk(conn, reader.all_pks(conn))]
 
 
 def test_update_changes_metadata_and_keeps_inputs(db_path: Path) -> None:
