@@ -193,6 +193,17 @@ def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | N
         where += plan.intersect_sql(len(order))
         return where, [*pred_params, *order]
     kind, index = driver
+    parts, params = _driver_parts(plan, driver)
+    for j, expr in enumerate(plan.text_sets):
+        if (kind, index) != ("text", j):
+            parts.append(plan.probe_sql())
+            params.append(expr)
+    return " AND ".join(parts) or "1", params
+
+
+def _driver_parts(plan: Plan, driver: tuple[str, int]) -> tuple[list[str], list[Any]]:
+    """The driving clause as a set and every filter probed per candidate (text clauses left out)."""
+    kind, index = driver
     parts: list[str] = []
     params: list[Any] = []
     if kind == "text":
@@ -201,11 +212,7 @@ def _set_where(conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int] | N
     for i, p in enumerate(plan.preds):
         parts.append(p.exact if (kind, index) == ("pred", i) else p.probe)
         params.extend(p.params)
-    for j, expr in enumerate(plan.text_sets):
-        if (kind, index) != ("text", j):
-            parts.append(plan.probe_sql())
-            params.append(expr)
-    return " AND ".join(parts) or "1", params
+    return parts, params
 
 
 def _ranges(ids: Sequence[int], gap: int) -> list[tuple[int, int]]:
@@ -263,14 +270,7 @@ def _driven_pks(
     message (FTS5 parses the expression and seeks every segment each time: ~50-200 us, times
     every message of every candidate)."""
     kind, index = driver
-    parts: list[str] = []
-    params: list[Any] = []
-    if kind == "text":
-        parts.append(f"c.pk IN ({plan.set_sql()})")
-        params.append(plan.text_sets[index])
-    for i, p in enumerate(plan.preds):
-        parts.append(p.exact if (kind, index) == ("pred", i) else p.probe)
-        params.extend(p.params)
+    parts, params = _driver_parts(plan, driver)
     where = _exclude_sql(" AND ".join(parts), params, exclude)
     sql, page = pks_sql(where, sort)
     pks = [r[0] for r in conn.execute(sql, [*params, *page])]
