@@ -73,11 +73,12 @@ _corpus_cache: dict[tuple[int, int], Any] = {}
 
 
 def _deferred_ddl(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-    """(type, name, sql) of what is dropped during the load: FTS triggers, non-unique indexes."""
+    """(type, name, sql) of what is dropped during the load: FTS triggers, non-unique indexes.
+    Not the thread tables' indexes: each batch's threading looks up earlier completions by key."""
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND ("
         " (type = 'trigger' AND tbl_name = 'bodies')"
-        " OR (type = 'index' AND sql NOT LIKE 'CREATE UNIQUE%'))"
+        " OR (type = 'index' AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name NOT LIKE 'thread%'))"
     ).fetchall()
     return [(t, n, s) for t, n, s in rows]
 
