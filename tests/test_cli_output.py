@@ -115,7 +115,7 @@ def test_counted_nouns_are_singular_for_one(tmp_path: Path, capsys: pytest.Captu
     src.write_text(json.dumps(_custom("c-one")) + "\n")
     db = tmp_path / "one.db"
     assert main(["import", "--db", str(db), str(src)]) == 0
-    assert capsys.readouterr().err == "imported 1 completion (1 new), 1 message\n"
+    assert capsys.readouterr().err == "ccbrowser: imported 1 completion (1 new), 1 message\n"
     assert main(["export", "--db", str(db), "--format", "jsonl", "-o", str(tmp_path / "out.jsonl")]) == 0
     assert "exported 1 completion to" in capsys.readouterr().err
 
