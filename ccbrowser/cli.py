@@ -127,7 +127,9 @@ def _protect_negations(parser: argparse.ArgumentParser, argv: list[str]) -> list
             break
         prev = out[-1]
         value_of_prev = prev in options and options[prev].nargs != 0
-        if arg.startswith("-") and len(arg) > 1 and arg.split("=", 1)[0] not in options and not value_of_prev:
+        # `--word` is an option (a misspelt one is refused by argparse), never an exclusion.
+        negation = arg.startswith("-") and not arg.startswith("--") and len(arg) > 1
+        if negation and arg.split("=", 1)[0] not in options and not value_of_prev:
             out.append(_NEG + arg[1:])
         else:
             out.append(arg)

@@ -7,6 +7,7 @@ must not reach the user's terminal.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -52,7 +53,13 @@ def usd(value: float | None, unknown: str = "unknown", *, short: bool = False) -
     if abs(value) >= 0.01:
         return f"${value:.3f}"
     if abs(value) < 0.0001:
-        return "<$.0001" if short else f"${value:.2g}"
+        if short:
+            return "<$.0001"
+        if abs(value) < 1e-8:
+            return "<$0.00000001"
+        # Two significant digits, written out: $0.000027, never the exponent form $2.7e-05.
+        rounded = float(f"{value:.2g}")
+        return f"${rounded:.{1 - math.floor(math.log10(abs(rounded)))}f}"
     return f"${value:.4f}"
 
 

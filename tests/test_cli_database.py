@@ -172,6 +172,7 @@ def test_a_read_only_location_says_read_only(
     res = run_cli("--db", str(db), "import", str(src))
     assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
     assert "read-only" in res.stderr and why in res.stderr and "not a usable" not in res.stderr, res.stderr
+    assert res.stderr.endswith("; ccbrowser needs to write the file and its directory\n"), res.stderr
     # Reading works wherever the file can be read, a read-only directory included.
     res = run_cli("--db", str(db), "stats", "--json")
     assert res.returncode == 0 and json.loads(res.stdout)["completions"] == 20, res.stderr

@@ -115,7 +115,7 @@ def test_counted_nouns_are_singular_for_one(tmp_path: Path, capsys: pytest.Captu
     src.write_text(json.dumps(_custom("c-one")) + "\n")
     db = tmp_path / "one.db"
     assert main(["import", "--db", str(db), str(src)]) == 0
-    assert capsys.readouterr().err == "imported 1 completion (1 new), 1 message\n"
+    assert capsys.readouterr().err == "ccbrowser: imported 1 completion (1 new), 1 message\n"
     assert main(["export", "--db", str(db), "--format", "jsonl", "-o", str(tmp_path / "out.jsonl")]) == 0
     assert "exported 1 completion to" in capsys.readouterr().err
 
@@ -132,3 +132,14 @@ def test_an_ambiguous_prefix_lists_the_candidates(db: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "(c-many-0, c-many-1, c-many-2, c-many-3, c-many-4, ...)" in err and "give more of it" in err
+
+
+def test_a_tiny_cost_is_written_out_never_in_exponent_form() -> None:
+    from ccbrowser.render import usd, usd_total
+
+    assert usd(2.7e-05) == "$0.000027"
+    assert usd(9.99e-05) == "$0.00010"
+    assert usd_total(1.04e-06, 0) == "$0.0000010"
+    assert usd(3e-09) == "<$0.00000001"
+    assert usd(2.7e-05, short=True) == "<$.0001"
+    assert "e-" not in usd(1.5e-07)

@@ -70,6 +70,15 @@ def test_negated_words_are_query_terms_not_options(
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("command", [["search"], ["export"], ["view", "save", "v"]])
+def test_an_unknown_double_dash_option_is_refused_not_searched(small_db: Path, command: list[str]) -> None:
+    res = run_cli("--db", str(small_db), *command, "order", "--bogus")
+    assert res.returncode == 2 and res.stdout == ""
+    assert "unrecognized arguments: --bogus" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli("--db", str(small_db), "search", "order", "--lim", "1", "--json")  # an abbreviation
+    assert res.returncode == 0 and len(res.stdout.splitlines()) == 1
+
+
 def test_exports_survive_hostile_data(tmp_path: Path, db_path: Path) -> None:
     src = tmp_path / "h.jsonl"
     with src.open("w") as f:

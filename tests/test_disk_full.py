@@ -113,3 +113,25 @@ def test_a_sync_that_fills_the_disk_keeps_what_it_committed(small_disk: Path) ->
         assert 0 < conn.execute("SELECT count(*) FROM completions").fetchone()[0] < 3000
     finally:
         conn.close()
+
+
+@pytest.mark.slow
+def test_an_export_that_fills_the_disk_keeps_the_old_file(small_disk: Path, tmp_path: Path) -> None:
+    db = tmp_path / "ccbrowser.db"
+    with run_in_thread(EmulatorOptions(count=20, seed=5, api_key=KEY)) as emu:
+        env = {**os.environ, "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": emu.base_url}
+        assert run(db, "sync", env=env).returncode == 0
+    out = small_disk / "all.jsonl"
+    assert run(db, "export", "-o", str(out)).returncode == 0
+    good = out.read_bytes()
+    fill(small_disk)
+    res = run(db, "export", "-o", str(out), "--force")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr == f"ccbrowser: disk full: cannot write {out}; {out} is unchanged\n"
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in small_disk.iterdir()) == ["all.jsonl", "filler"]
+    os.unlink(small_disk / "filler")
+    fill(small_disk)
+    res = run(db, "export", "-o", str(small_disk / "new.jsonl"))
+    assert res.stderr == f"ccbrowser: disk full: cannot write {small_disk / 'new.jsonl'}\n"
+    assert sorted(p.name for p in small_disk.iterdir()) == ["all.jsonl", "filler"]

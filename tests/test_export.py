@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -152,3 +153,64 @@ def test_an_existing_file_is_replaced_only_with_force(
     assert out.read_text() == "precious\n"
     assert main(["export", "--db", str(db), "creme", "-o", str(out), "--force"]) == 0
     assert "chatcmpl-creme" in out.read_text()
+
+
+def _failing_midway(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
+    """The second chunk's query fails: the first is already written to the output."""
+    from ccbrowser.store import reader
+
+    real = reader.export_rows
+    calls = 0
+
+    def export_rows(conn: object, pks: list[int]) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise exc
+        return real(conn, pks)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("ccbrowser.commands.export.CHUNK", 2)
+    monkeypatch.setattr(reader, "export_rows", export_rows)
+
+
+@pytest.mark.parametrize(
+    ("exc", "rc"),
+    [(sqlite3.OperationalError("database is locked"), 1), (KeyboardInterrupt(), 130)],
+    ids=["query-error", "ctrl-c"],
+)
+def test_an_export_that_fails_midway_leaves_no_file_and_keeps_the_old_one(
+    db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    exc: BaseException,
+    rc: int,
+) -> None:
+    _failing_midway(monkeypatch, exc)
+    new = tmp_path / "new.jsonl"
+    assert main(["export", "--db", str(db), "-o", str(new)]) == rc
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ccbrowser: ") and "Traceback" not in err
+    assert not [p.name for p in tmp_path.iterdir() if "jsonl" in p.name]  # no new.jsonl, no temporary file
+    good = tmp_path / "good.jsonl"
+    good.write_text("precious\n")
+    _failing_midway(monkeypatch, exc)
+    assert main(["export", "--db", str(db), "-o", str(good), "--force"]) == rc
+    capsys.readouterr()
+    assert good.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir() if "jsonl" in p.name] == ["good.jsonl"]
+
+
+def test_export_replaces_through_a_symlink_and_writes_to_a_device(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = tmp_path / "real.jsonl"
+    real.write_text("old\n")
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(real)
+    assert main(["export", "--db", str(db), "creme", "-o", str(link), "--force"]) == 0
+    assert link.is_symlink() and "chatcmpl-creme" in real.read_text()
+    assert main(["export", "--db", str(db), "creme", "-o", os.devnull]) == 0
+    assert Path(os.devnull).is_char_device()
+    assert main(["export", "--db", str(db), "creme", "-o", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.endswith(f"ccbrowser: cannot write {tmp_path}: it is a directory\n")

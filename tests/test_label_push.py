@@ -60,9 +60,9 @@ def test_push_shows_writes_and_mirrors_the_tags(
     rc, out, err = _label(db, capsys, *ids, "--tag", "reviewed", "--push", "--yes")
     assert rc == 0, err
     assert out == "3 completions: tag reviewed added to 3\n"
-    assert "will set metadata `tags` of 3 completion(s) on" in err
+    assert "will set metadata `tags` of 3 completions on" in err
     assert f"{ids[0]}  (none) -> 'good,reviewed'" in err and f"{ids[1]}  (none) -> 'reviewed'" in err
-    assert "pushed `tags` of 3 completion(s)" in err
+    assert "pushed `tags` of 3 completions" in err
     assert emu_.state.requests("update") == 3
     assert _server_md(emu_, ids[0]) == {**before[ids[0]], "tags": "good,reviewed"}  # other keys kept
     assert _server_md(emu_, ids[1]) == {**before[ids[1]], "tags": "reviewed"}
@@ -130,7 +130,7 @@ def test_what_the_server_refuses_is_reported_per_completion(
         in err
     )
     assert f"ccbrowser: {gone}: not on the server" in err
-    assert "pushed `tags` of 1 completion(s); 2 failed" in err
+    assert "pushed `tags` of 1 completion; 2 failed" in err
     assert _server_md(emu_, fine)["tags"] == "good"
     assert _server_md(emu_, stale) == {f"k{i}": "v" for i in range(16)}  # nothing overwritten
     assert "Traceback" not in err and KEY not in err

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
             n = write_jsonl(args.dump_jsonl, args.count, seed=args.seed, now=args.now)
         except OSError as exc:
             raise CCBrowserError(f"cannot write {args.dump_jsonl}: {exc.strerror or exc}") from None
-        sys.stderr.write(f"wrote {plural(n, 'completion')} to {args.dump_jsonl}\n")
+        sys.stderr.write(f"ccbrowser: wrote {plural(n, 'completion')} to {args.dump_jsonl}\n")
         return 0
 
     from ccbrowser.emulator.server import bind_socket, is_loopback, serve_forever

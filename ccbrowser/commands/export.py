@@ -15,9 +15,9 @@ terminal only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -178,28 +178,19 @@ def _md_conversations(conn: Any, pks: list[int], out: TextIO) -> None:
     out.flush()
 
 
-def _open_output(path: str | None, force: bool = False) -> tuple[TextIO, bool]:
+def _output(path: str | None, force: bool = False) -> contextlib.AbstractContextManager[TextIO]:
+    """stdout, or FILE written whole: a failed export leaves no truncated file and keeps the old one."""
     if path is None or path == "-":
-        return sys.stdout, False
-    from ccbrowser.errors import CCBrowserError
+        return contextlib.nullcontext(sys.stdout)
+    from ccbrowser.outfile import atomic_output
 
-    target = Path(path)
-    if not force and target.is_file():
-        raise CCBrowserError(f"{path} already exists: use --force to replace it")
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as exc:
-        raise CCBrowserError(f"cannot write {path}: {exc.strerror}") from None
-    return open(fd, "w", encoding="utf-8", newline=""), True
+    return atomic_output(path, force)
 
 
 def run(args: argparse.Namespace) -> int:
     from ccbrowser import search
     from ccbrowser.commands.prices import open_priced
     from ccbrowser.commands.view import expand_query
-    from ccbrowser.progress import Progress
-    from ccbrowser.render import json_for_terminal
-    from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
 
     args.format = output_format(args.format, args.output)
     query = search.parse(expand_query(args, " ".join(args.query)))
@@ -208,31 +199,42 @@ def run(args: argparse.Namespace) -> int:
     for hint in search.hints(conn, query):
         sys.stderr.write(f"ccbrowser: note: {hint}\n")
     pks = search.matching_pks(conn, query, sort="oldest")
-    out, close = _open_output(args.output, args.force)
-    if args.format == "md" and any(f.field == "thread" for f in query.filters):
-        try:
+    with _output(args.output, args.force) as out:
+        if args.format == "md" and any(f.field == "thread" for f in query.filters):
             _md_conversations(conn, pks, out)  # a conversation reads as one transcript
-        finally:
-            if close:
-                out.close()
-        if args.output and args.output != "-":
-            sys.stderr.write(f"ccbrowser: exported {plural(len(pks), 'completion')} to {args.output}\n")
-        return 0
+            written = len(pks)
+        else:
+            written = _write(conn, pks, out, args.format, training)
+    if training is not None:
+        written = training.written
+        if summary := training.skipped.line(written):
+            sys.stderr.write(f"ccbrowser: {summary}\n")
+    if args.output and args.output != "-":
+        sys.stderr.write(f"ccbrowser: exported {plural(written, 'completion')} to {args.output}\n")
+    return 0
+
+
+def _write(conn: Any, pks: list[int], out: TextIO, fmt: str, training: _Training | None) -> int:
+    """Write the completions `pks` to `out` as `fmt`; the number written."""
+    from ccbrowser.progress import Progress
+    from ccbrowser.render import json_for_terminal
+    from ccbrowser.store.reader import export_rows, inputs_by_pk, tool_names
+
     tty = out.isatty()
-    progress = Progress(f"exporting {args.format}", total=len(pks))
-    writer = csv.writer(out) if args.format == "csv" else None
+    progress = Progress(f"exporting {fmt}", total=len(pks))
+    writer = csv.writer(out) if fmt == "csv" else None
     try:
         if writer is not None:
             writer.writerow(CSV_COLUMNS)
         for start in range(0, len(pks), CHUNK):
             chunk = pks[start : start + CHUNK]
             rows = export_rows(conn, chunk)
-            inputs = inputs_by_pk(conn, chunk) if args.format != "csv" else {}
+            inputs = inputs_by_pk(conn, chunk) if fmt != "csv" else {}
             tools = tool_names(conn, chunk) if writer is not None else {}
             for r in rows:
                 pk = r[0]
                 msgs = inputs.get(pk, []) if r[3] is not None else None
-                if args.format == "jsonl":
+                if fmt == "jsonl":
                     line = _jsonl(r[2], msgs, r[21])
                     out.write(json_for_terminal(line) if tty else line)
                 elif writer is not None:
@@ -247,16 +249,7 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
     finally:
         progress.close()
-        if close:
-            out.close()
-    written = len(pks)
-    if training is not None:
-        written = training.written
-        if summary := training.skipped.line(written):
-            sys.stderr.write(f"ccbrowser: {summary}\n")
-    if args.output and args.output != "-":
-        sys.stderr.write(f"ccbrowser: exported {plural(written, 'completion')} to {args.output}\n")
-    return 0
+    return len(pks)
 
 
 class _Training:

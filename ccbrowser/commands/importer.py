@@ -230,5 +230,5 @@ def run(args: argparse.Namespace) -> int:
     summary = f"imported {plural(imported, 'completion')} ({new:,} new), {plural(messages, 'message')}"
     if bad:
         summary += f"; {plural(len(bad), 'bad line')} skipped (kept in the rejects table)"
-    print(summary, file=sys.stderr)
+    sys.stderr.write(f"ccbrowser: {summary}\n")
     return 1 if bad else 0

@@ -15,6 +15,7 @@ from typing import Any
 
 from ccbrowser.errors import UsageError
 from ccbrowser.sync.push import PUSH_KEY, PushPlan, plan_from_store, push_tags
+from ccbrowser.words import plural
 
 SHOWN = 10  # changes listed before asking; the rest is counted
 
@@ -33,7 +34,7 @@ def _describe(plan: PushPlan, base_url: str) -> list[str]:
     from ccbrowser.safe import one_line
 
     changes = plan.sendable
-    lines = [f"will set metadata `{PUSH_KEY}` of {len(changes):,} completion(s) on {base_url}:"]
+    lines = [f"will set metadata `{PUSH_KEY}` of {plural(len(changes), 'completion')} on {base_url}:"]
     for change in changes[:SHOWN]:
         old, new = change.before, change.metadata.get(PUSH_KEY)
         shown_old = "(none)" if old is None else repr(one_line(old, 80))
@@ -73,7 +74,7 @@ def push(args: argparse.Namespace, plan: PushPlan) -> int:
     for cid, why in list(result.failed.items())[:SHOWN]:
         sys.stderr.write(f"ccbrowser: {one_line(cid)}: {one_line(why, 200)}\n")
     sys.stderr.write(
-        f"ccbrowser: pushed `{PUSH_KEY}` of {len(result.pushed):,} completion(s)"
+        f"ccbrowser: pushed `{PUSH_KEY}` of {plural(len(result.pushed), 'completion')}"
         + (f"; {result.unchanged:,} already had them" if result.unchanged else "")
         + (f"; {len(result.failed):,} failed" if result.failed else "")
         + "\n"

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ccbrowser.words import plural
+
 if TYPE_CHECKING:
     from ccbrowser.store.conversation import Summary, Totals, Turn
 
@@ -104,7 +106,7 @@ def _title(info: Summary | None, thread: str) -> str:
         return thread
     models = (info.models or "?").replace(",", ", ")
     tokens = f"{info.total_tokens:,}" if info.total_tokens is not None else "?"
-    return f"{thread} · {info.turns} turns · {info.completions} completions · {models} · {tokens} tokens"
+    return f"{thread} · {plural(info.turns, 'turn')} · {plural(info.completions, 'completion')} · {models} · {tokens} tokens"
 
 
 def transcript(turns: Sequence[Turn], info: Summary | None, *, markdown: bool = False) -> str:

@@ -55,7 +55,9 @@ def read_only_error(path: Path) -> ReadOnlyDatabase:
         why = f"its directory {where} is read-only (SQLite writes its -wal and -shm files there)"
     else:
         why = "SQLite cannot write it"
-    return ReadOnlyDatabase(f"{path} is read-only: {why}; ccbrowser needs to write both")
+    return ReadOnlyDatabase(
+        f"{path} is read-only: {why}; ccbrowser needs to write the file and its directory"
+    )
 
 
 def disk_full(path: Path) -> DiskFull:

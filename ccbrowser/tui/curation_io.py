@@ -22,6 +22,7 @@ from ccbrowser.store import labels
 from ccbrowser.store.db import open_db
 from ccbrowser.store.reader import Detail, export_rows, inputs_by_pk, pk_of
 from ccbrowser.tui import messages as msg
+from ccbrowser.words import plural
 
 EXPORT_FORMATS = ("finetune", "evals")
 
@@ -202,4 +203,4 @@ def export_to(db_path: Path, sel: Selection, fmt: str, name: str) -> str:
                     written += 1
     finally:
         conn.close()
-    return f"Wrote {path}: " + (skipped.line(written) or f"{written:,} completions")
+    return f"Wrote {path}: " + (skipped.line(written) or plural(written, "completion"))

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from ccbrowser.safe import one_line
 from ccbrowser.store.facets import Facets
 from ccbrowser.tui.palette import query_value
+from ccbrowser.words import plural
 
 LABEL_WIDTH = 21
 
@@ -77,7 +78,7 @@ class FacetsPanel(OptionList):
         highlighted = self.highlighted_option.id if self.highlighted_option is not None else None
         self.clear_options()
         self.add_options(facet_options(facets))
-        self.border_subtitle = f"{facets.total:,} completions"
+        self.border_subtitle = plural(facets.total, "completion")
         if highlighted is not None:
             try:
                 self.highlighted = self.get_option_index(highlighted)
