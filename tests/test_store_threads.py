@@ -17,8 +17,12 @@ from ccbrowser.emulator.app import EmulatorOptions
 from ccbrowser.emulator.corpus.chats import Call, chats
 from ccbrowser.emulator.server import run_in_thread
 from ccbrowser.store import open_db, schema
+from ccbrowser.store.reader import body_json
+from ccbrowser.store.threads import Encodings
 from ccbrowser.store.writer import Record, Writer
-from ccbrowser.threads import Assignment, Completion
+from ccbrowser.threads import Assignment, Completion, Options
+from ccbrowser.threads.canon import SystemMode, encoding
+from ccbrowser.threads.keys import output_encodings
 
 
 def api_object(c: Completion) -> dict[str, Any]:
@@ -221,3 +225,44 @@ def test_a_sync_of_the_scripted_chats_threads_them_exactly(db_path: Path) -> Non
     # the generated completions are threads of their own: nothing merged into the chats
     assert all(a.thread not in chat_threads for cid, a in got.items() if cid not in want)
     assert len(chat_threads) == 8  # six chats, one of them cut in two, and the two "Hello" openers
+
+
+@pytest.mark.parametrize("mode", list(SystemMode))
+def test_stored_body_encodings_equal_the_canonical_encoding(db_path: Path, mode: SystemMode) -> None:
+    """The backfill's text path (decided once per shared body JSON) gives the bytes
+    `canon.encoding` gives for the message rebuilt from its row, for every kind of body."""
+    inputs: list[Any] = [
+        {"role": "system", "content": "Today is Tuesday 2 December 2026, cwd /home/ann/x"},
+        {"role": "developer", "content": "Be brief."},
+        {"role": "user", "content": "hi", "name": "ann"},
+        {"role": "user", "content": ""},
+        {"role": "user", "content": [{"type": "text", "text": "parts"}, {"type": "text", "text": "two"}]},
+        {"role": "assistant", "content": None, "tool_calls": [_call("c1", '{"b": 1, "a": 2}')]},
+        {"role": "tool", "content": "42", "tool_call_id": "c1"},
+        {"role": "assistant", "content": "done", "refusal": None},
+        {"role": "function", "content": "x", "name": "f"},
+        {"role": "user", "content": "x" * 300},
+    ]
+    outputs: list[Any] = [
+        {"role": "assistant", "content": "answer", "refusal": None, "annotations": []},
+        {"role": "assistant", "content": None, "refusal": None, "tool_calls": [_call("c2", "not json")]},
+        {"role": "assistant", "content": "", "refusal": "no"},
+    ]
+    c = Completion("enc-1", NOW, inputs, outputs)
+    conn = open_db(db_path)
+    Writer(conn).write([Record(api_object(c), inputs)])
+    rows = conn.execute(
+        "SELECT DISTINCT m.body, m.kind, b.raw, b.content_split, b.content FROM messages m "
+        "JOIN bodies b ON b.id = m.body"
+    ).fetchall()
+    assert len(rows) == len(inputs) + len(outputs)
+    got = Encodings(Options(system=mode)).get(conn, [(body, kind) for body, kind, *_ in rows])
+    for body, kind, raw, split, content in rows:
+        msg = body_json(raw, split, content)
+        want = encoding(msg, mode) if kind == 0 else output_encodings([msg], mode)[0]
+        assert got[(body, kind)] == want, msg
+    conn.close()
+
+
+def _call(call_id: str, arguments: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": "f", "arguments": arguments}}

@@ -177,3 +177,26 @@ def test_import_threads_with_the_config_keys(tmp_path: Path, db_path: Path) -> N
     assert out.returncode == 0 and "2 stored completions threaded again" in out.stderr, out.stderr
     got = cli("thread", "a", "--json")
     assert [json.loads(line)["id"] for line in got.stdout.splitlines()] == ["a"]
+
+
+def test_readme_documents_the_threads_table_as_the_code_has_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `[threads]` example is the defaults, and its list of `system` modes is the
+    code's, default first."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(\[threads\]\n.*?)```", readme, re.DOTALL)
+    assert block is not None, "README: no [threads] example"
+    write_config(tmp_path, monkeypatch, block.group(1))
+    assert Options.of(load_config().threads) == Options()
+    section = readme[block.end() :].split("\n\n![", 1)[0].split("\n## ", 1)[0]
+    modes = re.findall(r"^- `(\w+)`( \(default\))?:", section, re.MULTILINE)
+    assert [m for m, _ in modes] == [str(m) for m in SystemMode]
+    assert [m for m, default in modes if default] == [str(Options().system)]
+    assert "id_keys = []" in section
+    # what the README says a change does: the next writer threads everything again, and import says so
+    conn = open_db(tmp_path / "t.db")
+    Writer(conn).write([Record(completion("c1", T0, "hi"), [user("hello")])])
+    assert Writer(conn, thread_options=Options(system=SystemMode.EXACT)).rethreaded == 1
+    assert threads.stored_options(conn) == Options(system=SystemMode.EXACT)
+    conn.close()

@@ -360,3 +360,75 @@ async def test_turn_and_branch_keys_typed_before_the_detail_lands_act_as_typed_s
         await pilot.press("B", "B")
         await settle(app, pilot)
         assert app.detail is not None and app.detail.row.id == branches[2].id  # backwards, wrapping
+
+
+async def test_thread_labels_show_in_the_thread_tab_and_on_the_conversation_row(db: Path) -> None:
+    """A label on every completion of a thread is the thread's: the Thread tab's header and the
+    conversation list's row show it; a star on some of them only is not. Labelling the row with
+    `s` updates both."""
+    from ccbrowser.store import labels, open_db
+
+    trip, names = [c.id for c in chat("trip")], [c.id for c in chat("names")]
+    conn = open_db(db)
+    labels.apply(conn, trip, star=True, add_tags=["itinerary", "[bold]x"])
+    labels.apply(conn, trip[:1], add_tags=["first"])  # on one completion only: not the thread's
+    labels.apply(conn, names[:1], star=True)
+    conn.close()
+    app = make_app(db)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(app, pilot)
+        await select(app, pilot, trip[1])
+        app.tabs.active = "tab-thread"
+        await settle(app, pilot)
+        head = thread_text(app).splitlines()[:3]
+        assert head[1] == "  ★ starred  tags [bold]x, itinerary", head  # tags as data, not markup
+        await select(app, pilot, names[0])
+        await settle(app, pilot)
+        assert "★" not in "\n".join(thread_text(app).splitlines()[:3])
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+        cell = table.get_row(trip[0])[-2]
+        assert str(cell).startswith("★ #[bold]x #itinerary ") and "four days in Lisbon" in str(cell)
+        assert not str(table.get_row(names[0])[-2]).startswith("★")
+        table.move_cursor(row=table.get_row_index(names[0]))
+        await settle(app, pilot)
+        await pilot.press("s")  # the rest of the thread starred: now it is the thread's
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert str(table.get_row(names[0])[-2]).startswith("★ ")
+        assert "★ starred" in "\n".join(thread_text(app).splitlines()[:3])
+
+
+async def test_a_preview_with_markup_in_it_is_shown_as_written(tmp_path: Path) -> None:
+    """The conversation list shows the user's text literally: brackets are not Rich markup (an
+    unbalanced closing tag would otherwise stop the row from rendering)."""
+    from ccbrowser.store import open_db
+    from ccbrowser.store.writer import Record, Writer
+
+    path = tmp_path / "markup.db"
+    conn = open_db(path)
+    typed = "[/red] close [bold]this[/] and [link=https://x.invalid]that"
+    completion = {
+        "id": "chatcmpl-markup",
+        "object": "chat.completion",
+        "created": int(FROZEN_NOW) - 60,
+        "model": "gpt-4o-mini",
+        "metadata": {},
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+    }
+    Writer(conn).write([Record(completion, [{"role": "user", "content": typed}])])
+    conn.close()
+    app = make_app(path)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+        assert table.row_count == 1
+        cell = table.get_row("chatcmpl-markup")[-2]
+        assert str(cell) == typed
+        shown = "".join(seg.text for seg in table.render_line(1))
+        assert typed[:16] in shown, shown  # as typed, as far as the column shows it

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ccbrowser.errors import NotFound
+from ccbrowser.store.labels import Label
 from ccbrowser.store.reader import body_json, message_id
 
 
@@ -64,6 +65,7 @@ class Summary:
     totals: Totals | None = None  # cost and tokens of the whole thread (`with_totals`)
     matches: int | None = None  # how many of a search's matches it holds (`matching`)
     first_match: str | None = None  # the first of them in the search's order
+    label: Label | None = None  # the labels on every completion of it (`with_totals`; no note)
 
 
 _NODE_SQL = """
@@ -169,9 +171,47 @@ def totals(conn: sqlite3.Connection, threads: Sequence[str]) -> dict[str, Totals
     return out
 
 
+def thread_labels(conn: sqlite3.Connection, threads: Sequence[str]) -> dict[str, Label]:
+    """The labels of each of these threads: a star when every completion of it is starred, the
+    tags every completion carries (what labelling a thread writes, `labels.thread_members`).
+    Threads without such a label are left out."""
+    out: dict[str, Label] = {}
+    unique = list(dict.fromkeys(threads))
+    for start in range(0, len(unique), 900):
+        chunk = unique[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        members = dict(
+            conn.execute(
+                f"SELECT thread, count(*) FROM thread_nodes WHERE thread IN ({marks}) GROUP BY thread", chunk
+            )
+        )
+        starred = {
+            t
+            for t, n in conn.execute(
+                "SELECT n.thread, count(*) FROM thread_nodes n JOIN labels l ON l.id = n.id "
+                f"WHERE n.thread IN ({marks}) AND l.starred = 1 GROUP BY n.thread",
+                chunk,
+            )
+            if n == members.get(t)
+        }
+        tags: dict[str, list[str]] = {}
+        for t, tag, n in conn.execute(
+            "SELECT n.thread, g.tag, count(*) FROM thread_nodes n JOIN label_tags g ON g.id = n.id "
+            f"WHERE n.thread IN ({marks}) GROUP BY n.thread, g.tag ORDER BY n.thread, g.tag",
+            chunk,
+        ):
+            if n == members.get(t):
+                tags.setdefault(t, []).append(tag)
+        for t in dict.fromkeys([*starred, *tags]):
+            out[t] = Label(t in starred, tuple(tags.get(t, ())))
+    return out
+
+
 def with_totals(conn: sqlite3.Connection, rows: Sequence[Summary]) -> list[Summary]:
-    found = totals(conn, [s.thread for s in rows])
-    return [replace(s, totals=found.get(s.thread, Totals())) for s in rows]
+    """`rows` with each thread's totals and labels."""
+    ids = [s.thread for s in rows]
+    found, labelled = totals(conn, ids), thread_labels(conn, ids)
+    return [replace(s, totals=found.get(s.thread, Totals()), label=labelled.get(s.thread)) for s in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 from ccbrowser.store.reader import body_json
 from ccbrowser.threads import Assignment, Keys, MemoryIndex, Options, SystemMode, Threader
-from ccbrowser.threads.canon import encoding
+from ccbrowser.threads.canon import SYSTEM_ROLES, encoding, mask, text_encoding
 from ccbrowser.threads.keys import group_of, keys_from, output_encodings
 
 DDL = """
@@ -82,6 +82,7 @@ _NODE_COLS = "created, grp, prefix_key, anchor_key, tool_step, length"
 _ASSIGN_COLS = "thread, parent, parent_choice, turn, branch, continues"
 _ENC_CACHE = 50_000
 _CHUNK = 900
+_UNSEEN = object()
 
 # The summary of each thread from its nodes: `turns` counts user turns (the root's is turn 0);
 # the root is the earliest parentless node (an explicit group may have several).
@@ -384,16 +385,44 @@ class Encodings:
         self.size = size
         self._cache: OrderedDict[tuple[int, int], bytes | None] = OrderedDict()
         self._parsed: dict[str, Any] = {}
+        self._templates: dict[str, tuple[str, str, str] | None] = {}
 
     def _message(self, raw: str, split: int, content: str | None) -> Any:
         if not split or len(raw) > 200:
             return body_json(raw, split, content)
+        return {**base, "content": content} if isinstance(base := self._base(raw), dict) else base
+
+    def _base(self, raw: str) -> Any:
         base = self._parsed.get(raw)
         if base is None:
             if len(self._parsed) > 4096:
                 self._parsed.clear()
+                self._templates.clear()
             base = self._parsed[raw] = json.loads(raw)
-        return {**base, "content": content} if isinstance(base, dict) else base
+        return base
+
+    def _template(self, raw: str) -> tuple[str, str, str] | None:
+        """(role, name, tool call id) when every body with this `raw` and a non-empty string
+        content takes `canon.encoding`'s text path (as an input and as an output alike), else None.
+        Decided on the same fields that path checks, so the bytes are the same."""
+        found = self._templates.get(raw, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        base = self._base(raw)
+        found = None
+        if type(base) is dict:
+            role, name, call_id = base.get("role"), base.get("name"), base.get("tool_call_id")
+            if (
+                type(role) is str
+                and not base.get("content_parts")
+                and not base.get("tool_calls")
+                and not base.get("function_call")
+                and (name is None or type(name) is str)
+                and (call_id is None or type(call_id) is str)
+            ):
+                found = (role, name or "", call_id or "")
+        self._templates[raw] = found
+        return found
 
     def get(
         self, conn: sqlite3.Connection, wanted: Iterable[tuple[int, int]]
@@ -414,8 +443,28 @@ class Encodings:
         for chunk in _chunks(ids, _CHUNK):
             sql = f"SELECT id, raw, content_split, content FROM bodies WHERE id IN ({_marks(len(chunk))})"
             for bid, raw, split, content in conn.execute(sql, list(chunk)):
+                kinds = todo[bid]
+                template = (
+                    self._template(raw)
+                    if split and content and type(content) is str and len(raw) <= 200
+                    else None
+                )
+                if template is not None:  # the text path, without building the message
+                    role, name, call_id = template
+                    enc: bytes | None
+                    if role in SYSTEM_ROLES and system is not SystemMode.EXACT:
+                        enc = (
+                            None
+                            if system is SystemMode.IGNORE
+                            else text_encoding(role, name, call_id, mask(content))
+                        )
+                    else:
+                        enc = text_encoding(role, name, call_id, content)
+                    for kind in kinds:
+                        out[(bid, kind)] = cache[(bid, kind)] = enc if kind == 0 else enc or b""
+                    continue
                 msg = self._message(raw, split, content)
-                for kind in todo[bid]:
+                for kind in kinds:
                     enc = encoding(msg, system) if kind == 0 else output_encodings([msg], system)[0]
                     out[(bid, kind)] = cache[(bid, kind)] = enc
         while len(cache) > self.size:

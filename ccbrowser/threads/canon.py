@@ -190,13 +190,13 @@ def encoding(msg: Any, system: SystemMode = SystemMode.MASK) -> bytes | None:
                         return None
                     if system is SystemMode.MASK:
                         content = mask(content)
-                return _text_encoding(role, name or "", call_id or "", content)
+                return text_encoding(role, name or "", call_id or "", content)
     value = form(msg, system)
     if value is None and isinstance(msg, dict):
         return None
     text = _text_form(value)
     if text is not None:
-        return _text_encoding(*text)
+        return text_encoding(*text)
     return b"J" + dumps(value, sort_keys=True).encode("utf-8", "surrogatepass")
 
 
@@ -225,7 +225,7 @@ def _text_form(value: Any) -> tuple[str, str, str, str] | None:
     return value["role"], name, call_id, text
 
 
-def _text_encoding(role: str, name: str, call_id: str, text: str) -> bytes:
+def text_encoding(role: str, name: str, call_id: str, text: str) -> bytes:
     return f"T{len(role)}:{role}{len(name)}:{name}{len(call_id)}:{call_id}{text}".encode(
         "utf-8", "surrogatepass"
     )

@@ -36,6 +36,7 @@ from ccbrowser.tui.screens.ask import Ask
 from ccbrowser.tui.screens.note import NoteEditor
 from ccbrowser.tui.screens.push import ConfirmPush
 from ccbrowser.tui.widgets.completion_list import CompletionList
+from ccbrowser.tui.widgets.conversation_list import ConversationList
 from ccbrowser.tui.widgets.facets import FacetsPanel
 from ccbrowser.tui.widgets.status import StatusBar
 
@@ -262,6 +263,7 @@ class CurationApp(App[int]):
         """The detail shows the labels: read it again (unless the app is closing)."""
         try:
             if self._thread_shown():
+                self.query_one("#threads", ConversationList).refresh_current()  # its row's labels
                 if self.picked_root:
                     self.load_thread_detail(self.picked_root)
             else:

@@ -112,6 +112,10 @@ def with_thread(conn: sqlite3.Connection, d: Detail | None, unfolded: bool) -> D
     return replace(d, thread=ThreadView(turns, d.row.id, conversation.summary(conn, thread), unfolded))
 
 
+def summary(conn: sqlite3.Connection, thread: str) -> Summary | None:
+    return conversation.summary(conn, thread)
+
+
 def summaries(conn: sqlite3.Connection, limit: int, offset: int) -> list[Summary]:
     return conversation.summaries(conn, limit=limit, offset=offset)
 

@@ -69,6 +69,20 @@ def _totals(info: Summary) -> str:
     return f" · {tokens} · {usd_total(t.cost_usd, t.cost_unknown)}"
 
 
+def _thread_labels(info: Summary) -> Content | None:
+    """The labels on every completion of the thread (`s` / `t` on a conversation list row
+    write them so), as the Completion tab shows one completion's."""
+    lab = info.label
+    if lab is None or (not lab.starred and not lab.tags):
+        return None
+    parts: list[Content] = []
+    if lab.starred:
+        parts.append(label("★ starred", "bold $text-warning"))
+    if lab.tags:
+        parts.append(Content.assemble(label("tags ", DIM), text(", ".join(lab.tags), "bold $text-accent")))
+    return Content.assemble(label("  "), Content("  ").join(parts))
+
+
 def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> list[Content]:
     """The Thread tab's lines (a `document.TABS` builder)."""
     doc = Doc(matcher, cap)
@@ -90,6 +104,9 @@ def thread(d: Detail, matcher: Matcher | None = None, cap: int | None = CAP) -> 
                 text(_totals(info), DIM),
             )
         )
+        marks = _thread_labels(info)
+        if marks is not None:
+            doc.add(marks)
     path = view.path()
     root = path[0].node if path else None
     if root is not None and root.continues:

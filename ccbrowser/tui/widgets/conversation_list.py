@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
+from rich.text import Text
 from textual import work
 from textual.coordinate import Coordinate
 from textual.message import Message
@@ -24,9 +26,10 @@ from textual.widgets import DataTable
 from ccbrowser.render import usd
 from ccbrowser.safe import one_line
 from ccbrowser.store.conversation import Matching, Summary, Totals
+from ccbrowser.store.labels import Label
 from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.reads import Reads
-from ccbrowser.tui.thread_reads import grouped, matching, summaries
+from ccbrowser.tui.thread_reads import grouped, matching, summaries, summary
 
 PAGE = 200
 PREVIEW = 60  # characters of the first user message (the list scrolls sideways in a narrow pane)
@@ -50,7 +53,26 @@ def cost_cell(t: Totals | None) -> str:
     return usd(t.cost_usd, short=True) + ("+?" if t.cost_unknown else "")
 
 
-class ConversationList(DataTable[str]):
+def label_marks(label: Label | None) -> str:
+    """A thread's labels as the start of its row: `★` when starred, then `#tag` each."""
+    if label is None:
+        return ""
+    marks = (["★"] if label.starred else []) + [f"#{one_line(t, 24)}" for t in label.tags]
+    return " ".join(marks)
+
+
+def preview_cell(s: Summary) -> Text:
+    """The first user message, after the thread's labels. A `Text`, never a string: the table
+    reads a string cell as markup, and this is the user's (or the server's) text."""
+    cell = Text(no_wrap=True, end="")
+    marks = label_marks(s.label)
+    if marks:
+        cell.append(one_line(marks, 40) + " ", style="bold yellow")
+    cell.append(one_line(s.preview or "(no user message)", PREVIEW))
+    return cell
+
+
+class ConversationList(DataTable[str | Text]):
     BINDINGS = bindings("list")  # the completion list's keys (j/k, g/G, ctrl+d/u, enter)
 
     class Picked(Message):
@@ -134,13 +156,13 @@ class ConversationList(DataTable[str]):
         now = self.clock()
         for s in message.rows:
             self.rows_by_key[s.thread] = s
-            cells = [
+            cells: list[str | Text] = [
                 str(s.turns) + (f" ⑂{s.branches}" if s.branches else ""),
                 _ago(s.last_created, now),
                 f"{s.total_tokens or 0:,}",
                 cost_cell(s.totals),
-                one_line(s.preview or "(no user message)", PREVIEW),
-                one_line((s.models or "?").replace(",", ", "), 16),
+                preview_cell(s),
+                Text(one_line((s.models or "?").replace(",", ", "), 16)),
             ]
             if self._matches is not None:
                 cells.insert(0, f"{s.matches or 0:,}")
@@ -151,6 +173,19 @@ class ConversationList(DataTable[str]):
                 self._picked(0)
             else:
                 self.post_message(self.Empty())
+
+    @work(group="conversation-row", exit_on_error=False)
+    async def refresh_current(self) -> None:
+        """The cursor's row read again (its labels just changed); the rest stays as it is."""
+        if not 0 <= self.cursor_row < self.row_count:
+            return
+        key = str(self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value)
+        old = self.rows_by_key.get(key)
+        fresh = await self.reads.read(summary, key)
+        if old is None or fresh is None or self.rows_by_key.get(key) is not old:
+            return  # reloaded meanwhile
+        self.rows_by_key[key] = fresh = replace(fresh, matches=old.matches, first_match=old.first_match)
+        self.update_cell(key, "preview", preview_cell(fresh))
 
     def action_cursor_top(self) -> None:
         self.move_cursor(row=0)
