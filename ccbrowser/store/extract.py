@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,29 @@ def clean(text: str) -> str:
     return text if _utf8_ok(text) else _SURROGATES.sub("\ufffd", text)
 
 
-# Encoders built once: `json.dumps` with options builds a new encoder on every call.
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_ENCODE_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+def _encoder(sort_keys: bool) -> Callable[[Any], str]:
+    """A compact UTF-8 encoder, built once.
+
+    `json.dumps` with options builds a new encoder on every call, and even a kept `JSONEncoder`
+    builds its C encoder again per `encode` (and checks for cycles, which decoded JSON cannot
+    have): calling the C encoder directly is about twice as fast on a message-sized dict, which
+    matters at two encodings per stored message. Same output as `JSONEncoder(...).encode`.
+    """
+    py = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - a Python without the C accelerator
+        return py.encode
+    chunks = make(None, py.default, json.encoder.encode_basestring, None, ":", ",", sort_keys, False, True)
+    join = "".join
+
+    def encode(obj: Any) -> str:
+        return join(chunks(obj, 0))
+
+    return encode
+
+
+_ENCODE = _encoder(False)
+_ENCODE_SORTED = _encoder(True)
 
 
 def index_text(text: str) -> str:

@@ -414,7 +414,8 @@ class Writer:
             self._write_inputs(present, result, new_cache)
             if self._threaded:
                 fetched = {pk: msgs for cid, pk in pks.items() if (msgs := inputs[cid]) is not None}
-                threads.update(self.conn, {}, self._encodings, inputs=fetched)
+                hashes = {pk: [b.hash for b, _ in bodies[cid]] for cid, pk in pks.items() if cid in bodies}
+                threads.update(self.conn, {}, self._encodings, inputs=fetched, hashes=hashes)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)
