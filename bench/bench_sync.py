@@ -199,7 +199,9 @@ def parse_and_store_cpu(count: int, tmp: Path) -> float:
     from ccbrowser.emulator.corpus import Corpus
     from ccbrowser.store.db import open_db
     from ccbrowser.store.writer import Writer
+    from ccbrowser.sync import SyncOptions
 
+    batch = SyncOptions().message_batch  # the sync's own transaction size for input messages
     corpus = Corpus(count, seed=SEED, now=NOW)
     pairs = [corpus.pair(i) for i in reversed(range(count))]
     pages = [
@@ -213,8 +215,8 @@ def parse_and_store_cpu(count: int, tmp: Path) -> float:
     start = time.process_time()
     for n, page in enumerate(pages):
         writer.write(json.loads(page)["data"], checkpoint=("default", {"page": n}))
-    for s in range(0, len(messages), 64):
-        writer.write_inputs({cid: json.loads(body)["data"] for cid, body in messages[s : s + 64]})
+    for s in range(0, len(messages), batch):
+        writer.write_inputs({cid: json.loads(body)["data"] for cid, body in messages[s : s + batch]})
     cpu = time.process_time() - start
     conn.close()
     return cpu

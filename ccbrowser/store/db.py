@@ -19,6 +19,10 @@ from ccbrowser.errors import CCBrowserError, DamagedDatabase, DatabaseError, Dis
 from ccbrowser.store.schema import SCHEMA_VERSION, migrate, version
 
 BUSY_TIMEOUT_MS = 10_000
+# A completion's row (its raw JSON) is 1-3 KB and most bodies a few hundred bytes: on 4 KB pages
+# a leaf holds one or two rows and a good part of each page stays empty. 16 KB pages pack them
+# (about 2.5% smaller at 5k completions) and take fewer page writes per commit.
+NEW_PAGE_SIZE = 16_384
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # How long the checkpoint after a bulk write waits for readers before leaving it to the next one.
 CHECKPOINT_WAIT_MS = 2_000
@@ -225,6 +229,10 @@ def open_db(
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         if not readonly:
+            if version(conn) == 0 and conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # Before anything is written (the WAL switch writes the header): a new database
+                # gets bigger pages; an existing one keeps its own (see NEW_PAGE_SIZE).
+                conn.execute(f"PRAGMA page_size = {NEW_PAGE_SIZE}")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -386,6 +386,22 @@ class Encodings:
         self._cache: OrderedDict[tuple[int, int], bytes | None] = OrderedDict()
         self._parsed: dict[str, Any] = {}
         self._templates: dict[str, tuple[str, str, str] | None] = {}
+        self._hashed: OrderedDict[bytes, bytes | None] = OrderedDict()
+
+    def of_input(self, msg: Any, body_hash: bytes | None) -> bytes | None:
+        """`canon.encoding` of an input message just fetched, by the hash of its body (which
+        covers every field but the message id, and so everything the encoding reads): a chat
+        sends its history again with every turn, so most are encoded once."""
+        if body_hash is None:
+            return encoding(msg, self.options.system)
+        cache = self._hashed
+        if body_hash in cache:
+            cache.move_to_end(body_hash)
+            return cache[body_hash]
+        enc = cache[body_hash] = encoding(msg, self.options.system)
+        if len(cache) > self.size:
+            cache.popitem(last=False)
+        return enc
 
     def _message(self, raw: str, split: int, content: str | None) -> Any:
         if not split or len(raw) > 200:
@@ -481,13 +497,15 @@ def stored_keys(
     pks: Sequence[int],
     encodings: Encodings,
     inputs: Mapping[int, Sequence[Any]] | None = None,
+    hashes: Mapping[int, Sequence[bytes]] | None = None,
 ) -> list[Keys]:
     """The threading keys of these completions, from their stored rows (or from `inputs`, the
-    input messages just fetched, when given: no need to decode what is in hand)."""
+    input messages just fetched, when given: no need to decode what is in hand; `hashes`, their
+    body hashes, when known, spare encoding a message seen before)."""
     out: list[Keys] = []
     options = encodings.options
-    system = options.system
     given = inputs or {}
+    hashed = hashes or {}
     for chunk in _chunks(list(pks), _CHUNK):
         marks = _marks(len(chunk))
         heads = conn.execute(
@@ -522,7 +540,14 @@ def stored_keys(
             group = group_of(meta.get(pk, {}), options.id_keys)
             ins, outs = msgs.get(pk, ([], []))
             if pk in given:
-                known = [(m.get("role") if type(m) is dict else None, encoding(m, system)) for m in given[pk]]
+                msgs_in = given[pk]
+                hs: Sequence[bytes | None] = hashed.get(pk) or ()
+                if len(hs) != len(msgs_in):
+                    hs = [None] * len(msgs_in)
+                known = [
+                    (m.get("role") if type(m) is dict else None, encodings.of_input(m, h))
+                    for m, h in zip(msgs_in, hs, strict=True)
+                ]
             elif state == "ok":
                 known = [(r, enc[(b, 0)]) for r, b in ins]
             else:
@@ -539,6 +564,7 @@ def update(
     *,
     known: Mapping[str, Keys] | None = None,
     inputs: Mapping[int, Sequence[Any]] | None = None,
+    hashes: Mapping[int, Sequence[bytes]] | None = None,
 ) -> int:
     """Re-thread these completions (just written, inside the caller's transaction): `pk_of` those
     written (id -> pk), `known` the keys already computed for some of them, `inputs` input
@@ -550,7 +576,7 @@ def update(
     if inputs:
         rest.extend(pk for pk in inputs if pk not in rest)
     if rest:
-        keys.extend(stored_keys(conn, rest, encodings, inputs))
+        keys.extend(stored_keys(conn, rest, encodings, inputs, hashes))
     if not keys:
         return 0
     index = SqliteIndex(conn)

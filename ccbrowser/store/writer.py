@@ -414,7 +414,8 @@ class Writer:
             self._write_inputs(present, result, new_cache)
             if self._threaded:
                 fetched = {pk: msgs for cid, pk in pks.items() if (msgs := inputs[cid]) is not None}
-                threads.update(self.conn, {}, self._encodings, inputs=fetched)
+                hashes = {pk: [b.hash for b, _ in bodies[cid]] for cid, pk in pks.items() if cid in bodies}
+                threads.update(self.conn, {}, self._encodings, inputs=fetched, hashes=hashes)
             if checkpoint is not None:
                 save_checkpoint(self.conn, checkpoint[0], checkpoint[1])
         self._remember(new_cache)
@@ -442,7 +443,8 @@ class Writer:
         ids = list(parsed)
         before = self._pks(ids)
         rows = []
-        for cid, (row, raw, _inputs) in parsed.items():
+        summarised = []  # rows whose input messages come with them: their summary goes in at once
+        for cid, (row, raw, given) in parsed.items():
             cols = row.columns
             cost = cols.get("cost") or price_raw(self.pricer, raw, self.profile)
             row_values = (
@@ -453,16 +455,21 @@ class Writer:
                 raw,
                 *cost,
             )
-            rows.append(row_values[: self._width])
+            if given is None:
+                rows.append(row_values[: self._width])
+            else:
+                summarised.append((*row_values[: self._width], *_input_summary(given)))
         names = _COMPLETION_COLS[: self._width]
-        upsert = ", ".join(f"{c} = excluded.{c}" for c in names[1:]) + ", removed_at = NULL"
-        returned = insert_many(
-            conn,
-            f"INSERT INTO completions ({', '.join(names)})",
-            rows,
-            f"ON CONFLICT(id) DO UPDATE SET {upsert} RETURNING id, pk",
-        )
-        pk_of = {cid: pk for cid, pk in returned}
+        pk_of: dict[str, int] = {}
+        for group, given_cols in ((rows, names), (summarised, names + _INPUT_COLS)):
+            upsert = ", ".join(f"{c} = excluded.{c}" for c in given_cols[1:]) + ", removed_at = NULL"
+            returned = insert_many(
+                conn,
+                f"INSERT INTO completions ({', '.join(given_cols)})",
+                group,
+                f"ON CONFLICT(id) DO UPDATE SET {upsert} RETURNING id, pk",
+            )
+            pk_of.update((cid, pk) for cid, pk in returned)
         result.completions = len(pk_of)
         result.inserted = len(pk_of) - len(before)
         pks = list(pk_of.values())
@@ -506,7 +513,7 @@ class Writer:
         insert_many(conn, "INSERT OR REPLACE INTO completion_metadata (completion, key, value)", meta_rows)
         result.messages += len(msg_rows)
         inputs = {pk_of[cid]: (cid, inp) for cid, (_row, _raw, inp) in parsed.items() if inp is not None}
-        self._write_inputs(inputs, result, new_cache)
+        self._write_inputs(inputs, result, new_cache, summarised=True)
         return pk_of
 
     def _write_inputs(
@@ -514,8 +521,11 @@ class Writer:
         inputs: Mapping[int, tuple[str, list[tuple[Body, str | None]]]],
         result: WriteResult,
         new_cache: dict[bytes, int],
+        *,
+        summarised: bool = False,
     ) -> None:
-        """`inputs`: completion pk -> (completion id, its input messages)."""
+        """`inputs`: completion pk -> (completion id, its input messages); `summarised`: their
+        rows already hold `_input_summary` (written with the row)."""
         if not inputs:
             return
         conn = self.conn
@@ -533,15 +543,9 @@ class Writer:
         ]
         insert_many(conn, "INSERT INTO messages (completion, kind, position, body, msg_id)", rows)
         result.messages += len(rows)
-        updates = [
-            (
-                len(items),
-                preview_of([b for b, _ in items]),
-                int(any(b.has_images for b, _ in items)),
-                pk,
-            )
-            for pk, (_cid, items) in inputs.items()
-        ]
+        if summarised:
+            return
+        updates = [(*_input_summary(items)[1:], pk) for pk, (_cid, items) in inputs.items()]
         conn.executemany(
             "UPDATE completions SET messages_state = 'ok', input_count = ?, preview = ?, has_images = ? WHERE pk = ?",
             updates,
@@ -603,6 +607,16 @@ class Writer:
             cache.move_to_end(h)
         while len(cache) > _CACHE_SIZE:
             cache.popitem(last=False)
+
+
+# What a completion's row says of its input messages. Written with the row when the inputs come
+# with it (an import): a row that grows by an UPDATE after its insert splits its full page, and
+# the table ends up with a sixth of its pages empty.
+_INPUT_COLS = ("messages_state", "input_count", "preview", "has_images")
+
+
+def _input_summary(items: Sequence[tuple[Body, str | None]]) -> tuple[str, int, str | None, int]:
+    return "ok", len(items), preview_of([b for b, _ in items]), int(any(b.has_images for b, _ in items))
 
 
 def _has_cost_columns(conn: sqlite3.Connection) -> bool:

@@ -120,7 +120,9 @@ class SyncOptions:
     page_limit: int = PAGE_LIMIT
     retry: RetryPolicy | None = None
     timeout: float = 60.0
-    message_batch: int = 64  # completions' inputs per write transaction
+    # completions' inputs per write transaction: each commit flushes an FTS segment and rewrites
+    # the index pages it touched, so 256 costs ~15% less CPU than 64 (bench_sync, parse + store)
+    message_batch: int = 256
     flush_interval: float = 0.25  # seconds: newest inputs become browsable at least this often
     fetch_messages: bool = True
     limits: Limits = field(default_factory=Limits)  # what a server can make a sync spend
