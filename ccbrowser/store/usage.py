@@ -112,7 +112,7 @@ def usage(
     """The usage of everything (``pks`` None) or of the completions ``pks``: ``top`` models,
     per-day series for the ``series - 1`` costliest models and the rest as one (each series costs
     the chart a pass over its canvas), the ``expensive`` costliest completions."""
-    scope = _Scope(None if pks is None else json.dumps(list(pks)))
+    scope = _Scope(None if pks is None else json.dumps(sorted(pks)))  # index order: page locality
     out = Usage()
     rows = _hour_rows(conn, scope, None)  # one pass: the per-hour sums add up to the totals
     if len(rows) < _MAX_GROUPS:
@@ -158,7 +158,7 @@ def top_values(
 
     Apart from `usage` because it reads every tool call and metadata row (400k at 100k
     completions): the usage screen draws its charts first and fills these in after."""
-    scope = _Scope(None if pks is None else json.dumps(list(pks)))
+    scope = _Scope(None if pks is None else json.dumps(sorted(pks)))  # index order: page locality
     tools = _ranked(
         conn.execute(
             f"SELECT name, count(*), sum(cost), coalesce(sum(tokens), 0), count(*) - count(cost) FROM ("
