@@ -58,7 +58,7 @@ MIX: dict[str, list[str]] = {
     ],
     "CJK": ["東京", "天気", "退款", "注文"],
     "two words": ["idempotent retry", "refund timeout", "weather Paris", "creme brulee"],
-    "cost": ["cost:>0.02", "cost:<0.001", "cost:0.001..0.01 model:gpt-4o", "cost:>0.01 refund"],
+    "cost": ["cost:>0.05", "cost:>0.02", "cost:<0.001", "cost:0.001..0.01 model:gpt-4o", "cost:>0.01 refund"],
     "cost sort": ["model:gpt-4o", "has:tools", "refund", "cost:>0.01 since:30d"],
 }
 # Kinds run with another order than the default (relevance with words, else newest).

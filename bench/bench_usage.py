@@ -12,13 +12,20 @@ database of bench_search.py. Measures:
 - baseline, same run: the same aggregations reading the cost columns from the table rows
   (`NOT INDEXED`), which is what the sums cost without the covering indexes of schema v6 (the
   cost columns follow the raw JSON in each row);
-- open: in the real app, `u` pressed -> the figures read, the three charts and the tables built
-  and the screen rendered; p50 / max over `--runs` openings (everything, then `model:gpt-4o`).
+- open: in the real app, `u` pressed -> the figures read, the charts and the tables built and the
+  whole screen rendered (what the user sees: the Cost chart drawn, its legend and axes, the header
+  totals; the Top tab's tools and metadata values are read after that paint and are not counted);
+  p50 / max over `--runs` openings (everything, then `model:gpt-4o`), wall and CPU time (the
+  process: UI and read threads). `shown` is the first paint of the screen before its figures
+  ("reading…"), reported beside it;
+- chart: the cost chart's figure for the (everything) figures at `--size`, drawn by
+  `widgets.bars` vs. the same stacked bars drawn by plotext (what the screen drew before), same run.
 
 Baseline for the whole machine, same run: a fixed pure-Python loop (`reference_ms`), so that an
 opening measured on a loaded machine can be read against it (open / reference).
 
-Target (docs/architecture.md section 9): the screen opens in <= 500 ms on 100k completions.
+Targets (docs/architecture.md section 9): the screen opens in <= 500 ms on 100k completions and in
+<= 2 s on 1M (the target of the count measured).
 Prints a table and writes bench/results/usage.json.
 """
 
@@ -37,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import percentile, save, table, timer  # noqa: E402
 
 QUERIES = ["", "model:gpt-4o", "refund", "tool:refund_order", "meta:env=prod"]
-TARGET_OPEN_MS = 500.0
+TARGET_OPEN_MS = 500.0  # 100k completions
+TARGET_OPEN_1M_MS = 2000.0  # 1M completions
 CORPUS_NOW = 1_790_000_000
 
 
@@ -112,26 +120,68 @@ async def open_times(db: Path, size: tuple[int, int], runs: int) -> dict[str, An
                     app.completion_list.query_generation != app._query_gen or app.status.state.searching
                 ):
                     await asyncio.sleep(0.01)
-            times = []
+            times, cpus, shown = [], [], []
             for _ in range(runs):
+                cpu = time.process_time()
                 with timer() as t:
                     await pilot.press("u")
-                    while not (isinstance(app.screen, UsageScreen) and app.screen.usage is not None):
+                    while not isinstance(app.screen, UsageScreen):
                         await asyncio.sleep(0.001)
-                    await pilot.pause()  # the charts render
-                    update = app.screen._compositor.render_full_update()
-                    with app.console.capture():
-                        app.console.print(update, end="")
+                    _paint(app)
+                    shown.append(t() * 1000)
+                    while app.screen.usage is None:
+                        await asyncio.sleep(0.001)
+                    await pilot.pause()  # the figures are laid out
+                    _paint(app)  # the charts draw here
                 times.append(t() * 1000)
+                cpus.append((time.process_time() - cpu) * 1000)
                 await pilot.press("escape")
                 await pilot.pause()
+                await app.workers.wait_for_complete()  # the Top tab's read, after the paint
             out[text or "(everything)"] = {
                 "p50_ms": percentile(times, 50),
                 "max_ms": max(times),
+                "cpu_p50_ms": percentile(cpus, 50),
+                "shown_p50_ms": percentile(shown, 50),
                 "runs": times,
             }
         await pilot.press("q")
     return out
+
+
+def _paint(app: Any) -> None:
+    """The whole screen rendered as the terminal would get it."""
+    update = app.screen._compositor.render_full_update()
+    with app.console.capture():
+        app.console.print(update, end="")
+
+
+def chart_times(db: Path, size: tuple[int, int], runs: int) -> dict[str, float]:
+    """The cost chart's figure (everything) at about the chart's size on the screen: widgets.bars
+    vs plotext's stacked bars of the same series, CPU ms (p50)."""
+    from textual.geometry import Size
+    from textual_plotext.plot import Plot
+
+    from ccbrowser.store.usage import usage
+    from ccbrowser.tui.widgets.bars import Bars, draw
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    u = usage(conn, None)
+    conn.close()
+    w, h = size[0], size[1] - 6  # the header, the tabs and the footer
+    series = [u.day_cost[m] for m in u.models]
+    bars, plotext = [], []
+    for _ in range(runs):
+        cpu = time.process_time()
+        draw(Bars("cost", u.days, u.models, series, str), Size(w, h))
+        bars.append((time.process_time() - cpu) * 1000)
+        plt: Any = Plot()
+        plt.plotsize(w, h)
+        plt.stacked_bar(list(range(len(u.days))), series, labels=u.models)
+        cpu = time.process_time()
+        plt.build()
+        plotext.append((time.process_time() - cpu) * 1000)
+    return {"bars_cpu_ms": percentile(bars, 50), "plotext_cpu_ms": percentile(plotext, 50)}
 
 
 def main() -> int:
@@ -174,19 +224,36 @@ def main() -> int:
             ],  # fmt: skip
         )
     )
+    charts = chart_times(db, (cols, rows), args.runs)
+    print(
+        f"cost chart at {cols}x{rows - 6}: widgets.bars {charts['bars_cpu_ms']:.1f} ms CPU, "
+        f"plotext stacked bars (baseline) {charts['plotext_cpu_ms']:.1f} ms CPU"
+    )
     opened = asyncio.run(open_times(db, (cols, rows), args.runs))
     after = reference_ms()
+    target = TARGET_OPEN_MS if count < 500_000 else TARGET_OPEN_1M_MS
     print(
         table(
-            ["open (u -> rendered)", "p50 ms", "max ms", "x reference loop", "target", "ok"],
+            [
+                "open (u -> charts drawn)",
+                "shown ms",
+                "p50 ms",
+                "max ms",
+                "CPU p50 ms",
+                "x ref loop",
+                "target",
+                "ok",
+            ],
             [
                 [
                     k,
+                    v["shown_p50_ms"],
                     v["p50_ms"],
                     v["max_ms"],
+                    v["cpu_p50_ms"],
                     f"{v['p50_ms'] / reference:.1f}",
-                    TARGET_OPEN_MS,
-                    v["p50_ms"] <= TARGET_OPEN_MS,
+                    target,
+                    v["p50_ms"] <= target,
                 ]
                 for k, v in opened.items()
             ],  # fmt: skip
@@ -198,6 +265,7 @@ def main() -> int:
         "size": args.size,
         "reference_ms": [reference, after],
         "store": stored,
+        "chart": charts,
         "open": opened,
     }
     path = save("usage", data)

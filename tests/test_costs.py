@@ -217,6 +217,11 @@ def test_cost_filter_and_sort_use_the_cost_index(imported: Path) -> None:
     sql, page = plan.pks_sql("1", "cost", 50)
     steps = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, page))
     assert "completions_cost" in steps and "TEMP B-TREE" not in steps
+    for q in ("model:gpt-4o", "has:tools", "cost:>0.01 since:30d"):  # filters: the cost index, walked
+        where, params = plan.build(search.parse(q), conn).probe_where()
+        sql, page = plan.pks_sql(where, "cost", 50, walk=True)
+        steps = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, [*params, *page]))
+        assert "SCAN c USING INDEX completions_cost" in steps and "TEMP B-TREE" not in steps, (q, steps)
 
 
 def test_the_sync_write_path_prices_with_the_profile_flavour(db_path: Path) -> None:

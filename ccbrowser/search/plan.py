@@ -227,10 +227,16 @@ def order_sql(sort: str, where: str = "1") -> str:
 EXCLUDE_SQL = " AND c.pk NOT IN (SELECT value FROM json_each(?))"
 
 
-def pks_sql(where: str, sort: str, limit: int | None = None, offset: int = 0) -> tuple[str, list[int]]:
+def pks_sql(
+    where: str, sort: str, limit: int | None = None, offset: int = 0, *, walk: bool = False
+) -> tuple[str, list[int]]:
     """Matching pks in time order, optionally one page of them: the SQL, and the parameters that
-    follow `where`'s own."""
-    sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort, where)}"
+    follow `where`'s own. `walk` (cost order, `where` in probe form): the cost index read
+    backwards, each row probed, so common clauses stop at the page instead of sorting every match."""
+    if walk and sort == "cost":
+        sql = f"SELECT c.pk FROM completions c INDEXED BY completions_cost WHERE {where} ORDER BY c.cost_usd DESC, c.pk DESC"
+    else:
+        sql = f"SELECT c.pk FROM completions c WHERE {where} ORDER BY {order_sql(sort, where)}"
     if limit is not None:
         return sql + " LIMIT ? OFFSET ?", [limit, offset]
     if offset:

@@ -112,14 +112,19 @@ def usage(
     """The usage of everything (``pks`` None) or of the completions ``pks``: ``top`` models,
     per-day series for the ``series - 1`` costliest models and the rest as one (each series costs
     the chart a pass over its canvas), the ``expensive`` costliest completions."""
-    scope = _Scope(None if pks is None else json.dumps(list(pks)))
+    scope = _Scope(None if pks is None else json.dumps(sorted(pks)))  # index order: page locality
     out = Usage()
-    models = conn.execute(
-        f"SELECT coalesce(c.model, '(none)'), {_SUMS}, coalesce(sum(c.prompt_tokens), 0), "
-        f"coalesce(sum(c.cached_tokens), 0), coalesce(sum(c.cost_source = 'reported'), 0) "
-        f"FROM {scope.completions()} GROUP BY c.model LIMIT {_MAX_GROUPS}",
-        scope.params,
-    ).fetchall()
+    rows = _hour_rows(conn, scope, None)  # one pass: the per-hour sums add up to the totals
+    if len(rows) < _MAX_GROUPS:
+        models = _model_totals(rows)
+    else:  # years of hours and models: the totals in a pass of their own, the hours of the window
+        models = conn.execute(
+            f"SELECT coalesce(c.model, '(none)'), {_SUMS}, coalesce(sum(c.prompt_tokens), 0), "
+            f"coalesce(sum(c.cached_tokens), 0), coalesce(sum(c.cost_source = 'reported'), 0) "
+            f"FROM {scope.completions()} GROUP BY c.model LIMIT {_MAX_GROUPS}",
+            scope.params,
+        ).fetchall()
+        rows = _hour_rows(conn, scope, _since(conn, scope, days))
     if not models:
         return out
     out.completions = sum(r[1] for r in models)
@@ -132,7 +137,7 @@ def usage(
     out.reported = sum(r[7] for r in models)
     models.sort(key=lambda r: (-(r[2] or 0.0), -r[1], r[0]))
     out.top_models = _ranked(models[:top])
-    _per_day(conn, out, scope, days, series)
+    _per_day(out, rows, days, series)
     where = "1" if scope.pks is None else "c.pk IN (SELECT value FROM json_each(?))"
     out.expensive = [
         Expensive(*r)
@@ -153,7 +158,7 @@ def top_values(
 
     Apart from `usage` because it reads every tool call and metadata row (400k at 100k
     completions): the usage screen draws its charts first and fills these in after."""
-    scope = _Scope(None if pks is None else json.dumps(list(pks)))
+    scope = _Scope(None if pks is None else json.dumps(sorted(pks)))  # index order: page locality
     tools = _ranked(
         conn.execute(
             f"SELECT name, count(*), sum(cost), coalesce(sum(tokens), 0), count(*) - count(cost) FROM ("
@@ -174,37 +179,72 @@ def top_values(
     return tools, meta
 
 
-def _per_day(conn: sqlite3.Connection, out: Usage, scope: _Scope, days: int, series: int) -> None:
-    """Cost and tokens per local day for the top models (the others as one series) and the cache-hit
-    rate per day, over the newest ``days`` days that hold data. SQL sums per hour (integer
-    arithmetic); the hours become local dates here (a time-zone conversion per row costs more)."""
-    newest = conn.execute(f"SELECT max(c.created) FROM {scope.completions()}", scope.params).fetchone()[0]
-    if newest is None:
-        return
-    since = (int(newest) // 3600 - (days + 1) * 24) * 3600
-    rows = conn.execute(
-        "SELECT c.created / 3600 AS hour, c.model, sum(c.cost_usd), coalesce(sum(c.total_tokens), 0), "
-        "coalesce(sum(c.prompt_tokens), 0), coalesce(sum(c.cached_tokens), 0) "
-        f"FROM {scope.completions()} WHERE c.created >= ? GROUP BY hour, c.model LIMIT {_MAX_GROUPS}",
-        [*scope.params, since],
+# Per hour and model: the hour, the model, then what `_SUMS` and the usage totals need.
+_HOUR_SUMS = (
+    "SELECT c.created / 3600 AS hour, coalesce(c.model, '(none)'), count(*), sum(c.cost_usd), "
+    "coalesce(sum(c.total_tokens), 0), count(*) - count(c.cost_usd), coalesce(sum(c.prompt_tokens), 0), "
+    "coalesce(sum(c.cached_tokens), 0), coalesce(sum(c.cost_source = 'reported'), 0)"
+)
+
+
+def _since(conn: sqlite3.Connection, scope: _Scope, days: int) -> int | None:
+    """The first hour's start of a window that holds the newest ``days`` local days (and a day more
+    for the time zone), or None when there is nothing."""
+    if scope.pks is None:  # the created index answers at once
+        newest = conn.execute("SELECT max(created) FROM completions").fetchone()[0]
+    else:
+        newest = conn.execute(f"SELECT max(c.created) FROM {scope.completions()}", scope.params).fetchone()[0]
+    return None if newest is None else (int(newest) // 3600 - (days + 1) * 24) * 3600
+
+
+def _hour_rows(conn: sqlite3.Connection, scope: _Scope, since: int | None) -> list[Any]:
+    """Sums per hour and model (hour None: no `created`), since the hour `since` or all of them."""
+    cond, params = ("1", scope.params) if since is None else ("c.created >= ?", [*scope.params, since])
+    return conn.execute(
+        f"{_HOUR_SUMS} FROM {scope.completions()} WHERE {cond} GROUP BY hour, c.model LIMIT {_MAX_GROUPS}",
+        params,
     ).fetchall()
+
+
+def _model_totals(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Per-hour rows summed per model, in the shape of the per-model query."""
+    by: dict[str, list[Any]] = {}
+    for _, model, n, cost, tokens, unknown, prompt, cached, reported in rows:
+        t = by.get(model)
+        if t is None:
+            by[model] = [model, n, cost, tokens, unknown, prompt, cached, reported]
+            continue
+        t[1] += n
+        t[2] = cost if t[2] is None else t[2] if cost is None else t[2] + cost
+        t[3] += tokens
+        t[4] += unknown
+        t[5] += prompt
+        t[6] += cached
+        t[7] += reported
+    return list(by.values())
+
+
+def _per_day(out: Usage, rows: Sequence[Sequence[Any]], days: int, series: int) -> None:
+    """Cost and tokens per local day for the top models (the others as one series) and the cache-hit
+    rate per day, over the newest ``days`` days of `rows` that hold data. SQL sums per hour (integer
+    arithmetic); the hours become local dates here (a time-zone conversion per row costs more)."""
+    rows = [r for r in rows if r[0] is not None]
     day_of = {h: _local_day(h * 3600) for h in {r[0] for r in rows}}
     all_days = sorted(set(day_of.values()))[-days:]
     index = {d: i for i, d in enumerate(all_days)}
     named = [m.name for m in out.top_models[: max(1, series - 1)]]
     own = set(named)
     out.days = all_days
-    out.models = [*named, OTHER] if any((r[1] or "(none)") not in own for r in rows) else named
+    out.models = [*named, OTHER] if any(r[1] not in own for r in rows) else named
     out.day_cost = {m: [0.0] * len(all_days) for m in out.models}
     out.day_tokens = {m: [0] * len(all_days) for m in out.models}
     prompt = [0] * len(all_days)
     cached = [0] * len(all_days)
-    for hour, model, cost, tokens, p, k in rows:
+    for hour, model, _, cost, tokens, _, p, k, _ in rows:
         i = index.get(day_of[hour])
         if i is None:
             continue
-        name = model or "(none)"
-        name = name if name in own else OTHER
+        name = model if model in own else OTHER
         out.day_cost[name][i] += cost or 0.0
         out.day_tokens[name][i] += tokens
         prompt[i] += p

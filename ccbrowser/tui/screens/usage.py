@@ -4,16 +4,18 @@ Cost and tokens per day split by model (stacked bars), the cache-hit rate per da
 tools and metadata values by cost, and the most expensive completions (enter opens one). Every
 figure is an estimate (or a cost the server reported) and says so.
 
-Charts are textual-plotext: bars with a legend and axes that stay readable at 80x24 and use the
-space at 160x48 (Textual's Sparkline has no axes or legend; textual-plot draws lines and points,
-not stacked bars). The figures come from `store.usage` on the read thread; this screen only
+The stacked bars (cost and tokens per day) are `widgets.bars`: block characters with a legend and
+axes that stay readable at 80x24 and use the space at 160x48, drawn in a few ms (plotext's stacked
+bars cost ~30 ms of CPU per series at 160x48, which made the screen slow to open; Textual's
+Sparkline has no axes or legend). The cache-hit rate is a textual-plotext line (braille), drawn
+when its tab is shown. The figures come from `store.usage` on the read thread; this screen only
 draws them. Names from the data (models, tools, metadata) go through `safe.one_line` and are
 never parsed as markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
@@ -27,10 +29,11 @@ from textual_plotext import PlotextPlot
 
 from ccbrowser.render import local_time, usd
 from ccbrowser.safe import one_line
-from ccbrowser.store.usage import Ranked, Usage
+from ccbrowser.store.usage import OTHER, Ranked, Usage
 from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.usage_reads import tops_of, usage_of
+from ccbrowser.tui.widgets.bars import BarChart, Bars
 
 LABEL_CHARS = 18  # model names in legends and tables
 
@@ -85,9 +88,9 @@ class UsageScreen(Screen[str | None]):
         yield Static(self._title("reading…"), id="usage-head")
         with TabbedContent(id="usage-tabs"):
             with TabPane("Cost", id="cost"):
-                yield PlotextPlot(id="usage-cost")
+                yield BarChart(id="usage-cost")
             with TabPane("Tokens", id="tokens"):
-                yield PlotextPlot(id="usage-tokens")
+                yield BarChart(id="usage-tokens")
             with TabPane("Cache hits", id="cache"):
                 yield PlotextPlot(id="usage-cache")
             with TabPane("Top", id="top"), VerticalScroll():
@@ -112,6 +115,10 @@ class UsageScreen(Screen[str | None]):
     @work(exclusive=True, group="usage", exit_on_error=False)
     async def load(self) -> None:
         self.post_message(UsageRead(await self.reads.read(usage_of, self.pks)))
+
+    @work(exclusive=True, group="usage-tops", exit_on_error=False)
+    async def load_tops(self) -> None:
+        """Started once the charts are on screen: the read competes with drawing them for the CPU."""
         self.post_message(TopsRead(*await self.reads.read(tops_of, self.pks)))
 
     @on(TopsRead)
@@ -126,10 +133,21 @@ class UsageScreen(Screen[str | None]):
         self.query_one("#usage-head", Static).update(self._title(summary_line(u)))
         days = [d[5:] for d in u.days]  # MM-DD
         labels = [one_line(m, LABEL_CHARS) for m in u.models]
-        _bars(self.query_one("#usage-cost", PlotextPlot), "cost per day (USD, estimate)", days, labels,
-              [u.day_cost[m] for m in u.models], _dollars)  # fmt: skip
-        _bars(self.query_one("#usage-tokens", PlotextPlot), "tokens per day", days, labels,
-              [[float(t) for t in u.day_tokens[m]] for m in u.models], _count)  # fmt: skip
+        other = one_line(OTHER, LABEL_CHARS)
+        self.query_one("#usage-cost", BarChart).show(
+            Bars(
+                "cost per day (USD, estimate)",
+                days,
+                labels,
+                [u.day_cost[m] for m in u.models],
+                _dollars,
+                other,
+            )
+        )
+        tokens = [[float(t) for t in u.day_tokens[m]] for m in u.models]
+        self.query_one("#usage-tokens", BarChart).show(
+            Bars("tokens per day", days, labels, tokens, _count, other)
+        )
         _cache(self.query_one("#usage-cache", PlotextPlot), days, u.day_cache_rate)
         self.query_one("#usage-top", Static).update(top_text(u, self.tops))
         table = self.query_one("#usage-expensive", DataTable)
@@ -145,6 +163,7 @@ class UsageScreen(Screen[str | None]):
                 Text(one_line(e.id, 40)),
                 key=e.id,
             )
+        self.call_after_refresh(self.load_tops)
 
     @on(TabbedContent.TabActivated)
     def _on_tab(self, event: TabbedContent.TabActivated) -> None:
@@ -221,25 +240,6 @@ def _start(plot: PlotextPlot, title: str) -> Any:
     plt.title(title)
     plot.add_class("-drawn")
     return plt
-
-
-def _bars(
-    plot: PlotextPlot,
-    title: str,
-    days: list[str],
-    labels: list[str],
-    series: list[list[float]],
-    fmt: Callable[[float], str],
-) -> None:
-    plt = _start(plot, title)
-    if days and series:
-        plt.stacked_bar(list(range(len(days))), series, labels=labels)
-        _ticks(plt, days)
-        top = max((sum(col) for col in zip(*series, strict=True)), default=0.0)
-        if top > 0:
-            steps = [top * i / 4 for i in range(5)]
-            plt.yticks(steps, [fmt(v) for v in steps])
-    plot.refresh()
 
 
 def _cache(plot: PlotextPlot, days: list[str], rates: list[float | None]) -> None:
