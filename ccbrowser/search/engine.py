@@ -539,9 +539,14 @@ def _hits(
 
 
 def _filters_drive(conn: sqlite3.Connection, plan: Plan) -> bool:
-    """Filters with words all too common to rank (bm25 would not be used): newest first, the
-    filters driving, instead of walking the newest matching messages for ones that pass them."""
-    return bool(plan.preds) and plan.filters_only and _rarest_text(conn, plan) is None
+    """Filters with words all too common to rank (bm25 would not be used), or an indexed filter
+    far more selective than the words (`has:refusal since`, `finish:content_filter support`):
+    newest first, the filters driving, instead of walking the best matching messages (one
+    statement each, up to RANK_LIMIT of them) for the few that pass the filters."""
+    if not plan.preds or not plan.filters_only:
+        return False
+    rarest = _rarest_text(conn, plan)
+    return rarest is None or _filter_beats_text(conn, plan, rarest)
 
 
 # -- public --------------------------------------------------------------------------------------
