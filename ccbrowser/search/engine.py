@@ -122,6 +122,10 @@ BATCH_BUDGET = 0.030
 # clause has bodies, drives the batched walk even when that text is rare enough to be a set.
 FILTER_DRIVER = 5000
 FILTER_RATIO = 4
+# A text clause with at most this many matching bodies per candidate is checked as one set
+# (reading its doclist costs ~0.1 us a body inside SQLite, a candidate's messages ~1 us each in
+# Python).
+SET_PER_CANDIDATE = 40
 
 
 def _body_count(conn: sqlite3.Connection, plan: Plan, expr: str, cap: int = COUNT_CAP) -> int:
@@ -232,29 +236,44 @@ def _text_matches(
     """The candidates (kept in order) that match every positive text clause (but `skip_text`,
     one the candidates are known to match).
 
-    Their messages' bodies are looked up once; each text clause is then asked for the matching
-    bodies in a few id ranges (`RANGE_MATCH_SQL`) instead of once per message (an `EXISTS`
-    probe: FTS5 parses the expression and seeks every segment each time, ~50-200 us). A batch's
-    own messages were written together, so their ids are dense; shared system prompts are the
-    few far-off ranges.
+    The clauses are checked rarest first, each on the candidates the ones before left. A clause
+    with few matching bodies (at most `SET_PER_CANDIDATE` per candidate, or COUNT_CAP) is one
+    statement: its matches are a set inside SQLite and only the matching messages come back
+    (`matching_messages_sql`). A common clause reads the candidates' bodies once and asks FTS5
+    for its matches in a few id ranges (`RANGE_MATCH_SQL`) instead of once per message (an
+    `EXISTS` probe: FTS5 parses the expression and seeks every segment each time, ~50-200 us).
+    A batch's own messages were written together, so their ids are dense; shared system prompts
+    are the few far-off ranges.
     """
     exprs = [e for i, e in enumerate(plan.text_sets) if i != skip_text]
     if not pks or not exprs:
         return pks
-    bodies_of: dict[int, list[int]] = {}
-    for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(pks),)):
-        bodies_of.setdefault(pk, []).append(body)  # output first, newest input first
-    alive = [pk for pk in pks if pk in bodies_of]
+    exprs.sort(key=lambda e: _body_count(conn, plan, e))
+    alive = pks
+    bodies_of: dict[int, list[int]] | None = None
     first_hit: dict[int, int] = {}
     for n, expr in enumerate(exprs):
-        ids = sorted({b for pk in alive for b in bodies_of[pk]})
-        hit: set[int] = set()
-        for lo, hi in _ranges(ids, BATCH_GAP):
-            inside = ids[bisect.bisect_left(ids, lo) : bisect.bisect_right(ids, hi)]
-            hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (json.dumps(inside), expr, lo, hi)))
-        alive = [pk for pk in alive if any(b in hit for b in bodies_of[pk])]
+        cap = max(COUNT_CAP, SET_PER_CANDIDATE * len(alive))
+        if _body_count(conn, plan, expr, cap) <= cap:
+            hit_of: dict[int, int] = {}
+            for pk, body in conn.execute(plan.matching_messages_sql(), (json.dumps(alive), expr)):
+                hit_of.setdefault(pk, body)  # output first, newest input first
+            alive = [pk for pk in alive if pk in hit_of]
+        else:
+            if bodies_of is None:
+                bodies_of = {}
+                for pk, body in conn.execute(plan.batch_bodies_sql(), (json.dumps(alive),)):
+                    bodies_of.setdefault(pk, []).append(body)  # output first, newest input first
+            alive = [pk for pk in alive if pk in bodies_of]
+            ids = sorted({b for pk in alive for b in bodies_of[pk]})
+            hit: set[int] = set()
+            for lo, hi in _ranges(ids, BATCH_GAP):
+                inside = ids[bisect.bisect_left(ids, lo) : bisect.bisect_right(ids, hi)]
+                hit.update(r[0] for r in conn.execute(RANGE_MATCH_SQL, (json.dumps(inside), expr, lo, hi)))
+            alive = [pk for pk in alive if any(b in hit for b in bodies_of[pk])]
+            hit_of = {pk: next(b for b in bodies_of[pk] if b in hit) for pk in alive}
         if n == 0:
-            first_hit = {pk: next(b for b in bodies_of[pk] if b in hit) for pk in alive}
+            first_hit = hit_of
         if not alive:
             break
     plan.snippet_bodies.update((pk, first_hit[pk]) for pk in alive)
@@ -538,9 +557,14 @@ def _hits(
 
 
 def _filters_drive(conn: sqlite3.Connection, plan: Plan) -> bool:
-    """Filters with words all too common to rank (bm25 would not be used): newest first, the
-    filters driving, instead of walking the newest matching messages for ones that pass them."""
-    return bool(plan.preds) and plan.filters_only and _rarest_text(conn, plan) is None
+    """Filters with words all too common to rank (bm25 would not be used), or an indexed filter
+    far more selective than the words (`has:refusal since`, `finish:content_filter support`):
+    newest first, the filters driving, instead of walking the best matching messages (one
+    statement each, up to RANK_LIMIT of them) for the few that pass the filters."""
+    if not plan.preds or not plan.filters_only:
+        return False
+    rarest = _rarest_text(conn, plan)
+    return rarest is None or _filter_beats_text(conn, plan, rarest)
 
 
 # -- public --------------------------------------------------------------------------------------

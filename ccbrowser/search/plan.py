@@ -177,6 +177,21 @@ class Plan:
             "ORDER BY m.completion, m.kind DESC, m.position DESC"
         )
 
+    def matching_messages_sql(self) -> str:
+        """(completion, body) of the messages (of `kinds`) of the completions bound to the first
+        `?` (JSON) whose body matches the FTS expression bound to the second, in snippet order.
+
+        The expression's matches are read once into a set inside SQLite (cheap for a rare
+        expression: its doclist is short), and the candidates' messages are checked against it
+        there: only the matching messages come back to Python.
+        """
+        return (
+            "SELECT m.completion, m.body FROM messages m "
+            f"WHERE m.completion IN (SELECT value FROM json_each(?)){self.kind_sql()} "
+            "AND m.body IN (SELECT rowid FROM bodies_fts WHERE bodies_fts MATCH ?) "
+            "ORDER BY m.completion, m.kind DESC, m.position DESC"
+        )
+
     def where(self, form: str = "exact") -> tuple[str, list[Any]]:
         """The non-text predicates (`exact` or `probe` form)."""
         if not self.preds:

@@ -39,7 +39,6 @@ from ccbrowser.tui.reading import ReadingActions
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.screens.help import HelpScreen
 from ccbrowser.tui.screens.message import MessageScreen
-from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.completion_list import CompletionList
 from ccbrowser.tui.widgets.conversation_list import ConversationList
 from ccbrowser.tui.widgets.detail import DetailTabs
@@ -305,6 +304,10 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     @on(msg.ShowUsage)
     def action_usage(self) -> None:
         """The current matches (or everything); enter on an expensive one goes to it."""
+        # Imported here: its charts (textual-plotext) cost start-up time and memory the first
+        # screen does not need.
+        from ccbrowser.tui.screens.usage import UsageScreen
+
         if not isinstance(self.screen, UsageScreen):
             pks = None if self.parsed_query is None else self.completion_list.pks
             self.push_screen(UsageScreen(self.reads, pks, self.query_text), self._go_to)
