@@ -122,6 +122,15 @@ async def test_a_bad_query_keeps_the_last_good_results_and_says_so(db: Path) -> 
         assert "tokens:" in line and "showing the last good results (weather)" in line
 
 
+async def test_a_bad_first_query_says_it_shows_everything(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        await _search(app, pilot, "since:xyz")
+        line = _under_bar(app)
+        assert "since:" in line and line.rstrip().endswith("· showing everything"), line
+
+
 async def test_a_model_typed_as_text_gets_the_planner_hint(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 36)) as pilot:
