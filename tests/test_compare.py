@@ -182,6 +182,9 @@ def test_diff_json_and_choices(diff_db: Path) -> None:
     assert [m["status"] for m in data["inputs"]] == ["changed"]
     cost = next(f for f in data["fields"] if (f["group"], f["name"]) == ("usage", "cost"))
     assert cost["left"].startswith("$0.") and cost["same"]  # the store's estimate, same model and tokens
+    assert res.stdout.count("\n") == 1  # JSON Lines: one comparison, one line
+    lines = run_cli(*db, "diff", "chatcmpl-dddd4", "--json").stdout.splitlines()
+    assert len(lines) >= 1 and all(json.loads(line)["left"] for line in lines)
     choices = run_cli(*db, "diff", "chatcmpl-dddd4")
     assert choices.returncode == 1 and "-yes" in choices.stdout and "+no" in choices.stdout
     single = run_cli(*db, "diff", "chatcmpl-aaaa1")

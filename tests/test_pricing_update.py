@@ -161,8 +161,9 @@ def test_prices_are_never_fetched_over_plain_http_to_another_host(server: _Serve
 
 
 def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PriceUpdateError, match="download failed: ConnectError"):
+    with pytest.raises(PriceUpdateError, match="download failed: ConnectError") as exc:
         update_price_file(tmp_path / "p.json", "http://127.0.0.1:9/data.json", timeout=2)
+    assert str(exc.value).endswith("(127.0.0.1)") and ": ConnectError: " in str(exc.value)  # why, and where
 
 
 def test_a_damaged_saved_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -381,3 +381,31 @@ async def test_a_missing_or_failing_pager_is_one_clear_line(
         assert all("\n" not in m for m in said)
         temp = Path((tmp_path / "x.txt.meta").read_text().split()[0])
         assert not temp.exists()  # removed, though the pager failed
+
+
+def test_the_detail_header_shows_a_tiny_cost_not_zero(tmp_path: Path) -> None:
+
+    from ccbrowser.cli import main
+    from ccbrowser.store.db import open_db
+    from ccbrowser.store.reader import detail
+    from ccbrowser.tui.widgets.detail import header
+
+    src, db = tmp_path / "one.jsonl", tmp_path / "c.db"
+    row = {
+        "id": "chatcmpl-tiny",
+        "object": "chat.completion",
+        "created": 1_767_000_000,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 43, "total_tokens": 54},
+    }
+    src.write_text(json.dumps(row) + "\n")
+    assert main(["--db", str(db), "import", str(src)]) == 0
+    conn = open_db(db)
+    try:
+        d = detail(conn, "chatcmpl-tiny")
+    finally:
+        conn.close()
+    assert d is not None and d.row.cost_usd is not None and 0 < d.row.cost_usd < 0.0001
+    text = header(d).plain
+    assert text.endswith("  $0.000027"), text

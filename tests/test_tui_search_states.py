@@ -122,6 +122,15 @@ async def test_a_bad_query_keeps_the_last_good_results_and_says_so(db: Path) -> 
         assert "tokens:" in line and "showing the last good results (weather)" in line
 
 
+async def test_a_bad_first_query_says_it_shows_everything(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        await _search(app, pilot, "since:xyz")
+        line = _under_bar(app)
+        assert "since:" in line and line.rstrip().endswith("· showing everything"), line
+
+
 async def test_a_model_typed_as_text_gets_the_planner_hint(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -178,3 +187,18 @@ async def test_an_ambiguous_id_prefix_lists_its_candidates(db: Path) -> None:
         assert app.search_bar.box.value == "id:chatcmpl-weather"
         assert len(app.completion_list.pks) == 2
         assert any("chatcmpl-weather-a, chatcmpl-weather-b" in m for m in said), said
+
+
+async def test_erasing_a_bad_query_and_pressing_enter_clears_its_error(db: Path) -> None:
+    """Typed fast (Enter before the debounce), the box is back to the last good text: no stale error."""
+    app = make_app(db)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        await _search(app, pilot, "since:xyz")
+        assert "since:" in _under_bar(app)
+        await pilot.press("slash")
+        app.search_bar.box.value = ""
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.wait_idle()
+        assert _under_bar(app) == ""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +59,9 @@ def _run(args: argparse.Namespace) -> int:
         pairs = [(left, side(args.id2))]
     comparisons = [compare.compare(a, b) for a, b in pairs]
     if args.json:
-        out: Any = [c.as_json() for c in comparisons]
-        sys.stdout.write(json_for_terminal(dumps(out if args.id2 is None else out[0], indent=2)) + "\n")
+        # JSON Lines like every other --json: one comparison a line (one id: a line per other choice).
+        for c in comparisons:
+            sys.stdout.write(json_for_terminal(dumps(c.as_json(), compact=True)) + "\n")
     else:
         sys.stdout.write("".join(compare.unified(a, b, args.unified) for a, b in pairs))
     return 0 if all(c.same for c in comparisons) else 1

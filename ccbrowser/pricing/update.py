@@ -65,7 +65,12 @@ def download(url: str | None = None, *, timeout: float = 30.0, max_bytes: int = 
                     raise PriceUpdateError(f"price data larger than {max_bytes:,} bytes: not used")
                 chunks.append(chunk)
     except httpx.HTTPError as e:
-        raise PriceUpdateError(f"price data download failed: {type(e).__name__}") from None
+        from ccbrowser.safe import one_line
+
+        why = f": {one_line(str(e), 200)}" if str(e) else ""  # "All connection attempts failed"
+        raise PriceUpdateError(
+            f"price data download failed: {type(e).__name__}{why} ({parts.hostname})"
+        ) from None
     return b"".join(chunks)
 
 

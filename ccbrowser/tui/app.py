@@ -329,7 +329,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     def _on_search_submitted(self, event: Input.Submitted | SearchBox.Leave) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        if event.value != self.query_text:
+        # Back to the last good text (a bad query erased before its debounce ran): its error goes.
+        if event.value != self.query_text or self.search_bar.showing_error:
             self.set_query(event.value, from_input=True)
         self._focus(self.completion_list)
 

@@ -131,8 +131,10 @@ def plan_hints(conn: sqlite3.Connection, query: Any) -> list[str]:
 
 def kept_note(error: Exception, last_good: str) -> str:
     """A bad query's message: the list still shows the last good query's results."""
-    shown = f"last good results ({one_line(last_good.strip(), 60)})" if last_good.strip() else "everything"
-    return f"{error} · showing the {shown}"
+    shown = (
+        f"the last good results ({one_line(last_good.strip(), 60)})" if last_good.strip() else "everything"
+    )
+    return f"{error} · showing {shown}"
 
 
 def hints(query: Any | None) -> list[str]:

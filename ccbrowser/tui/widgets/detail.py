@@ -19,7 +19,7 @@ from textual.geometry import Region
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
-from ccbrowser.render import content_text, local_time
+from ccbrowser.render import content_text, local_time, usd
 from ccbrowser.safe import one_line
 from ccbrowser.store.reader import Detail
 from ccbrowser.tui import document, heap
@@ -57,7 +57,7 @@ def header(detail: Detail, width: int = 1000) -> Content:
     if row.n_choices > 1:
         extra.append(Content.styled(f"  {row.n_choices} choices", "$text-accent"))
     if row.cost_usd is not None:  # None: the price is unknown (never shown as $0)
-        extra.append(Content(f"  ${row.cost_usd:.4f}"))
+        extra.append(Content(f"  {usd(row.cost_usd)}"))
     when = local_time(row.created)
     full = Content.assemble(
         Content.styled(one_line(row.model or "?", 60), "bold $text-primary"),

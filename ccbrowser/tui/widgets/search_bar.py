@@ -76,6 +76,7 @@ class SearchBar(Vertical):
     def __init__(self, *, cursor_blink: bool = True, id: str | None = None) -> None:
         super().__init__(id=id)
         self._cursor_blink = cursor_blink
+        self.showing_error = False  # the line under the box holds an error, not a hint
 
     def compose(self) -> ComposeResult:
         yield SearchBox(placeholder=PLACEHOLDER, id="search", select_on_focus=False)
@@ -97,6 +98,7 @@ class SearchBar(Vertical):
 
     def say(self, text: str, *, error: bool) -> None:
         """An error (the results stay), a hint, or (empty `text`) nothing."""
+        self.showing_error = error and bool(text)
         line = self.query_one("#query-error", Static)
         if error:
             line.update(
