@@ -337,6 +337,11 @@ def main() -> int:
         default="auto",
         help="LIKE scans: every query or one per kind (in the first pass only)",
     )
+    parser.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="leave out the untargeted count and full-snapshot timings (minutes at 1M)",
+    )
     parser.add_argument("--out", default="search", help="results file name (bench/results/NAME.json)")
     args = parser.parse_args()
     db = args.db or ensure(args.count, args.seed)
@@ -360,7 +365,7 @@ def main() -> int:
             args.anchor_runs,
             like_all,
             like=first,
-            extras=first,
+            extras=first and not args.no_extras,
             like_of=like_of,
         )
         if first:

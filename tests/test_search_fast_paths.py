@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ccbrowser.demo_corpus import build as build_sample
 from ccbrowser.search import plan as planner
-from ccbrowser.search.text import Matcher, needles
+from ccbrowser.search.text import Matcher, _fold_char, _fold_map, needles
 from ccbrowser.store.db import open_db
 
 _TOK = r"[^\W_]"
@@ -73,6 +73,29 @@ def test_literal_first_patterns_on_known_text() -> None:
     m = Matcher(["refund", "order id", "ref*"])
     assert [text[s:e] for s, e in m.spans(text)] == ["refund", "Refunds", "order  id", "ORDER_ID", "refund"]
     assert m.spans(text) == reference_spans(["refund", "order id", "ref*"], text)
+
+
+def reference_fold_map(text: str) -> tuple[str, list[int]]:
+    """Character by character: each original folded alone, its index repeated per output char."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        f = _fold_char(ch)
+        out.append(f)
+        index.extend([i] * len(f))
+    return "".join(out), index
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(
+        st.one_of(st.sampled_from(["東京", "の", "é", "ß", "ﬁ", "İ", "Ä", "x", " ", "ー"]), st.characters()),
+        max_size=30,
+    ).map("".join)
+)
+def test_the_one_for_one_fold_is_the_character_fold(text: str) -> None:
+    folded, index = _fold_map(text)
+    assert (folded, list(index)) == reference_fold_map(text)
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,23 @@ SETTINGS = {
     },
     "one range": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 3600.0, "BATCH_GAP": 10**9},
     "batches abandoned": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 0.0},
+    # Text clauses checked as one set each, or never (body-id ranges), under the batched walk.
+    "filters drive, words as sets": {
+        "COUNT_CAP": 0,
+        "SMALL_DRIVER": -1,
+        "BATCH_BUDGET": 3600.0,
+        "SET_PER_CANDIDATE": 10**9,
+    },
+    "filters drive, words by ranges": {
+        "COUNT_CAP": 0,
+        "SMALL_DRIVER": -1,
+        "BATCH_BUDGET": 3600.0,
+        "SET_PER_CANDIDATE": 0,
+    },
+    # Any indexed filter beats any word: the filters drive relevance queries too.
+    "filters always beat words": {"FILTER_DRIVER": 10**9, "FILTER_RATIO": 0, "BATCH_BUDGET": 3600.0},
+    # The rarest of several words drives, its candidates checked in (tiny) batches.
+    "a word drives in batches": {"TEXT_DRIVER": 10**9, "BATCH_FIRST": 1, "BATCH_MAX": 3},
 }
 
 

@@ -113,6 +113,7 @@ def _check_sort(sort: str) -> None:
 
 WALK_BUDGET = 0.012
 SMALL_DRIVER = 300  # message rows: at most this many candidates are checked clause by clause
+TEXT_DRIVER = 5000  # the same for the rarest of several text clauses (checked in batches)
 # The batched walk (filters drive, text checked a batch at a time, see `_batched_walk`).
 BATCH_FIRST = 64  # candidates in the first batch; each next one is twice as big
 BATCH_MAX = 2048
@@ -155,8 +156,13 @@ def _small_driver(conn: sqlite3.Connection, plan: Plan, rarest: int | None) -> t
     """The clause with at most SMALL_DRIVER candidates, if any: ("text", i) or ("pred", i)."""
     best: tuple[int, str, int] | None = None
     if rarest is not None:
-        n = _message_count(conn, plan, plan.text_sets[rarest], SMALL_DRIVER)
-        if n <= SMALL_DRIVER:
+        # With other words to check, a text clause drives up to TEXT_DRIVER messages: they are
+        # checked a batch at a time, a rare word as one set (`_text_matches`), which is far
+        # cheaper than building the set of a common word (`refund timeout`: the 5,000 messages
+        # that hold `timeout`, not the 100,000 that hold `refund`).
+        cap = TEXT_DRIVER if len(plan.text_sets) > 1 else SMALL_DRIVER
+        n = _message_count(conn, plan, plan.text_sets[rarest], cap)
+        if n <= cap:
             best = (n, "text", rarest)
     for i, p in enumerate(plan.preds):
         if p.count_sql is None:
@@ -281,7 +287,12 @@ def _text_matches(
 
 
 def _driven_pks(
-    conn: sqlite3.Connection, plan: Plan, driver: tuple[str, int], sort: str, exclude: Sequence[int]
+    conn: sqlite3.Connection,
+    plan: Plan,
+    driver: tuple[str, int],
+    sort: str,
+    exclude: Sequence[int],
+    need: int | None = None,
 ) -> list[int]:
     """Every match, in `sort` order, when one clause has at most SMALL_DRIVER candidates: that
     clause is a set, the filters are probed per candidate, and the other text clauses are read
@@ -293,7 +304,16 @@ def _driven_pks(
     where = _exclude_sql(" AND ".join(parts), params, exclude)
     sql, page = pks_sql(where, sort)
     pks = [r[0] for r in conn.execute(sql, [*params, *page])]
-    return _text_matches(conn, plan, pks, skip_text=index if kind == "text" else None)
+    skip = index if kind == "text" else None
+    if need is None:
+        return _text_matches(conn, plan, pks, skip_text=skip)
+    # The first `need` only: the candidates in order, a batch at a time (each twice the last).
+    out: list[int] = []
+    start, size = 0, BATCH_FIRST
+    while start < len(pks) and len(out) < need:
+        out.extend(_text_matches(conn, plan, pks[start : start + size], skip_text=skip))
+        start, size = start + size, min(2 * size, BATCH_MAX)
+    return out[:need]
 
 
 def _batched_walk(
@@ -353,7 +373,7 @@ def _exact_pks(
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
     if driver is not None and plan.has_text:
-        driven = _driven_pks(conn, plan, driver, sort, exclude)
+        driven = _driven_pks(conn, plan, driver, sort, exclude, None if limit is None else offset + limit)
         return driven[offset:] if limit is None else driven[offset : offset + limit]
     if sort == "cost" and limit is not None and not plan.has_text and driver is None:
         # Filters only: the cost index walked backwards with per-row probes stops at the page

@@ -122,6 +122,9 @@ def _fold_map(text: str) -> tuple[str, Sequence[int]]:
     """
     if text.isascii():
         return text.lower(), range(len(text))
+    folded = text.translate(_FOLD)
+    if len(folded) == len(text):  # one character for one (CJK, most accents): no map to build
+        return folded, range(len(text))
     out: list[str] = []
     index: list[int] = []
     for m in _RUNS.finditer(text):
@@ -138,6 +141,17 @@ def _fold_map(text: str) -> tuple[str, Sequence[int]]:
     return "".join(out), index
 
 
+class _FoldTable(dict[int, str]):
+    """`str.translate` table of `_fold_char`, filled as characters are met (bounded)."""
+
+    def __missing__(self, key: int) -> str:
+        if len(self) > 65_536:
+            self.clear()
+        folded = self[key] = _fold_char(chr(key))
+        return folded
+
+
+_FOLD = _FoldTable()
 _RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")
 # `ccbrowser.safe.without_sequences`'s sequences, raw or as `safe.visible` shows them (ESC as ␛,
 # BEL as ␇): the detail pane highlights lines that are already made visible.
