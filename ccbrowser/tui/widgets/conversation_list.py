@@ -131,7 +131,7 @@ class ConversationList(DataTable[str | Text]):
     def _preview_width(self) -> int:
         """What is left of the pane after the turns (and hits) cells, within PREVIEW."""
         width = self.size.width or self.screen.size.width // 3
-        used = 9 + (9 if self._searching else 0)  # those cells, their padding, the scrollbar
+        used = 11 + (8 if self._searching else 0)  # those cells, their padding, the scrollbar
         return max(MIN_PREVIEW, min(PREVIEW, width - used))
 
     def reload(self, matches: Sequence[int] | None = None) -> None:
