@@ -7,6 +7,7 @@ must not reach the user's terminal.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from typing import Any
@@ -52,7 +53,11 @@ def usd(value: float | None, unknown: str = "unknown", *, short: bool = False) -
     if abs(value) >= 0.01:
         return f"${value:.3f}"
     if abs(value) < 0.0001:
-        return "<$.0001" if short else f"${value:.2g}"
+        if short:
+            return "<$.0001"
+        # two significant digits in plain decimals ("$0.000088"), never "8.8e-05"
+        digits = min(12, 1 - math.floor(math.log10(abs(value))))
+        return f"${value:.{digits}f}" if abs(value) >= 1e-11 else "<$0.00000000001"
     return f"${value:.4f}"
 
 

@@ -132,3 +132,21 @@ def test_an_ambiguous_prefix_lists_the_candidates(db: Path, capsys: pytest.Captu
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "(c-many-0, c-many-1, c-many-2, c-many-3, c-many-4, ...)" in err and "give more of it" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "shown", "short"),
+    [
+        (12.345, "$12.35", "$12.35"),
+        (0.0042, "$0.0042", "$0.0042"),
+        (8.8e-05, "$0.000088", "<$.0001"),  # a thread of small calls: plain decimals, never 8.8e-05
+        (1.234e-06, "$0.0000012", "<$.0001"),
+        (0.0, "$0", "$0"),
+        (None, "unknown", "unknown"),
+    ],
+)
+def test_usd_shows_small_costs_in_plain_decimals(value: float | None, shown: str, short: str) -> None:
+    from ccbrowser.render import usd
+
+    assert usd(value) == shown
+    assert usd(value, short=True) == short
