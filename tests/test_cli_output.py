@@ -143,3 +143,21 @@ def test_a_tiny_cost_is_written_out_never_in_exponent_form() -> None:
     assert usd(3e-09) == "<$0.00000001"
     assert usd(2.7e-05, short=True) == "<$.0001"
     assert "e-" not in usd(1.5e-07)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown", "short"),
+    [
+        (12.345, "$12.35", "$12.35"),
+        (0.0042, "$0.0042", "$0.0042"),
+        (8.8e-05, "$0.000088", "<$.0001"),  # a thread of small calls: plain decimals, never 8.8e-05
+        (1.234e-06, "$0.0000012", "<$.0001"),
+        (0.0, "$0", "$0"),
+        (None, "unknown", "unknown"),
+    ],
+)
+def test_usd_shows_small_costs_in_plain_decimals(value: float | None, shown: str, short: str) -> None:
+    from ccbrowser.render import usd
+
+    assert usd(value) == shown
+    assert usd(value, short=True) == short

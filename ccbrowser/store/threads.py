@@ -609,6 +609,14 @@ def backfill(conn: sqlite3.Connection, options: Options | None = None) -> int:
     conn.execute("DELETE FROM thread_keys")
     conn.execute("DELETE FROM thread_nodes")
     conn.execute("DELETE FROM threads")
+    # The keys are hashes: kept up to date row by row, every index insert lands on a random page
+    # (the cache spills and the WAL grows several times over). Built once after, each is a sort.
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('thread_nodes', 'thread_keys')"
+    ).fetchall()
+    for name, _ in indexes:
+        conn.execute(f'DROP INDEX "{name}"')
     conn.executemany(
         f"INSERT INTO thread_nodes (id, {_NODE_COLS}, {_ASSIGN_COLS}) VALUES ({_marks(13)})",
         (
@@ -639,5 +647,14 @@ def backfill(conn: sqlite3.Connection, options: Options | None = None) -> int:
             for j, (f, t) in enumerate(zip(k.full_keys, k.tail_keys, strict=True))
         ),
     )
+    for _, sql in indexes:
+        conn.execute(sql)  # before the summary: its subqueries look roots up by thread
+    summary_indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'threads'"
+    ).fetchall()
+    for name, _ in summary_indexes:
+        conn.execute(f'DROP INDEX "{name}"')
     conn.execute(f"{_SUMMARY} GROUP BY n.thread")
+    for _, sql in summary_indexes:
+        conn.execute(sql)
     return len(all_keys)

@@ -33,7 +33,8 @@ from ccbrowser.tui.thread_reads import grouped, matching, summaries, summary
 
 PAGE = 200
 PREVIEW = 60  # characters of the first user message (the list scrolls sideways in a narrow pane)
-COLUMNS = ("turns", "last", "tokens", "cost")  # then the message, then the models
+COLUMNS = ("last", "tokens", "cost")  # after turns and the message; then the models
+MIN_PREVIEW = 16
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -61,7 +62,7 @@ def label_marks(label: Label | None) -> str:
     return " ".join(marks)
 
 
-def preview_cell(s: Summary) -> Text:
+def preview_cell(s: Summary, width: int = PREVIEW) -> Text:
     """The first user message, after the thread's labels. A `Text`, never a string: the table
     reads a string cell as markup, and this is the user's (or the server's) text."""
     cell = Text(no_wrap=True, end="")
@@ -69,6 +70,7 @@ def preview_cell(s: Summary) -> Text:
     if marks:
         cell.append(one_line(marks, 40) + " ", style="bold yellow")
     cell.append(one_line(s.preview or "(no user message)", PREVIEW))
+    cell.truncate(width, overflow="ellipsis")  # in cells: a wide character counts two
     return cell
 
 
@@ -104,13 +106,15 @@ class ConversationList(DataTable[str | Text]):
         self._found: Matching | None = None  # those matches grouped, once per reload
         self._gen = 0  # reloads so far: a page of an earlier one is dropped
         self._searching: bool | None = None  # the columns shown are for a search
+        self._width = PREVIEW  # the message cells' width, decided at each reload's first page
 
     def on_mount(self) -> None:
         self._columns(False)
 
     def _columns(self, searching: bool) -> None:
-        """The numbers first: a narrow list still shows them, the message takes what is left
-        (the models, shown in the Thread tab's header too, come last)."""
+        """Turns, then the first user message cut to what the pane shows (`_preview_width`): a
+        narrow list still tells its conversations apart. The other numbers and the models follow
+        (the Thread tab's header has them too); the list scrolls sideways to them."""
         if searching == self._searching:
             return
         self._searching = searching
@@ -118,10 +122,17 @@ class ConversationList(DataTable[str | Text]):
         self.border_title = "Conversations with matches" if searching else "Conversations"
         if searching:
             self.add_column("hits", key="hits")
+        self.add_column("turns", key="turns")
+        self.add_column("first user message", key="preview")
         for name in COLUMNS:
             self.add_column(name, key=name)
-        self.add_column("first user message", key="preview")
         self.add_column("models", key="models")
+
+    def _preview_width(self) -> int:
+        """What is left of the pane after the turns (and hits) cells, within PREVIEW."""
+        width = self.size.width or self.screen.size.width // 3
+        used = 11 + (8 if self._searching else 0)  # those cells, their padding, the scrollbar
+        return max(MIN_PREVIEW, min(PREVIEW, width - used))
 
     def reload(self, matches: Sequence[int] | None = None) -> None:
         """Every conversation, or (`matches`: a search's pks in its order) those holding them."""
@@ -154,14 +165,15 @@ class ConversationList(DataTable[str | Text]):
         self._found = message.found
         self._exhausted = len(message.rows) < PAGE
         now = self.clock()
+        self._width = width = self._preview_width() if message.offset == 0 else self._width
         for s in message.rows:
             self.rows_by_key[s.thread] = s
             cells: list[str | Text] = [
                 str(s.turns) + (f" ⑂{s.branches}" if s.branches else ""),
+                preview_cell(s, width),
                 _ago(s.last_created, now),
                 f"{s.total_tokens or 0:,}",
                 cost_cell(s.totals),
-                preview_cell(s),
                 Text(one_line((s.models or "?").replace(",", ", "), 16)),
             ]
             if self._matches is not None:
@@ -185,7 +197,7 @@ class ConversationList(DataTable[str | Text]):
         if old is None or fresh is None or self.rows_by_key.get(key) is not old:
             return  # reloaded meanwhile
         self.rows_by_key[key] = fresh = replace(fresh, matches=old.matches, first_match=old.first_match)
-        self.update_cell(key, "preview", preview_cell(fresh))
+        self.update_cell(key, "preview", preview_cell(fresh, self._width))
 
     def action_cursor_top(self) -> None:
         self.move_cursor(row=0)
