@@ -9,6 +9,7 @@ import pytest
 from test_tui_support import make_app
 
 from ccbrowser.render import usd
+from ccbrowser.safe import one_line
 from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Writer
 from ccbrowser.tui.app import CCBrowserApp
@@ -193,3 +194,35 @@ def test_the_usage_sums_agree_with_plain_sql(sample: Path) -> None:
             f"SELECT id FROM completions c WHERE cost_usd IS NOT NULL AND {scope} ORDER BY cost_usd DESC, pk DESC LIMIT 20"
         ).fetchall()
         assert [e.id for e in u.expensive] == [r[0] for r in want_top], text
+
+
+def test_the_stacked_bars_are_as_tall_as_their_sums_and_names_stay_text() -> None:
+    from rich.console import Console
+    from rich.style import Style
+    from rich.text import Text
+    from textual.geometry import Size
+
+    from ccbrowser.tui.widgets.bars import BLOCKS, Bars, draw
+
+    evil = "[bold]m\x1b[2J"
+    bars = Bars(
+        "cost", ["01-01", "01-02", "01-03"], ["a", one_line(evil)], [[1.0, 0.0, 3.0], [1.0, 1.0, 1.0]], str
+    )
+    lines = draw(bars, Size(40, 16))
+    assert lines[0].plain.strip() == "cost" and "[bold]m" in lines[1].plain and "\x1b" not in lines[1].plain
+    plot = [line for line in lines if "│" in line.plain or "┤" in line.plain]
+    start = plot[0].plain.index("│") + 1 if "│" in plot[0].plain else plot[0].plain.index("┤") + 1
+
+    console = Console()
+
+    def cells(line: Text) -> list[tuple[str, Style | None]]:
+        return [(ch, seg.style) for seg in line.render(console) for ch in seg.text]
+
+    def height(column: int) -> int:  # eighths filled from the bottom (a cell with a background: full)
+        drawn = [cells(line)[start + column] for line in plot]
+        return sum(8 if style is not None and style.bgcolor else BLOCKS.index(ch) for ch, style in drawn)
+
+    slot = (40 - start) / 3
+    first, second, third = (height(int(i * slot)) for i in range(3))
+    assert third == 2 * first == 4 * second > 0  # totals 2, 1 and 4
+    assert lines[-1].plain.split() == ["01-01", "01-02", "01-03"]  # every date fits under its bar
