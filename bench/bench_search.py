@@ -333,9 +333,9 @@ def main() -> int:
     parser.add_argument("--baseline-runs", type=int, default=1)
     parser.add_argument(
         "--like",
-        choices=("auto", "all", "first"),
+        choices=("auto", "all", "first", "none"),
         default="auto",
-        help="LIKE scans: every query or one per kind (in the first pass only)",
+        help="LIKE scans: every query or one per kind (in the first pass only), or none",
     )
     parser.add_argument(
         "--no-extras",
@@ -364,7 +364,7 @@ def main() -> int:
             args.baseline_runs,
             args.anchor_runs,
             like_all,
-            like=first,
+            like=first and args.like != "none",
             extras=first and not args.no_extras,
             like_of=like_of,
         )
