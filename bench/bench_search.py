@@ -254,7 +254,9 @@ def run(
         r = results[kind]
         r["ok_p95"] = p95 <= target_p95
         r["ok_fts5"] = None if ratio is None else ratio <= TARGET_ANCHOR_RATIO
-        r["ok_like"] = None if kind in NO_SPEEDUP_TARGET else speedup >= TARGET_SPEEDUP
+        r["ok_like"] = (
+            None if kind in NO_SPEEDUP_TARGET or b50 != b50 else speedup >= TARGET_SPEEDUP
+        )  # nan: no scan
         r["ok"] = all(v is not False for v in (r["ok_p95"], r["ok_fts5"], r["ok_like"]))
     conn.close()
     return results
