@@ -254,7 +254,9 @@ def run(
         r = results[kind]
         r["ok_p95"] = p95 <= target_p95
         r["ok_fts5"] = None if ratio is None else ratio <= TARGET_ANCHOR_RATIO
-        r["ok_like"] = None if kind in NO_SPEEDUP_TARGET else speedup >= TARGET_SPEEDUP
+        r["ok_like"] = (
+            None if kind in NO_SPEEDUP_TARGET or b50 != b50 else speedup >= TARGET_SPEEDUP
+        )  # nan: no scan
         r["ok"] = all(v is not False for v in (r["ok_p95"], r["ok_fts5"], r["ok_like"]))
     conn.close()
     return results
@@ -333,9 +335,9 @@ def main() -> int:
     parser.add_argument("--baseline-runs", type=int, default=1)
     parser.add_argument(
         "--like",
-        choices=("auto", "all", "first"),
+        choices=("auto", "all", "first", "none"),
         default="auto",
-        help="LIKE scans: every query or one per kind (in the first pass only)",
+        help="LIKE scans: every query or one per kind (in the first pass only), or none",
     )
     parser.add_argument(
         "--no-extras",
@@ -364,7 +366,7 @@ def main() -> int:
             args.baseline_runs,
             args.anchor_runs,
             like_all,
-            like=first,
+            like=first and args.like != "none",
             extras=first and not args.no_extras,
             like_of=like_of,
         )

@@ -113,7 +113,7 @@ def _check_sort(sort: str) -> None:
 
 WALK_BUDGET = 0.012
 SMALL_DRIVER = 300  # message rows: at most this many candidates are checked clause by clause
-TEXT_DRIVER = 5000  # the same for the rarest of several text clauses (checked in batches)
+TEXT_DRIVER = 20_000  # the same for the rarest of several text clauses (checked in batches)
 # The batched walk (filters drive, text checked a batch at a time, see `_batched_walk`).
 BATCH_FIRST = 64  # candidates in the first batch; each next one is twice as big
 BATCH_MAX = 2048
@@ -158,7 +158,7 @@ def _small_driver(conn: sqlite3.Connection, plan: Plan, rarest: int | None) -> t
     if rarest is not None:
         # With other words to check, a text clause drives up to TEXT_DRIVER messages: they are
         # checked a batch at a time, a rare word as one set (`_text_matches`), which is far
-        # cheaper than building the set of a common word (`refund timeout`: the 5,000 messages
+        # cheaper than building the set of a common word (`refund timeout`: the few thousand messages
         # that hold `timeout`, not the 100,000 that hold `refund`).
         cap = TEXT_DRIVER if len(plan.text_sets) > 1 else SMALL_DRIVER
         n = _message_count(conn, plan, plan.text_sets[rarest], cap)
