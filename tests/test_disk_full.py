@@ -35,9 +35,9 @@ def mount_tmpfs(where: Path, size: str) -> None:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MB tmpfs."""
+    """A 4 MB tmpfs: a few hundred completions (an empty database takes about 1 MB: 16 KB pages)."""
     where = tmp_path / "disk"
-    mount_tmpfs(where, "1m")
+    mount_tmpfs(where, "4m")
     yield where
     subprocess.run(["umount", str(where)], check=True)
 
