@@ -180,10 +180,12 @@ def test_rate_limits_send_retry_after_headers() -> None:
         assert r.json()["error"]["code"] == "rate_limit_exceeded"
         with pytest.raises(openai.RateLimitError):
             openai.OpenAI(base_url=emu.base_url, api_key="x", max_retries=0).chat.completions.list()
-    with run_in_thread(EmulatorOptions(count=10, now=NOW, faults=FaultOptions(rate_limit_rps=20))) as emu:
+    # A burst of one second's worth passes, then the bucket refuses: a low rate, so that even a slow,
+    # loaded machine sends faster than the bucket refills.
+    with run_in_thread(EmulatorOptions(count=10, now=NOW, faults=FaultOptions(rate_limit_rps=3))) as emu:
         with httpx.Client(base_url=emu.base_url) as http:
-            statuses = [http.get("/chat/completions").status_code for _ in range(60)]
-        assert statuses[:15] == [200] * 15 and 429 in statuses
+            statuses = [http.get("/chat/completions").status_code for _ in range(30)]
+        assert statuses[:3] == [200] * 3 and 429 in statuses
 
 
 def _get_with_retries(http: httpx.Client, path: str, params: dict, seen: dict[str, int]) -> dict:

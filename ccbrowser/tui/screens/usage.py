@@ -34,6 +34,7 @@ from ccbrowser.tui.keymap import bindings
 from ccbrowser.tui.reads import Reads
 from ccbrowser.tui.usage_reads import tops_of, usage_of
 from ccbrowser.tui.widgets.bars import BarChart, Bars
+from ccbrowser.words import plural
 
 LABEL_CHARS = 18  # model names in legends and tables
 
@@ -183,7 +184,7 @@ def summary_line(u: Usage) -> str:
         return "no completions"
     rate = u.cache_rate
     parts = [
-        f"{u.completions:,} completions",
+        plural(u.completions, "completion"),
         f"{usd(u.cost_usd, '?')} estimated",
         f"{u.tokens:,} tokens",
         f"cache hits {rate:.1%} of prompt tokens" if rate is not None else "no prompt tokens",
