@@ -9,7 +9,7 @@ from ccbrowser.emulator.corpus import JSON
 from ccbrowser.emulator.handlers import Handlers
 from ccbrowser.emulator.options import DEFAULT_LIMIT
 from ccbrowser.emulator.responses import ApiError, BareError, json_response, not_found_error
-from ccbrowser.emulator.validation import check_metadata_limits, int_param, json_body, order_param
+from ccbrowser.emulator.validation import check_metadata, int_param, json_body, order_param
 
 
 class CompletionRoutes(Handlers):
@@ -70,17 +70,7 @@ class CompletionRoutes(Handlers):
                 code="missing_required_parameter",
             )
         md = body["metadata"]
-        if md is not None and (
-            not isinstance(md, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in md.items())
-        ):
-            raise ApiError(
-                400,
-                "Invalid type for 'metadata': expected an object with string values.",
-                param="metadata",
-                code="invalid_type",
-            )
-        check_metadata_limits(md)
+        check_metadata(md)
         try:
             comp = self.state.update_metadata(cid, md)
         except KeyError:

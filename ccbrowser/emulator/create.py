@@ -12,7 +12,7 @@ from ccbrowser.emulator.generate import digest, fake_completion
 from ccbrowser.emulator.handlers import Handlers
 from ccbrowser.emulator.responses import ApiError, json_response
 from ccbrowser.emulator.streaming import sse, stream_chunks
-from ccbrowser.emulator.validation import check_metadata_limits, json_body
+from ccbrowser.emulator.validation import check_metadata, json_body
 
 
 class CreateRoute(Handlers):
@@ -53,14 +53,7 @@ class CreateRoute(Handlers):
         if not isinstance(n, int) or not 1 <= n <= 8:
             raise ApiError(400, "Invalid 'n': expected an integer between 1 and 8.", param="n")
         md = body.get("metadata")
-        if md is not None and not (isinstance(md, dict) and all(isinstance(v, str) for v in md.values())):
-            raise ApiError(
-                400,
-                "Invalid type for 'metadata': expected an object with string values.",
-                param="metadata",
-                code="invalid_type",
-            )
-        check_metadata_limits(md)
+        check_metadata(md)
         state = self.state
         cid = state.create_id()
         created = state._now() if body.get("store") else max(int(state.clock()), 0)

@@ -54,6 +54,21 @@ def order_param(request: Request, default: str) -> str:
     return order
 
 
+def check_metadata(md: object) -> None:
+    """``metadata`` as the API takes it at create and update: null, or an object of strings within
+    the limits."""
+    if md is not None and not (
+        isinstance(md, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in md.items())
+    ):
+        raise ApiError(
+            400,
+            "Invalid type for 'metadata': expected an object with string values.",
+            param="metadata",
+            code="invalid_type",
+        )
+    check_metadata_limits(md)
+
+
 def check_metadata_limits(md: JSON | None) -> None:
     """The API's limits on ``metadata``: 16 keys, keys up to 64 characters, values up to 512."""
     if not md:
