@@ -123,7 +123,9 @@ def _fold_map(text: str) -> tuple[str, Sequence[int]]:
     if text.isascii():
         return text.lower(), range(len(text))
     folded = text.translate(_FOLD)
-    if len(folded) == len(text):  # one character for one (CJK, most accents): no map to build
+    # One character for one (CJK, most accents): no map to build. Equal lengths alone do not tell
+    # (`ß` -> `ss` beside a mark that folds to nothing), so every distinct character is checked.
+    if len(folded) == len(text) and all(len(_FOLD[ord(c)]) == 1 for c in set(text)):
         return folded, range(len(text))
     out: list[str] = []
     index: list[int] = []
