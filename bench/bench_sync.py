@@ -1,6 +1,6 @@
 """Sync speed against baselines in the same run, with the emulator in a separate process.
 
-    python bench/bench_sync.py [--count 5000] [--latency-ms 20] [--big 100000] [--trials 3]
+    python bench/bench_sync.py [--count 5000] [--latency-ms 20] [--big 100000] [--big-cached] [--trials 3]
 
 (a) 20 ms emulated latency: a plain `openai` SDK script (list auto-pagination + `messages.list()`
     per completion, sequential, rows written with `sqlite-utils`) vs `ccbrowser.sync.run_sync`.
@@ -10,7 +10,8 @@
     Target: >= 75%. Also: CPU seconds of parsing + storing the same data offline, as a share of
     the bare loop's time (target < 1/4). Trials alternate; the best time of each side is compared
     (the machine may be shared: noise only ever adds time); medians are in the JSON too.
-(c) a sync with nothing new on a database of `--big` completions: 1 request, < 1 s.
+(c) a sync with nothing new on a database of `--big` completions: 1 request, < 1 s. With
+    `--big-cached` the database is a copy of bench/corpus_db.py's cached one (1M in minutes).
 
 Prints a table and writes `bench/results/sync.json`.
 """
@@ -48,7 +49,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator(count: int, latency_ms: float = 0.0) -> Iterator[str]:
+def emulator(count: int, latency_ms: float = 0.0, now: int = NOW) -> Iterator[str]:
     """`ccbrowser emulator` in its own process (its own core): yields the base URL."""
     port = free_port()
     cmd = [
@@ -63,7 +64,7 @@ def emulator(count: int, latency_ms: float = 0.0) -> Iterator[str]:
         "--seed",
         str(SEED),
         "--now",
-        str(NOW),
+        str(now),
     ]
     if latency_ms:
         cmd += ["--latency", str(latency_ms)]
@@ -137,11 +138,13 @@ def sdk_baseline(url: str, db: Path) -> int:
     return n
 
 
-def ccbrowser_sync(url: str, db: Path, concurrency: int) -> tuple[int, int]:
+def ccbrowser_sync(url: str, db: Path, concurrency: int, profile: str = "default") -> tuple[int, int]:
     from ccbrowser.config import resolve
     from ccbrowser.sync import SyncOptions, run_sync
 
-    settings = resolve(base_url=url, env={"OPENAI_API_KEY": "bench"}, config={})
+    settings = resolve(
+        profile, base_url=url, env={"OPENAI_API_KEY": "bench"}, config={"profiles": {profile: {}}}
+    )
     summary = asyncio.run(run_sync(db, settings, options=SyncOptions(concurrency=concurrency)))
     return summary.progress.new, summary.progress.requests
 
@@ -222,6 +225,27 @@ def parse_and_store_cpu(count: int, tmp: Path) -> float:
     return cpu
 
 
+def copy_cached_big(db: Path, count: int) -> int:
+    """The cached corpus database of bench/corpus_db.py (built when missing), copied and marked as a
+    finished sync's of its profile (`bench`): minutes instead of the hours `populate_big` takes at
+    1M. Returns its `now`."""
+    import shutil
+
+    from corpus_db import CORPUS_NOW, ensure
+
+    from ccbrowser.store.db import open_db
+    from ccbrowser.store.writer import save_checkpoint, transaction
+
+    shutil.copyfile(ensure(count, SEED), db)
+    conn = open_db(db)
+    with transaction(conn):
+        save_checkpoint(
+            conn, "bench", {"v": 1, "backfill": {"after": None, "done": True}, "head_floor": None}
+        )
+    conn.close()
+    return CORPUS_NOW
+
+
 def populate_big(db: Path, count: int) -> None:
     """A database that already mirrors the `count` corpus (written directly, as a finished sync leaves it)."""
     from ccbrowser.emulator.corpus import Corpus
@@ -259,6 +283,11 @@ def main() -> None:
         "--trials", type=int, default=5, help="alternating trials for (b); the best of each is compared"
     )
     ap.add_argument("--skip-sdk", action="store_true", help="skip the slow SDK baseline")
+    ap.add_argument(
+        "--big-cached",
+        action="store_true",
+        help="(c) on a copy of bench/corpus_db.py's cached database instead of one written here",
+    )
     args = ap.parse_args()
     results: dict[str, Any] = {
         "count": args.count,
@@ -365,11 +394,16 @@ def main() -> None:
         if args.big:
             db = fresh_db(tmp, "big.db")
             t0 = time.perf_counter()
-            populate_big(db, args.big)
+            now, profile = NOW, "default"
+            if args.big_cached:
+                profile = "bench"
+                now = copy_cached_big(db, args.big)
+            else:
+                populate_big(db, args.big)
             results["c_populate_s"] = time.perf_counter() - t0
-            with emulator(args.big) as url:
+            with emulator(args.big, now=now) as url:
                 t0 = time.perf_counter()
-                n, requests = ccbrowser_sync(url, db, args.concurrency)
+                n, requests = ccbrowser_sync(url, db, args.concurrency, profile)
                 elapsed = time.perf_counter() - t0
             results["c"] = {"completions": args.big, "seconds": elapsed, "requests": requests, "new": n}
             rows.append(
