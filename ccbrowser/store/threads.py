@@ -521,14 +521,25 @@ def stored_keys(
             for pk, key, value in conn.execute(sql, [*chunk, *options.id_keys]):
                 meta.setdefault(pk, {})[key] = value
         msgs: dict[int, tuple[list[tuple[str | None, int]], list[int]]] = {}
-        sql = (
-            "SELECT m.completion, m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
-            f"WHERE m.completion IN ({marks}) ORDER BY m.completion, m.kind, m.position"
-        )
+        # Inputs just fetched are in hand: of those completions only the outputs are read (no
+        # join for roles), not the inputs the same transaction has just written.
+        fresh = [pk for pk in chunk if pk in given]
+        stored = [pk for pk in chunk if pk not in given]
+        rows: list[tuple[int, int, int, str | None]] = []
+        if stored:
+            rows += conn.execute(
+                "SELECT m.completion, m.kind, m.body, b.role FROM messages m JOIN bodies b ON b.id = m.body "
+                f"WHERE m.completion IN ({_marks(len(stored))}) ORDER BY m.completion, m.kind, m.position",
+                stored,
+            ).fetchall()
+        if fresh:
+            rows += conn.execute(
+                "SELECT completion, kind, body, NULL FROM messages "
+                f"WHERE completion IN ({_marks(len(fresh))}) AND kind = 1 ORDER BY completion, kind, position",
+                fresh,
+            ).fetchall()
         bodies: list[tuple[int, int]] = []
-        for pk, kind, body, role in conn.execute(sql, list(chunk)):
-            if kind == 0 and pk in given:
-                continue
+        for pk, kind, body, role in rows:
             ins, outs = msgs.setdefault(pk, ([], []))
             if kind == 0:
                 ins.append((role, body))
