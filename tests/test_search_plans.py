@@ -112,6 +112,14 @@ SETTINGS = {
     },
     "one range": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 3600.0, "BATCH_GAP": 10**9},
     "batches abandoned": {"COUNT_CAP": 0, "SMALL_DRIVER": -1, "BATCH_BUDGET": 0.0},
+    # Over budget from the first batch, kept on by a set plan that looks dearer than any pace.
+    "batches kept by their pace": {
+        "COUNT_CAP": 0,
+        "SMALL_DRIVER": -1,
+        "BATCH_BUDGET": 0.0,
+        "BATCH_FIRST": 1,
+        "SET_SECONDS_PER_BODY": 3600.0,
+    },
     # Text clauses checked as one set each, or never (body-id ranges), under the batched walk.
     "filters drive, words as sets": {
         "COUNT_CAP": 0,
