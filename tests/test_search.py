@@ -173,6 +173,18 @@ def test_relevance_paging_is_consistent(conn: sqlite3.Connection) -> None:
     ]
 
 
+def test_pk_array_is_the_snapshot_as_an_array(conn: sqlite3.Connection) -> None:
+    """The virtual list's snapshot: 8-byte keys, the order and dedup of `search` (a system
+    prompt shared by SHARED_COUNT completions is walked once per completion, listed once)."""
+    for text, sort in [("Ava", "relevance"), ("Ava", "newest"), ("", "oldest"), ("sunny -rain", "relevance")]:
+        got = search.pk_array(conn, text, sort=sort)
+        assert got.typecode == "q"
+        assert got.tolist() == [h.pk for h in search.search(conn, text, sort=sort, limit=1000)], text
+        assert search.pk_array(conn, text, sort=sort, limit=5).tolist() == got.tolist()[:5], text
+    assert len(set(search.pk_array(conn, "Ava"))) == SHARED_COUNT
+    assert search.pk_array(conn, "zzqxnothing").tolist() == []
+
+
 def test_ranking_best_first(conn: sqlite3.Connection) -> None:
     hits = search.search(conn, "sunny")
     assert all(h.score is not None for h in hits)

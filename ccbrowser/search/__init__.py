@@ -23,6 +23,8 @@ No Textual here, no global state; every function takes the caller's own `sqlite3
   newest first otherwise. Each completion appears once.
 - `matching_pks(conn, query_or_text, *, sort=..., limit=None) -> list[int]`: the same order as
   `search`, every match (or the first `limit`). Without text it is an index walk.
+  `pk_array(...)` is the same as an `array('q')` built straight from the cursor (8 bytes a key:
+  what a virtual list over a million matches keeps).
 - `count(conn, query_or_text) -> int`; `hints(conn, query_or_text) -> list[str]` (the parser's
   hints plus what needs the database, e.g. a model name typed as text).
 - `highlight_terms(query) -> list[str]`, `find_matches(text, query) -> list[tuple[int, int]]`,
@@ -36,7 +38,7 @@ or a `QueryError`, never an SQLite error (a property-based test holds this).
 
 from __future__ import annotations
 
-from ccbrowser.search.engine import SORTS, Hit, count, hints, hits_for, matching_pks, search
+from ccbrowser.search.engine import SORTS, Hit, count, hints, hits_for, matching_pks, pk_array, search
 from ccbrowser.search.query import Clause, Filter, Query, QueryError, Term, highlight_terms, parse
 from ccbrowser.search.text import MARK_END, MARK_START, Matcher, find_matches, plain, split_marked
 
@@ -58,6 +60,7 @@ __all__ = [
     "hits_for",
     "matching_pks",
     "parse",
+    "pk_array",
     "plain",
     "search",
     "split_marked",

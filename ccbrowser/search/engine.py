@@ -20,8 +20,10 @@ import bisect
 import json
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Literal
 
 from ccbrowser.errors import UsageError
@@ -29,6 +31,7 @@ from ccbrowser.search.plan import (
     BODY_COUNT_SQL,
     EXCLUDE_SQL,
     HITS_SQL,
+    MAX_PK_SQL,
     MESSAGE_KIND_SQL,
     NEWEST_BODIES_SQL,
     RANGE_MATCH_SQL,
@@ -387,12 +390,19 @@ def _exact_pks(
     limit: int | None = None,
     offset: int = 0,
     exclude: Sequence[int] = (),
-) -> list[int]:
+    into: array[int] | None = None,
+) -> array[int]:
+    """The exact matches in `sort` order (a page of them with `limit`), appended to `into`.
+
+    An array filled straight from the cursor: a common word's whole set (`refund` at 1M: 840k
+    keys) is 8 bytes a key, never a list of ints (~40 bytes a key) on its way to becoming one."""
+    out = array("q") if into is None else into
     rarest = _rarest_text(conn, plan)
     driver = _small_driver(conn, plan, rarest)
     if driver is not None and plan.has_text:
         driven = _driven_pks(conn, plan, driver, sort, exclude, None if limit is None else offset + limit)
-        return driven[offset:] if limit is None else driven[offset : offset + limit]
+        out.extend(driven[offset:] if limit is None else driven[offset : offset + limit])
+        return out
     if sort == "cost" and limit is not None and not plan.has_text and driver is None:
         # Filters only: the cost index walked backwards with per-row probes stops at the page
         # (~1-2 ms at 100k, where a sort of every match costs ~25 ms); sparse matches give up
@@ -400,7 +410,8 @@ def _exact_pks(
         # also finds the bodies the snippets come from.)
         walked = _cost_walk(conn, plan, limit + offset, exclude)
         if walked is not None:
-            return walked[offset:]
+            out.extend(walked[offset:])
+            return out
     elif (
         limit is not None
         and driver is None
@@ -410,7 +421,8 @@ def _exact_pks(
     ):
         batched = _batched_walk(conn, plan, sort, limit + offset, exclude)
         if batched is not None:
-            return batched[offset:]
+            out.extend(batched[offset:])
+            return out
     elif (
         limit is not None and rarest is None and driver is None and not (sort == "cost" and not plan.has_text)
     ):
@@ -419,11 +431,16 @@ def _exact_pks(
         sql, page = pks_sql(where, sort, limit + offset)
         walked = budgeted(conn, sql, [*params, *page], WALK_BUDGET)
         if walked is not None:
-            return walked[offset:]
+            out.extend(walked[offset:])
+            return out
     where, params = _set_where(conn, plan, driver)
     where = _exclude_sql(where, params, exclude)
     sql, page = pks_sql(where, sort, limit, offset)
-    return [r[0] for r in conn.execute(sql, [*params, *page])]
+    out.extend(map(_first, conn.execute(sql, [*params, *page])))
+    return out
+
+
+_first = itemgetter(0)
 
 
 def _exact_count(conn: sqlite3.Connection, plan: Plan) -> int:
@@ -490,6 +507,37 @@ def _ranked(
                 if need is not None and len(out) >= need:
                     break
     # Every matching message was walked; with one clause that is every matching completion.
+    return out, complete and len(plan.text_sets) == 1
+
+
+def _ranked_array(conn: sqlite3.Connection, plan: Plan, need: int | None) -> tuple[array[int], bool]:
+    """`_ranked`'s pks alone, as an array: a word shared by a quarter of a million completions
+    (`tool` at 1M) is 2 MB of keys and a bitmap of the ones seen, not a tuple, a float and a set
+    entry each (~45 MB)."""
+    expr = plan.rank_expr
+    assert expr is not None
+    bodies, complete = _ranked_bodies(conn, plan, expr)
+    where, wparams = plan.where("probe")
+    every = plan.completions_of_body_sql(where, limited=False)
+    some = plan.completions_of_body_sql(where, limited=True)
+    out: array[int] = array("q")
+    seen = bytearray((int(conn.execute(MAX_PK_SQL).fetchone()[0] or 0) >> 3) + 1)
+    for body, _score in bodies:
+        if need is not None and len(out) >= need:
+            return out, False
+        if need is None:
+            rows = conn.execute(every, [body, *wparams])
+        else:
+            rows = conn.execute(some, [body, *wparams, need - len(out)])
+        for (pk,) in rows:  # from the cursor: a shared system prompt's 250k rows are never a list
+            byte, bit = pk >> 3, 1 << (pk & 7)
+            if byte >= len(seen):  # written since the snapshot began
+                seen.extend(bytes(byte + 1 - len(seen)))
+            if not seen[byte] & bit:
+                seen[byte] |= bit
+                out.append(pk)
+                if need is not None and len(out) >= need:
+                    break
     return out, complete and len(plan.text_sets) == 1
 
 
@@ -645,26 +693,37 @@ def matching_pks(
     sort: Sort | str = "relevance",
     limit: int | None = None,
 ) -> list[int]:
+    """The ordered pks of every match (or the first `limit`), as a list (see `pk_array`)."""
+    return pk_array(conn, query_or_text, sort=sort, limit=limit).tolist()
+
+
+def pk_array(
+    conn: sqlite3.Connection,
+    query_or_text: Query | str,
+    *,
+    sort: Sort | str = "relevance",
+    limit: int | None = None,
+) -> array[int]:
     """The ordered pks of every match (or the first `limit`): the snapshot a virtual list indexes.
 
     Same order as `search`. Without text this is an index walk (newest first); with text the ranked
-    part comes first, then the remaining matches newest first.
+    part comes first, then the remaining matches newest first. An `array('q')` filled as the rows
+    come (8 bytes a key: a million matches are 8 MB, not a 40 MB list).
     """
     _check_sort(sort)
     query = as_query(query_or_text)
     plan = build(query, conn)
     if plan.never:
-        return []
+        return array("q")
     if sort != "relevance" or not plan.has_text:
         return _exact_pks(conn, plan, sort, limit)
     if _filters_drive(conn, plan):
         return _exact_pks(conn, plan, "newest", limit)
-    ranked, complete = _ranked(conn, plan, limit)
-    pks = [pk for pk, _, _ in ranked]
+    pks, complete = _ranked_array(conn, plan, limit)
     if complete or (limit is not None and len(pks) >= limit):
         return pks[:limit] if limit is not None else pks
-    rest = _exact_pks(conn, plan, "newest", None if limit is None else limit - len(pks), 0, exclude=pks)
-    return pks + rest
+    rest = None if limit is None else limit - len(pks)
+    return _exact_pks(conn, plan, "newest", rest, 0, exclude=pks.tolist(), into=pks)
 
 
 def count(conn: sqlite3.Connection, query_or_text: Query | str) -> int:

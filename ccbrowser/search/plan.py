@@ -239,6 +239,8 @@ def order_sql(sort: str, where: str = "1") -> str:
 
 
 # An `AND` term leaving out the completions whose pks are bound to `?` as a JSON array.
+# The highest primary key (how big a bitmap of seen completions must be).
+MAX_PK_SQL = "SELECT max(pk) FROM completions"
 EXCLUDE_SQL = " AND c.pk NOT IN (SELECT value FROM json_each(?))"
 
 

@@ -98,7 +98,7 @@ def snapshot(
     `sort` is one of `search.SORTS`. An array (8 bytes a key) is what the list keeps."""
     if query is None and sort in ("relevance", "newest"):
         return reader.all_pks(conn)
-    return array("q", search.matching_pks(conn, query or search.parse(""), sort=sort, limit=limit))
+    return search.pk_array(conn, query or search.parse(""), sort=sort, limit=limit)
 
 
 def sort_label(query: Any | None, sort: str) -> str:
