@@ -79,6 +79,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         config: Config | None = None,
     ) -> None:
         super().__init__()
+        heap.bound_malloc()  # before the reader threads start (see `heap`)
         self.config = config  # loaded once by the CLI; None: read the file when needed
         self.db_path = Path(db_path)
         self.reads = Reads(self.db_path)
