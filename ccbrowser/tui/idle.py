@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from textual.app import App
-from textual.worker import WorkerState
+from textual.worker import WorkerCancelled, WorkerState
 
 BACKGROUND = ("watch", "sync", "clipboard")  # never "done": not waited for
 
@@ -25,7 +25,10 @@ async def wait_idle(app: App[Any], timeout: float = 10.0) -> None:
         ]
         if busy:
             quiet = 0
-            await app.workers.wait_for_complete(busy)
+            try:
+                await app.workers.wait_for_complete(busy)
+            except WorkerCancelled:  # replaced by a newer one (an exclusive group): wait for that
+                continue
         else:
             quiet += 1
             await asyncio.sleep(0.01)
