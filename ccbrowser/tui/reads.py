@@ -23,9 +23,10 @@ from ccbrowser.store import reader
 from ccbrowser.store.db import open_reader
 
 T = TypeVar("T")
-# 2 MiB each: the file's pages stay in the OS cache anyway; at 100k a search reads no slower
-# than with 8 MiB, and the browser's peak RSS keeps 12 MB further under its 100 MB budget.
-READER_CACHE_KIB = 2_048
+# 1 MiB each: the file's pages stay in the OS cache anyway; at 100k a search read no slower with
+# 2 MiB than with 8, and at 1M 1 MiB keeps the browser's peak RSS under its 100 MB budget
+# (bench/bench_tui.py: 100-102 MB with 2 MiB, 98 with 1, the other figures unchanged).
+READER_CACHE_KIB = 1_024
 ASIDE_CACHE_KIB = 1_024  # snippets read a few rows per frame: a small cache keeps RSS where it was
 
 
