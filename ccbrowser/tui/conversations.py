@@ -141,9 +141,11 @@ class ConversationActions:
 
     def load_thread_detail(self, completion_id: str) -> None:
         app = self._app
-        # a callable, not a coroutine: a worker replaced before it starts never leaves one unawaited
+        # a callable, not a coroutine: a worker replaced before it starts never leaves one unawaited.
+        # Its own group: the completion list's re-read after a write (its cursor's `load_detail`)
+        # must not cancel this one, or a label written on the conversation is not shown.
         read = partial(app._read_thread, completion_id)
-        app.run_worker(read, group="detail", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]
+        app.run_worker(read, group="thread-detail", exclusive=True, exit_on_error=False)  # type: ignore[arg-type]
 
     async def _read_thread(self, completion_id: str) -> None:
         app = self._app
