@@ -14,6 +14,7 @@ from ccbrowser.store.db import open_db
 from ccbrowser.store.writer import Writer
 from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.screens.usage import UsageScreen
+from ccbrowser.tui.widgets.bars import BarChart
 from ccbrowser.tui.widgets.completion_list import format_row
 
 
@@ -50,6 +51,14 @@ async def test_u_shows_what_everything_cost_and_escape_closes(sample: Path) -> N
         assert sum(sum(v) for v in u.day_cost.values()) <= cost + 1e-9  # the newest 30 days only
         head = str(screen.query_one("#usage-head").render())
         assert "estimates" in head and usd(cost) in head and f"{n:,} completions" in head
+        # only the Cost tab is built when the screen opens; a tab is built when first shown
+        assert screen.query("#usage-cost") and not screen.query("#usage-tokens, #usage-expensive")
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        await app.wait_idle()
+        tokens = screen.query_one("#usage-tokens", BarChart)
+        assert tokens.bars is not None and tokens.bars.title == "tokens per day"
+        assert not screen.query("#usage-expensive")
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, UsageScreen)

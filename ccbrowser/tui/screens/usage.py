@@ -9,7 +9,8 @@ axes that stay readable at 80x24 and use the space at 160x48, drawn in a few ms 
 bars cost ~30 ms of CPU per series at 160x48, which made the screen slow to open; Textual's
 Sparkline has no axes or legend). The cache-hit rate is a textual-plotext line (braille), drawn
 when its tab is shown. The figures come from `store.usage` on the read thread; this screen only
-draws them. Names from the data (models, tools, metadata) go through `safe.one_line` and are
+draws them, and builds a tab's widgets the first time it is shown (the screen opens with the
+Cost chart only). Names from the data (models, tools, metadata) go through `safe.one_line` and are
 never parsed as markup.
 """
 
@@ -84,21 +85,33 @@ class UsageScreen(Screen[str | None]):
         self.query_text = query
         self.usage: Usage | None = None
         self.tops: tuple[list[Ranked], list[Ranked]] | None = None
+        self._built = {"cost"}
 
     def compose(self) -> ComposeResult:
         yield Static(self._title("reading…"), id="usage-head")
         with TabbedContent(id="usage-tabs"):
             with TabPane("Cost", id="cost"):
                 yield BarChart(id="usage-cost")
-            with TabPane("Tokens", id="tokens"):
-                yield BarChart(id="usage-tokens")
-            with TabPane("Cache hits", id="cache"):
-                yield PlotextPlot(id="usage-cache")
-            with TabPane("Top", id="top"), VerticalScroll():
-                yield Static("", id="usage-top")
-            with TabPane("Most expensive", id="expensive"):
-                yield DataTable(id="usage-expensive", cursor_type="row", zebra_stripes=True)
+            for key, title in self.TABS[1:]:
+                yield TabPane(title, id=key)  # filled when first shown (`_build`)
         yield Footer()
+
+    def _build(self, key: str) -> None:
+        """The widgets of the tab `key`, the first time it is shown: only the Cost tab is built
+        when the screen opens, so the others cost its first paint nothing."""
+        if key in self._built:
+            return
+        self._built.add(key)
+        pane = self.query_one(f"#{key}", TabPane)
+        if key == "tokens":
+            pane.mount(BarChart(id="usage-tokens"))
+        elif key == "cache":
+            pane.mount(PlotextPlot(id="usage-cache"))
+        elif key == "top":
+            pane.mount(VerticalScroll(Static("", id="usage-top")))
+        elif key == "expensive":
+            pane.mount(DataTable(id="usage-expensive", cursor_type="row", zebra_stripes=True))
+        self.call_after_refresh(self._fill, key)
 
     def _title(self, summary: str) -> Text:
         scope = f"query: {one_line(self.query_text, 60)}" if self.query_text else "all completions"
@@ -125,51 +138,50 @@ class UsageScreen(Screen[str | None]):
     @on(TopsRead)
     def _on_tops(self, message: TopsRead) -> None:
         self.tops = (message.tools, message.meta)
-        if self.usage is not None:
-            self.query_one("#usage-top", Static).update(top_text(self.usage, self.tops))
+        if "top" in self._built:
+            self._fill("top")
 
     @on(UsageRead)
     def _on_usage(self, message: UsageRead) -> None:
-        u = self.usage = message.usage
-        self.query_one("#usage-head", Static).update(self._title(summary_line(u)))
+        self.usage = message.usage
+        self.query_one("#usage-head", Static).update(self._title(summary_line(self.usage)))
+        for key in self._built:
+            self._fill(key)
+        self.call_after_refresh(self.load_tops)
+
+    def _fill(self, key: str) -> None:
+        """Draw the figures in the tab `key` (when they are here and its widgets are mounted)."""
+        u = self.usage
+        if u is None:
+            return
         days = [d[5:] for d in u.days]  # MM-DD
         labels = [one_line(m, LABEL_CHARS) for m in u.models]
         other = one_line(OTHER, LABEL_CHARS)
-        self.query_one("#usage-cost", BarChart).show(
-            Bars(
-                "cost per day (USD, estimate)",
-                days,
-                labels,
-                [u.day_cost[m] for m in u.models],
-                _dollars,
-                other,
+        if key == "cost":
+            series = [u.day_cost[m] for m in u.models]
+            chart = Bars("cost per day (USD, estimate)", days, labels, series, _dollars, other)
+            self.query_one("#usage-cost", BarChart).show(chart)
+        elif key == "tokens":
+            tokens = [[float(t) for t in u.day_tokens[m]] for m in u.models]
+            self.query_one("#usage-tokens", BarChart).show(
+                Bars("tokens per day", days, labels, tokens, _count, other)
             )
-        )
-        tokens = [[float(t) for t in u.day_tokens[m]] for m in u.models]
-        self.query_one("#usage-tokens", BarChart).show(
-            Bars("tokens per day", days, labels, tokens, _count, other)
-        )
-        _cache(self.query_one("#usage-cache", PlotextPlot), days, u.day_cache_rate)
-        self.query_one("#usage-top", Static).update(top_text(u, self.tops))
-        table = self.query_one("#usage-expensive", DataTable)
-        table.clear(columns=True)
-        table.add_columns("most expensive", "created", "model", "tokens", "id")
-        for e in u.expensive:
-            cost = usd(e.cost_usd) + (" (reported)" if e.source == "reported" else "")
-            table.add_row(
-                Text(cost),
-                Text(local_time(e.created)[:16]),
-                Text(one_line(e.model or "?", LABEL_CHARS)),
-                Text(f"{e.total_tokens:,}" if e.total_tokens is not None else "—"),
-                Text(one_line(e.id, 40)),
-                key=e.id,
-            )
-        self.call_after_refresh(self.load_tops)
+        elif key == "cache":
+            _cache(self.query_one("#usage-cache", PlotextPlot), days, u.day_cache_rate)
+        elif key == "top":
+            self.query_one("#usage-top", Static).update(top_text(u, self.tops))
+        elif key == "expensive":
+            _expensive(self.query_one("#usage-expensive", DataTable), u)
 
     @on(TabbedContent.TabActivated)
     def _on_tab(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id is not None:
+            self._build(event.pane.id)
         if event.pane.id == "expensive":  # enter opens the highlighted one
-            self.set_focus(self.query_one("#usage-expensive", DataTable))
+            self.call_after_refresh(self._focus_expensive)
+
+    def _focus_expensive(self) -> None:
+        self.set_focus(self.query_one("#usage-expensive", DataTable))
 
     @on(DataTable.RowSelected, "#usage-expensive")
     def _on_open(self, event: DataTable.RowSelected) -> None:
@@ -214,6 +226,21 @@ def top_text(u: Usage, tops: tuple[list[Ranked], list[Ranked]] | None) -> Text:
         lines += ["", *_table("top tools by cost (completions that called them)", tops[0])]
         lines += ["", *_table("top metadata values by cost", tops[1])]
     return Text("\n".join(lines))
+
+
+def _expensive(table: DataTable[Any], u: Usage) -> None:
+    table.clear(columns=True)
+    table.add_columns("most expensive", "created", "model", "tokens", "id")
+    for e in u.expensive:
+        cost = usd(e.cost_usd) + (" (reported)" if e.source == "reported" else "")
+        table.add_row(
+            Text(cost),
+            Text(local_time(e.created)[:16]),
+            Text(one_line(e.model or "?", LABEL_CHARS)),
+            Text(f"{e.total_tokens:,}" if e.total_tokens is not None else "—"),
+            Text(one_line(e.id, 40)),
+            key=e.id,
+        )
 
 
 def _ticks(plt: Any, days: list[str]) -> None:
