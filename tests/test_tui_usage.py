@@ -93,6 +93,28 @@ async def test_the_usage_of_the_current_query_and_enter_opens_the_most_expensive
         assert app.detail is not None and app.detail.row.id == top[1][0]
 
 
+async def test_the_main_screens_keys_do_nothing_over_the_usage_screen(sample: Path) -> None:
+    app = make_app(sample)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_idle()
+        screen = await _open_usage(app, pilot)
+        keys = {b.binding.key for b in screen.active_bindings.values() if b.enabled}
+        assert {"s", "c", "y", "slash"}.isdisjoint(keys) and "question_mark" in keys
+        await pilot.press("s", "c", "t")  # star, the conversation list, tag: not under this screen
+        await pilot.pause()
+        await app.wait_idle()
+        assert app.screen is screen and not app.conversations.display
+        conn = sqlite3.connect(sample)
+        assert conn.execute("SELECT count(*) FROM labels").fetchone()[0] == 0
+        conn.close()
+        await pilot.press("escape", "s")  # on the main screen again: `s` stars
+        await pilot.pause()
+        await app.wait_idle()
+        conn = sqlite3.connect(sample)
+        assert conn.execute("SELECT count(*) FROM labels WHERE starred = 1").fetchone()[0] == 1
+        conn.close()
+
+
 async def test_the_palette_opens_the_usage_screen(sample: Path) -> None:
     app = make_app(sample)
     async with app.run_test(size=(120, 36)) as pilot:

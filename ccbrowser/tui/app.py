@@ -33,7 +33,7 @@ from ccbrowser.tui import messages as msg
 from ccbrowser.tui.conversations import ConversationActions
 from ccbrowser.tui.copying import CopyActions
 from ccbrowser.tui.curation import CurationApp
-from ccbrowser.tui.keymap import bindings, conflicts, effective_keys
+from ccbrowser.tui.keymap import bindings, conflicts, effective_keys, main_screen_actions
 from ccbrowser.tui.palette import CCBrowserCommands
 from ccbrowser.tui.reading import ReadingActions
 from ccbrowser.tui.reads import Reads
@@ -52,6 +52,9 @@ POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not wo
 
 
 # CopyActions before CurationApp, which only declares `copy` for its type checks.
+MAIN_SCREEN_ACTIONS = main_screen_actions()
+
+
 class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
@@ -155,6 +158,13 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Over another screen (usage, compare, help) the main screen's keys are off and out of
+        the footer: `s` there must not star the list's row unseen."""
+        if action in MAIN_SCREEN_ACTIONS and self.screen_stack and self.screen is not self.screen_stack[0]:
+            return False
+        return True
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         await idle.wait_idle(self, timeout)

@@ -130,6 +130,17 @@ SCOPES = {
 }
 
 
+# The app's keys that work over any screen; the rest act on the main screen's list and detail
+# and would act unseen under the usage, compare or help screen.
+EVERY_SCREEN = frozenset({"quit", "help", "command_palette", "sync_now"})
+
+
+def main_screen_actions() -> frozenset[str]:
+    """The action names of the `app` scope that only make sense on the main screen."""
+    names = {s.action.split("(", 1)[0] for s in KEYS if s.id.startswith("app.")}
+    return frozenset(names - EVERY_SCREEN)
+
+
 def bindings(scope: str) -> list[BindingType]:
     """The `BINDINGS` of one scope (`app`, `list`, `search`, `detail`)."""
     return [
