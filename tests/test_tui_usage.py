@@ -257,3 +257,35 @@ def test_the_stacked_bars_are_as_tall_as_their_sums_and_names_stay_text() -> Non
     first, second, third = (height(int(i * slot)) for i in range(3))
     assert third == 2 * first == 4 * second > 0  # totals 2, 1 and 4
     assert lines[-1].plain.split() == ["01-01", "01-02", "01-03"]  # every date fits under its bar
+
+
+async def test_closing_the_screen_abandons_a_long_usage_read_and_detail_reads_never_wait(
+    sample: Path,
+) -> None:
+    """The usage aggregates run on a lane of their own: a read of seconds (the top tools and
+    metadata at 1M) neither delays a detail read nor outlives the screen (`stop_usage`)."""
+    import asyncio
+    import time
+    from functools import partial
+
+    from ccbrowser.store import reader
+    from ccbrowser.tui.reads import Cancelled, Reads
+
+    def endless(conn: sqlite3.Connection) -> int:
+        sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+        return int(conn.execute(sql).fetchone()[0])
+
+    reads = Reads(sample)
+    try:
+        long = asyncio.ensure_future(reads.usage(endless))
+        await asyncio.sleep(0.2)
+        start = time.monotonic()
+        rows = await asyncio.wait_for(reads.read(partial(reader.page, limit=1)), 5)  # answered meanwhile
+        assert await asyncio.wait_for(reads.read(reader.detail_by_pk, rows[0].pk), 5) is not None
+        assert time.monotonic() - start < 2 and not long.done()
+        reads.stop_usage()
+        with pytest.raises(Cancelled):
+            await asyncio.wait_for(long, 5)
+        assert (await reads.usage(lambda conn: conn.execute("SELECT 1").fetchone()[0])) == 1  # next one runs
+    finally:
+        reads.close()

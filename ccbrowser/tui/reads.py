@@ -4,7 +4,9 @@ The UI thread never runs a query. Quick reads (list pages, one completion's deta
 one thread; searches go to another, so a slow query never delays a cursor move, and a stale search
 can be interrupted (`sqlite3.Connection.interrupt`) when the user types on. Extras that can wait
 (the list's matched snippets) go to a third, so they never queue in front of a detail read; the
-facets panel's counts have a fourth (its index takes seconds to build at 100k completions).
+facets panel's counts have a fourth (its index takes seconds to build at 100k completions), the
+usage screen's aggregates a fifth (seconds at 1M: they never queue in front of a detail read, and
+closing the screen abandons the one running).
 This module does not import Textual: async callers await `asyncio.wrap_future` on the futures.
 """
 
@@ -83,6 +85,7 @@ class Reads:
         self._search = _Lane(self.path, "ccb-search")
         self._facets = _Lane(self.path, "ccb-facets")  # a facet index build takes seconds at 100k
         self._aside = _Lane(self.path, "ccb-aside", ASIDE_CACHE_KIB)
+        self._usage = _Lane(self.path, "ccb-usage")
         self._generation = 0
         self._running: int | None = None
         self._lock = threading.Lock()
@@ -98,6 +101,26 @@ class Reads:
     async def read_aside(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the extras thread (work that must not delay `read`)."""
         return await asyncio.wrap_future(self._aside.submit(fn, *args))
+
+    async def usage(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the usage thread; raises `Cancelled` when `stop_usage` cut it short."""
+
+        def job(conn: sqlite3.Connection) -> T:
+            try:
+                return fn(conn, *args)
+            except sqlite3.OperationalError as exc:
+                if "interrupt" not in str(exc):
+                    raise
+                raise Cancelled from None
+
+        return await asyncio.wrap_future(self._usage.submit(job))
+
+    def stop_usage(self) -> None:
+        """Abandon the usage read running now (the screen closed): at 1M its top tools and metadata
+        take seconds, and a reopened screen would wait for them. A read that has not started yet is
+        not affected (an interrupt with no statement running does nothing)."""
+        if self._usage.conn is not None:
+            self._usage.conn.interrupt()
 
     def read_sync(self, fn: Callable[..., T], *args: Any, timeout: float = 10) -> T:
         """Blocking variant, for start-up and tests."""
@@ -138,10 +161,12 @@ class Reads:
             self._generation += 1
             if self._running is not None and self._search.conn is not None:
                 self._search.conn.interrupt()
+        self.stop_usage()
         self._read.close()
         self._search.close()
         self._facets.close()
         self._aside.close()
+        self._usage.close()
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[array[int], int, float | None]:

@@ -32,7 +32,7 @@ from ccbrowser.render import local_time, usd
 from ccbrowser.safe import one_line
 from ccbrowser.store.usage import OTHER, Ranked, Usage
 from ccbrowser.tui.keymap import bindings
-from ccbrowser.tui.reads import Reads
+from ccbrowser.tui.reads import Cancelled, Reads
 from ccbrowser.tui.usage_reads import tops_of, usage_of
 from ccbrowser.tui.widgets.bars import BarChart, Bars
 from ccbrowser.words import plural
@@ -128,12 +128,21 @@ class UsageScreen(Screen[str | None]):
 
     @work(exclusive=True, group="usage", exit_on_error=False)
     async def load(self) -> None:
-        self.post_message(UsageRead(await self.reads.read(usage_of, self.pks)))
+        try:
+            self.post_message(UsageRead(await self.reads.usage(usage_of, self.pks)))
+        except Cancelled:  # the screen closed
+            pass
 
     @work(exclusive=True, group="usage-tops", exit_on_error=False)
     async def load_tops(self) -> None:
         """Started once the charts are on screen: the read competes with drawing them for the CPU."""
-        self.post_message(TopsRead(*await self.reads.read(tops_of, self.pks)))
+        try:
+            self.post_message(TopsRead(*await self.reads.usage(tops_of, self.pks)))
+        except Cancelled:
+            pass
+
+    def on_unmount(self) -> None:
+        self.reads.stop_usage()
 
     @on(TopsRead)
     def _on_tops(self, message: TopsRead) -> None:
