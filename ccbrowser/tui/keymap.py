@@ -120,7 +120,7 @@ KEYS: tuple[KeySpec, ...] = (
 )
 
 SCOPES = {
-    "app": "Everywhere",
+    "app": "Main screen; quit, help, palette, sync everywhere",
     "list": "Completion list",
     "search": "Search box",
     "detail": "Detail pane",
