@@ -144,3 +144,35 @@ async def test_down_arrow_moves_from_the_box_into_the_list(sample: Path) -> None
         assert app.query_text == "refund"
         await pilot.press("j")
         assert app.completion_list.cursor == 1
+
+
+async def test_start_up_shows_the_newest_first_then_every_key(sample: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first screenful comes from a bounded read (`reads.HEAD` keys); the whole snapshot
+    follows after the first paint, in the same order, with the count right from the start."""
+    from ccbrowser.tui import reads
+
+    monkeypatch.setattr(reads, "HEAD", 50)
+    conn = open_db(sample)
+    everything, total = list(reader.all_pks(conn)), reader.count(conn)
+    conn.close()
+    assert total > 50
+    from ccbrowser.tui.widgets.completion_list import CompletionList
+
+    heads: list[int] = []
+    set_snapshot = CompletionList.set_snapshot
+
+    def spy(self, pks, **kw):  # type: ignore[no-untyped-def]
+        heads.append(len(pks))
+        set_snapshot(self, pks, **kw)
+
+    monkeypatch.setattr(CompletionList, "set_snapshot", spy)
+    app = make_app(sample)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _settle(app, pilot)
+        assert heads[:2] == [50, total]
+        assert list(app.completion_list.pks) == everything
+        assert app.status.state.total == total
+        assert app.detail is not None and app.detail.row.pk == everything[0]
+        await pilot.press("G")  # the end of the whole list, not of the first step
+        await _settle(app, pilot)
+        assert app.completion_list.current_pk == everything[-1]

@@ -157,14 +157,15 @@ def page(
     return [_list_row(r) for r in conn.execute(sql, params)]
 
 
-def all_pks(conn: sqlite3.Connection) -> array[int]:
-    """The id snapshot of the whole store, newest first (a virtual list indexes into it).
+def all_pks(conn: sqlite3.Connection, limit: int | None = None) -> array[int]:
+    """The id snapshot of the whole store, newest first (a virtual list indexes into it), or its
+    first `limit` keys.
 
     An array, filled as the rows come: 8 bytes a key, where a list of a million ints peaks at
     ~36 MB while it is built and handed over."""
-    return array(
-        "q", (r[0] for r in conn.execute("SELECT pk FROM completions ORDER BY created DESC, pk DESC"))
-    )
+    sql = "SELECT pk FROM completions ORDER BY created DESC, pk DESC"
+    rows = conn.execute(sql) if limit is None else conn.execute(f"{sql} LIMIT ?", (limit,))
+    return array("q", (r[0] for r in rows))
 
 
 def rows_by_pk(conn: sqlite3.Connection, pks: Sequence[int]) -> list[ListRow]:

@@ -53,6 +53,7 @@ POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not wo
 
 # CopyActions before CurationApp, which only declares `copy` for its type checks.
 MAIN_SCREEN_ACTIONS = main_screen_actions()
+AFTER_FIRST_PAINT_AT_LATEST = 0.5  # s: start-up's second step begins by then, detail or not
 
 
 class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions):
@@ -97,6 +98,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._sync_stop, self._sync_worker = threading.Event(), cast("Worker[None] | None", None)
         self._watch_stop = asyncio.Event()
         self._query_gen = 0
+        self._rest_gen: int | None = None  # the whole snapshot is due (`_after_first_paint`)
+        self._first_painted = False
         self._seek_step = 0  # `n` moved to another tab: jump there once it is shown
         self.panes = layout.PaneLayout()
         if self.user_keymap:
@@ -146,6 +149,9 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         profile = self.profile or background.default_profile(self.config)
         self.status.set(profile=profile, connectivity=None, total=total, last_sync=last)
         self.completion_list.set_snapshot(pks)
+        if len(pks) < total:  # every key comes next, once the first screenful and detail show
+            self._rest_gen = self._query_gen
+        self.set_timer(AFTER_FIRST_PAINT_AT_LATEST, self._after_first_paint)
         self.call_after_refresh(heap.settle)
         if self.watch_enabled:
             self.run_worker(
@@ -154,7 +160,6 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self.set_interval(POLL_INTERVAL, self.watcher.check)
         for text in conflicts(self.user_keymap):
             self.notify(text, severity="warning", markup=False, timeout=10)
-        self.prices.start()  # after the first page: loading the price data holds the GIL ~0.5 s
         self._start_sync(initial=True)
         if self.sync_interval > 0:
             self.set_interval(self.sync_interval, lambda: self._start_sync(initial=True))
@@ -231,8 +236,22 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         )
         self.post_message(msg.DetailRead(pk, detail))
 
+    def _after_first_paint(self) -> None:
+        """Start-up's second step, once the first screenful and its detail are on screen: the
+        whole snapshot (0.5 s at 1M; a query typed meanwhile has replaced it) and the price data
+        (its loading holds the GIL ~0.5 s), neither in the way of the first paint."""
+        if self._first_painted:
+            return
+        self._first_painted = True
+        gen, self._rest_gen = self._rest_gen, None
+        if gen is not None and gen == self._query_gen:
+            self.run_search(None, gen, True)
+        self.prices.start()
+
     @on(msg.DetailRead)
     def _on_detail_read(self, message: msg.DetailRead) -> None:
+        if not self._first_painted:
+            self.call_after_refresh(self._after_first_paint)
         if message.pk != self.completion_list.current_pk or self.conversations.display:
             return  # the cursor moved on, or the conversation list's row is shown (a live refresh)
         if message.pk is None:
