@@ -100,6 +100,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._query_gen = 0
         self._rest_gen: int | None = None  # the whole snapshot is due (`_after_first_paint`)
         self._first_painted = False
+        self._prices_due = False  # the price data loads once the whole snapshot is listed
         self._seek_step = 0  # `n` moved to another tab: jump there once it is shown
         self.panes = layout.PaneLayout()
         if self.user_keymap:
@@ -239,14 +240,22 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     def _after_first_paint(self) -> None:
         """Start-up's second step, once the first screenful and its detail are on screen: the
         whole snapshot (0.5 s at 1M; a query typed meanwhile has replaced it) and the price data
-        (its loading holds the GIL ~0.5 s), neither in the way of the first paint."""
+        (its loading holds the GIL ~0.5 s), neither in the way of the first paint, nor in each
+        other's (the peak RSS at 1M is their peaks added up)."""
         if self._first_painted:
             return
         self._first_painted = True
         gen, self._rest_gen = self._rest_gen, None
         if gen is not None and gen == self._query_gen:
+            self._prices_due = True  # after the snapshot: their peaks of memory add up otherwise
             self.run_search(None, gen, True)
-        self.prices.start()
+        else:
+            self.prices.start()
+
+    def _start_prices_if_due(self) -> None:
+        if self._prices_due:
+            self._prices_due = False
+            self.prices.start()
 
     @on(msg.DetailRead)
     def _on_detail_read(self, message: msg.DetailRead) -> None:
@@ -395,6 +404,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     @on(msg.Matches)
     def _on_matches(self, message: msg.Matches) -> None:
         """A new snapshot for the list; `keep_cursor` keeps the cursor on its completion."""
+        self._start_prices_if_due()
         if message.generation != self._query_gen:
             return
         lst = self.completion_list
@@ -420,6 +430,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
 
     @on(msg.SearchFailed)
     def _on_search_failed(self, message: msg.SearchFailed) -> None:
+        self._start_prices_if_due()
         self.search_bar.say(message.text, error=True)
         self.status.set(searching=False, partial=False)
 
