@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+INT_HIGH = 1_000_000_000
+
 
 def number(
     cast: Callable[[str], float] = float,
@@ -13,8 +15,12 @@ def number(
     high: float | None = None,
     above: float | None = None,
 ) -> Callable[[str], float]:
-    """A parser for `cast` values in [low, high] (and > `above`); `1_000` is accepted."""
+    """A parser for `cast` values in [low, high] (and > `above`); `1_000` is accepted. An integer
+    with no `high` stops at `INT_HIGH`: a count or a number of days past that is a typo, and past
+    2**63 SQLite cannot bind it at all."""
     kind = "an integer" if cast is int else "a number"
+    if cast is int and high is None:
+        high = INT_HIGH
 
     def parse(text: str) -> float:
         try:

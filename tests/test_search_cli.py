@@ -109,3 +109,23 @@ def test_a_query_without_searchable_words_matches_nothing(db: Path) -> None:
         assert (res.returncode, res.stdout) == (0, "")
         assert f"ccbrowser: note: no searchable words in {text.split()[0]!r}" in res.stderr
         assert "Traceback" not in res.stderr
+
+
+def test_numbers_past_sqlite_integers_mean_the_largest_not_a_traceback(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bound no stored value can reach compares as the largest 64-bit integer: `>` matches
+    nothing, `<` everything; an option past its range is a usage error (exit 2)."""
+    huge = "9" * 25
+    for query in (f"tokens:>{huge}", f"turns:{huge}"):
+        assert main(["search", "--db", str(db), query, "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert out == "" and "no matches" in err and "Error" not in err
+    every = main(["search", "--db", str(db), "tokens:>=0", "--json"])
+    all_ids = {json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()}
+    for query in (f"tokens:<{huge}", f"tokens:0..{huge}", f"since:{huge}d"):
+        assert main(["search", "--db", str(db), query, "--json"]) == every == 0
+        assert {json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()} == all_ids
+    with pytest.raises(SystemExit) as exc:
+        main(["stats", "--db", str(db), "--days", huge])
+    assert exc.value.code == 2 and "must be between 1 and 1,000,000,000" in capsys.readouterr().err

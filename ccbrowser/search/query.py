@@ -80,6 +80,23 @@ class Filter:
     key: str | None = None
     negated: bool = False
 
+    def __post_init__(self) -> None:
+        # `tokens:>1e30`, `since:99999999999999999999d`: a bound past SQLite's 64-bit integers
+        # means the same as the largest one (every stored value is inside), and binding it
+        # would fail with an OverflowError.
+        v = self.value
+        if isinstance(v, int) and not isinstance(v, bool):
+            object.__setattr__(self, "value", _int64(v))
+        elif isinstance(v, tuple) and all(isinstance(x, int) for x in v):
+            object.__setattr__(self, "value", tuple(_int64(x) for x in v))  # type: ignore[arg-type]
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(v: int) -> int:
+    return max(_INT64[0], min(_INT64[1], v))
+
 
 Atom = Term | Filter
 
