@@ -162,6 +162,31 @@ async def test_c_lists_conversations_and_picking_one_shows_its_thread(db: Path) 
         assert app.completion_list.display and app.focused is app.completion_list
 
 
+async def test_keys_leaving_the_search_box_go_back_to_the_conversation_list(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+        for leave in ("down", "enter", "escape"):
+            await pilot.press("slash", *"trip", leave)
+            await settle(app, pilot)
+            assert app.focused is table, leave
+            await pilot.press("escape")  # on the list: the query goes
+            await settle(app, pilot)
+            assert app.query_text == "" and app.focused is table
+        assert table.row_count > 2
+        table.move_cursor(row=0)
+        await settle(app, pilot)
+        first = app.picked_root
+        await pilot.press("slash", "down", "j")  # leave the box, then one row down
+        await settle(app, pilot)
+        assert app.focused is table and table.cursor_row == 1 and app.picked_root != first
+        await pilot.press("tab", "tab")  # to the detail and back
+        assert app.focused is table
+
+
 async def test_a_completion_without_inputs_says_so_in_the_thread_tab(db: Path) -> None:
     from ccbrowser.store import open_db
     from ccbrowser.store.writer import Writer

@@ -16,6 +16,7 @@ from ccbrowser.tui.app import CCBrowserApp
 from ccbrowser.tui.screens.usage import UsageScreen
 from ccbrowser.tui.widgets.bars import BarChart
 from ccbrowser.tui.widgets.completion_list import format_row
+from ccbrowser.tui.widgets.docview import DocView
 
 
 def _sums(db: Path, where: str = "1") -> tuple[int, float, int]:
@@ -91,6 +92,26 @@ async def test_the_usage_of_the_current_query_and_enter_opens_the_most_expensive
         await app.wait_idle()
         assert not isinstance(app.screen, UsageScreen)
         assert app.detail is not None and app.detail.row.id == top[1][0]
+        assert isinstance(app.focused, DocView)  # opened: its detail is read, as enter on a row
+
+
+async def test_enter_on_the_most_expensive_shows_its_detail_in_a_narrow_terminal(sample: Path) -> None:
+    app = make_app(sample)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.wait_idle()
+        screen = await _open_usage(app, pilot)
+        assert screen.usage is not None
+        first = screen.usage.expensive[0].id
+        await pilot.press("left_square_bracket")  # the last tab: Most expensive
+        await pilot.pause()
+        await app.wait_idle()
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.wait_idle()
+        assert not isinstance(app.screen, UsageScreen)
+        assert app.detail is not None and app.detail.row.id == first
+        assert isinstance(app.focused, DocView) and app.panes.pane == "detail"
+        assert app.doc().region.width > 0 and app.completion_list.region.width == 0  # one pane: the detail
 
 
 async def test_the_main_screens_keys_do_nothing_over_the_usage_screen(sample: Path) -> None:

@@ -128,6 +128,12 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         return self.query_one("#tabs", DetailTabs)
 
     @property
+    def list_in_use(self) -> Widget:
+        """The list that shows: the conversation list (`c`) or the completion list; keys that
+        leave the search box or the detail go back to it."""
+        return self.conversations if self.conversations.display else self.completion_list
+
+    @property
     def detail(self) -> Detail | None:
         return self.tabs.detail
 
@@ -292,8 +298,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._focus(self.search_bar.box)
 
     def action_back_out(self) -> None:
-        if self.focused is not self.completion_list:
-            self._focus(self.completion_list)
+        if self.focused is not self.list_in_use:
+            self._focus(self.list_in_use)
         elif self.query_text:
             self.search_bar.box.value = ""
             self.set_query("")
@@ -301,10 +307,10 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     def action_switch_pane(self) -> None:
         if self.screen is not self.screen_stack[0]:
             self.screen.focus_next()
-        elif self.focused is self.completion_list:
+        elif self.focused is self.list_in_use:
             self._focus(self.doc())
         else:
-            self._focus(self.completion_list)
+            self._focus(self.list_in_use)
 
     def action_tab_step(self, step: int) -> None:
         was_doc = isinstance(self.focused, DocView)
@@ -353,7 +359,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
 
     def _go_to(self, completion_id: str | None) -> None:
         if completion_id is not None:
-            self.post_message(msg.GoToId(completion_id))
+            self.post_message(msg.GoToId(completion_id, read=True))
 
     @on(Input.Changed, "#search")
     def _on_search_changed(self, event: Input.Changed) -> None:
@@ -371,7 +377,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         # Back to the last good text (a bad query erased before its debounce ran): its error goes.
         if event.value != self.query_text or self.search_bar.showing_error:
             self.set_query(event.value, from_input=True)
-        self._focus(self.completion_list)
+        self._focus(self.list_in_use)
 
     @on(msg.SetQuery)
     def _on_set_query(self, message: msg.SetQuery) -> None:
@@ -436,10 +442,10 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
 
     @on(msg.GoToId)
     def _on_go_to_id(self, message: msg.GoToId) -> None:
-        self.go_to_id(message.id_or_prefix)
+        self.go_to_id(message.id_or_prefix, read=message.read)
 
     @work(exclusive=True, group="search", exit_on_error=False)
-    async def go_to_id(self, id_or_prefix: str) -> None:
+    async def go_to_id(self, id_or_prefix: str, read: bool = False) -> None:
         """Put the cursor on one completion; drops the query when the id is not among its matches."""
         try:
             pk = await self.reads.read(search_bridge.pk_for_id, id_or_prefix)  # NotFound: the error handler
@@ -448,9 +454,13 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
             self.notify(f"{exc}: listing them", markup=False, severity="warning", timeout=6)
             return
         if pk is not None:
-            listed = pk in self.completion_list.pks
+            lst = self.completion_list
+            whole = (
+                self.parsed_query is not None or len(lst.pks) >= self.status.state.total
+            )  # not start-up's head
+            listed = whole and pk in lst.pks
             pks = None if listed else await self.reads.search(search_bridge.snapshot, None, None, self.sort)
-            self.post_message(msg.Found(pk, pks))
+            self.post_message(msg.Found(pk, pks, read=read))
 
     @on(msg.Found)
     def _on_found(self, message: msg.Found) -> None:
@@ -463,7 +473,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
             self._query_gen += 1
             lst.set_snapshot(message.pks, keep_pk=message.pk)
             self.status.set(matches=None, total=len(message.pks))
-        self._focus(lst)
+        self._focus(self.doc() if message.read else lst)
 
     @on(msg.DataChanged)
     async def _on_data_changed(self) -> None:

@@ -63,6 +63,10 @@ class CurationApp(App[int]):
     def status(self) -> StatusBar:
         raise NotImplementedError
 
+    @property
+    def list_in_use(self) -> Any:
+        raise NotImplementedError
+
     def set_query(self, text: str, *, from_input: bool = False) -> None:
         raise NotImplementedError
 
@@ -351,7 +355,7 @@ class CurationApp(App[int]):
         elif panel.display:
             panel.display = False
             if self.focused is panel:
-                self.screen.set_focus(self.completion_list)
+                self.screen.set_focus(self.list_in_use)
             return
         panel.display = True
         self.screen.set_focus(panel)

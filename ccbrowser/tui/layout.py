@@ -59,7 +59,7 @@ class PaneLayout:
 def pane_of(widget: DOMNode) -> Pane | None:
     """The pane a focused widget is in (None: the search box, a modal screen, ...)."""
     for node in widget.ancestors_with_self:
-        if node.id == "list":
+        if node.id in ("list", "threads"):  # the completion or the conversation list
             return "list"
         if node.id == "tabs":
             return "detail"

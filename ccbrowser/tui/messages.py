@@ -53,11 +53,13 @@ class SetQuery(Message):
 
 
 class GoToId(Message):
-    """Put the cursor on the completion with this id or unique prefix."""
+    """Put the cursor on the completion with this id or unique prefix; `read`: and move to its
+    detail, as enter on a row does (the usage screen's most expensive)."""
 
-    def __init__(self, id_or_prefix: str) -> None:
+    def __init__(self, id_or_prefix: str, *, read: bool = False) -> None:
         super().__init__()
         self.id_or_prefix = id_or_prefix
+        self.read = read
 
 
 class SyncNow(Message):
@@ -139,10 +141,11 @@ class DetailRead(Message):
 class Found(Message):
     """`GoToId` resolved to `pk`; `pks`: the whole list when the current one lacks it."""
 
-    def __init__(self, pk: int, pks: Sequence[int] | None) -> None:
+    def __init__(self, pk: int, pks: Sequence[int] | None, *, read: bool = False) -> None:
         super().__init__()
         self.pk = pk
         self.pks = pks
+        self.read = read
 
 
 class ShowUsage(Message):
