@@ -20,9 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ccbrowser.store.costs import Pricer
 
-ESTIMATE_NOTE = (
-    "all costs are estimates from the price data above (or reported by the server), not an invoice"
-)
+ESTIMATE_NOTE = "all costs are estimates from the price data `ccbrowser prices` shows (or reported by the server), not an invoice"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -38,7 +38,7 @@ def _table(title: str, rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(s: dict[str, Any]) -> str:
+def render(s: dict[str, Any], days: int | None = None) -> str:
     from ccbrowser.commands.prices import ESTIMATE_NOTE
     from ccbrowser.render import local_time, usd
     from ccbrowser.safe import one_line
@@ -91,7 +91,7 @@ def render(s: dict[str, Any]) -> str:
     )
     parts.append(
         _table(
-            "by day",
+            "by day" if days is None else f"by day (the newest {days:,} with completions; --days N)",
             [(d["day"], f"{d['completions']:,}", f"{d['total_tokens']:,} tok", spent(d)) for d in s["days"]],
         )
     )
@@ -123,5 +123,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(dumps(data) + "\n")
     else:
-        sys.stdout.write(render(data))
+        sys.stdout.write(render(data, args.days))
     return 0
