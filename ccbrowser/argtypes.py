@@ -19,8 +19,7 @@ def number(
     with no `high` stops at `INT_HIGH`: a count or a number of days past that is a typo, and past
     2**63 SQLite cannot bind it at all."""
     kind = "an integer" if cast is int else "a number"
-    if cast is int and high is None:
-        high = INT_HIGH
+    ceiling = INT_HIGH if cast is int and high is None else None
 
     def parse(text: str) -> float:
         try:
@@ -33,6 +32,8 @@ def number(
             raise argparse.ArgumentTypeError(f"must be >= {_shown(low)}, got {text}")
         if high is not None and value > high:
             raise argparse.ArgumentTypeError(f"must be <= {_shown(high)}, got {text}")
+        if ceiling is not None and value > ceiling:
+            raise argparse.ArgumentTypeError(f"must be <= {_shown(ceiling)}, got {text}")
         if above is not None and value <= above:
             raise argparse.ArgumentTypeError(f"must be > {_shown(above)}, got {text}")
         return value

@@ -176,3 +176,22 @@ async def test_start_up_shows_the_newest_first_then_every_key(sample: Path, monk
         await pilot.press("G")  # the end of the whole list, not of the first step
         await _settle(app, pilot)
         assert app.completion_list.current_pk == everything[-1]
+
+
+async def test_a_go_to_during_start_up_is_not_undone_by_its_second_step(sample: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ccbrowser.tui import reads
+
+    monkeypatch.setattr(reads, "HEAD", 50)
+    conn = open_db(sample)
+    everything = list(reader.all_pks(conn))
+    target = reader.rows_by_pk(conn, [everything[-3]])[0]  # far outside the first step
+    conn.close()
+    app = make_app(sample)
+    async with app.run_test(size=(120, 36)) as pilot:
+        lst = app.completion_list
+        while len(lst.pks) == 0:
+            await pilot.pause(0.001)
+        app.go_to_id(target.id)  # while the whole snapshot is still to come
+        await _settle(app, pilot)
+        assert lst.current_pk == target.pk and list(lst.pks) == everything
+        assert app.detail is not None and app.detail.row.id == target.id

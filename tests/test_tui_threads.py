@@ -62,7 +62,9 @@ async def test_thread_tab_reads_the_chat_once_and_turn_keys_move_the_cursor(db: 
         assert text.index("four days in Lisbon") < text.index("not miss") < text.index("short plan")
         assert "4 turns · 4 completions" in text
         marked = [line for line in text.splitlines() if line.startswith("▶ turn")]
-        assert marked == [line for line in text.splitlines() if "turn 1 " in line]  # the selected one
+        assert marked == [
+            line for line in text.splitlines() if "turn 2 " in line
+        ]  # the selected one (turns count from 1)
         await pilot.press("right_curly_bracket")
         await settle(app, pilot)
         assert app.detail is not None and app.detail.row.id == trip[2].id
@@ -122,7 +124,7 @@ async def test_tool_loops_fold_and_z_unfolds_them(db: Path) -> None:
         await settle(app, pilot)
         unfolded = thread_text(app)
         assert "lost in transit" in unfolded and "tool loop" not in unfolded
-        assert unfolded.count("turn 0") == 3  # the three completions of the first turn
+        assert unfolded.count("turn 1 ") == 3  # the three completions of the first turn
         await pilot.press("left_curly_bracket")  # another completion: still unfolded
         await settle(app, pilot)
         assert "lost in transit" in thread_text(app)
@@ -341,11 +343,11 @@ async def test_the_thread_tab_opens_at_the_selected_turn(db: Path) -> None:
         await select(app, pilot, trip[2].id)
         await settle(app, pilot)
         lines = doc.plain.splitlines()
-        assert doc.scroll_y > 0 and lines[doc.top_line].startswith("▶ turn 2"), lines[doc.top_line]
+        assert doc.scroll_y > 0 and lines[doc.top_line].startswith("▶ turn 3"), lines[doc.top_line]
         await pilot.press("left_curly_bracket")  # the previous turn: the view follows
         await settle(app, pilot)
         assert app.detail is not None and app.detail.row.id == trip[1].id
-        assert doc.plain.splitlines()[doc.top_line].startswith("▶ turn 1")
+        assert doc.plain.splitlines()[doc.top_line].startswith("▶ turn 2")
 
 
 @pytest.mark.parametrize("listed", ["completions", "conversations"])

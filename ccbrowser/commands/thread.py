@@ -79,7 +79,7 @@ def _heading(turn: Turn) -> str:
     from ccbrowser.render import local_time
 
     n = turn.node
-    parts = [f"turn {n.turn}", n.id, str(n.model), local_time(n.created)]
+    parts = [f"turn {n.turn + 1}", n.id, str(n.model), local_time(n.created)]
     if n.tool_step:
         parts.insert(1, "tool step")
     if n.siblings > 1:

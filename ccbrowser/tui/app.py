@@ -51,11 +51,11 @@ SYNC_INTERVAL = 300.0
 POLL_INTERVAL = 2.0  # data_version, for file systems where watching does not work
 
 
-# CopyActions before CurationApp, which only declares `copy` for its type checks.
 MAIN_SCREEN_ACTIONS = main_screen_actions()
 AFTER_FIRST_PAINT_AT_LATEST = 0.5  # s: start-up's second step begins by then, detail or not
 
 
+# CopyActions before CurationApp, which only declares `copy` for its type checks.
 class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions):
     """Browse the local mirror. Everything that varies between runs is a constructor argument,
     so tests and screenshots can fix the clock, the keymap and the sync behaviour."""
@@ -101,6 +101,7 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         self._rest_gen: int | None = None  # the whole snapshot is due (`_after_first_paint`)
         self._first_painted = False
         self._prices_due = False  # the price data loads once the whole snapshot is listed
+        self._rest_worker: Worker[None] | None = None
         self._seek_step = 0  # `n` moved to another tab: jump there once it is shown
         self.panes = layout.PaneLayout()
         if self.user_keymap:
@@ -254,9 +255,17 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         gen, self._rest_gen = self._rest_gen, None
         if gen is not None and gen == self._query_gen:
             self._prices_due = True  # after the snapshot: their peaks of memory add up otherwise
-            self.run_search(None, gen, True)
+            self._rest_worker = self._load_rest(gen)
         else:
             self.prices.start()
+
+    @work(group="start-up", exit_on_error=False)
+    async def _load_rest(self, gen: int) -> None:
+        """Every key, on the extras thread and in a group of its own: a search or a go-to the
+        user starts meanwhile is neither cancelled nor interrupted by it, and replaces it (its
+        generation; `DataChanged` cancels it, a fresh read follows)."""
+        pks = await self.reads.read_aside(search_bridge.snapshot, None, None, self.sort)
+        self.post_message(msg.Matches(gen, pks, partial=False, keep_cursor=True, rest=True))
 
     def _start_prices_if_due(self) -> None:
         if self._prices_due:
@@ -478,6 +487,8 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
     @on(msg.DataChanged)
     async def _on_data_changed(self) -> None:
         """Another connection committed: the same query again, the cursor stays put."""
+        if self._rest_worker is not None:
+            self._rest_worker.cancel()  # start-up's snapshot, read before the commit
         total, last = await self.reads.read(reads.counts)
         self.status.set(total=total, last_sync=last)
         self.run_search(self.parsed_query, self._query_gen, keep_cursor=True)

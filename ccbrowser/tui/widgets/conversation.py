@@ -26,7 +26,9 @@ SELECTED = "bold reverse $text-accent"
 def _heading(view: ThreadView, turn: Turn, selected: bool) -> Content:
     n = turn.node
     parts: list[Content] = [
-        label(f"{'▶' if selected else '━'} turn {n.turn} ", SELECTED if selected else "bold $text-primary"),
+        label(
+            f"{'▶' if selected else '━'} turn {n.turn + 1} ", SELECTED if selected else "bold $text-primary"
+        ),
         text(f" {one_line(str(n.model), 30)} · {local_time(n.created)}", DIM),
     ]
     if n.total_tokens is not None:
