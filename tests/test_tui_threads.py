@@ -189,6 +189,26 @@ async def test_keys_leaving_the_search_box_go_back_to_the_conversation_list(db: 
         assert app.focused is table
 
 
+async def test_the_previews_are_cut_again_when_the_pane_changes(db: Path) -> None:
+    app = make_app(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("c")
+        await settle(app, pilot)
+        table = app.conversations
+
+        def widest() -> int:
+            return max(len(str(table.get_cell(k, "preview"))) for k in table.rows_by_key)
+
+        wide = widest()
+        await pilot.resize_terminal(120, 40)
+        await settle(app, pilot)
+        assert widest() != wide and widest() <= table._preview_width()  # one pane at 120: wider
+        await pilot.resize_terminal(160, 48)
+        await settle(app, pilot)
+        assert widest() == wide
+
+
 async def test_a_completion_without_inputs_says_so_in_the_thread_tab(db: Path) -> None:
     from ccbrowser.store import open_db
     from ccbrowser.store.writer import Writer

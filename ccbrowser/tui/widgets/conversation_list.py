@@ -128,6 +128,16 @@ class ConversationList(DataTable[str | Text]):
             self.add_column(name, key=name)
         self.add_column("models", key="models")
 
+    def on_resize(self) -> None:
+        """The previews are cut to the pane: cut them again when it changes (a first page read
+        before the list was laid out was cut to a guess)."""
+        width = self._preview_width()
+        if width != self._width and self.rows_by_key:
+            self._width = width
+            items = list(self.rows_by_key.items())
+            for i, (key, s) in enumerate(items):  # the column's width measured once, at the last
+                self.update_cell(key, "preview", preview_cell(s, width), update_width=i == len(items) - 1)
+
     def _preview_width(self) -> int:
         """What is left of the pane after the turns (and hits) cells, within PREVIEW."""
         width = self.size.width or self.screen.size.width // 3
