@@ -169,7 +169,7 @@ class Reads:
         self._usage.close()
 
 
-HEAD = 1_000  # start-up's first step: screenfuls of keys, read in ms whatever the store holds
+HEAD = 5_000  # start-up's first step: screenfuls of keys, read in ms whatever the store holds
 
 
 def initial_load(conn: sqlite3.Connection) -> tuple[array[int], int, float | None]:
