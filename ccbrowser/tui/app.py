@@ -20,6 +20,7 @@ from textual import events, on, work
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Footer, Input, TabbedContent
 from textual.worker import Worker, WorkerState
@@ -490,7 +491,10 @@ class CCBrowserApp(ConversationActions, CopyActions, CurationApp, ReadingActions
         if self._rest_worker is not None:
             self._rest_worker.cancel()  # start-up's snapshot, read before the commit
         total, last = await self.reads.read(reads.counts)
-        self.status.set(total=total, last_sync=last)
+        try:
+            self.status.set(total=total, last_sync=last)
+        except NoMatches:  # the app closed while the counts were read
+            return
         self.run_search(self.parsed_query, self._query_gen, keep_cursor=True)
 
     def profile_names(self) -> list[str]:  # the palette's
