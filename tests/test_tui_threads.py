@@ -12,6 +12,7 @@ from test_tui_support import make_app
 from ccbrowser.demo_corpus import FROZEN_NOW, build
 from ccbrowser.emulator.corpus.chats import Call, chats
 from ccbrowser.tui.app import CCBrowserApp
+from ccbrowser.tui.widgets.conversation_list import ConversationList
 
 SEED = 4
 
@@ -164,13 +165,18 @@ async def test_c_lists_conversations_and_picking_one_shows_its_thread(db: Path) 
         assert app.completion_list.display and app.focused is app.completion_list
 
 
+async def open_conversations(app: CCBrowserApp, pilot) -> ConversationList:  # type: ignore[no-untyped-def]
+    """The app started and `c` pressed: the conversation list, focused."""
+    await settle(app, pilot)
+    await pilot.press("c")
+    await settle(app, pilot)
+    return app.conversations
+
+
 async def test_keys_leaving_the_search_box_go_back_to_the_conversation_list(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("c")
-        await settle(app, pilot)
-        table = app.conversations
+        table = await open_conversations(app, pilot)
         for leave in ("down", "enter", "escape"):
             await pilot.press("slash", *"trip", leave)
             await settle(app, pilot)
@@ -192,10 +198,7 @@ async def test_keys_leaving_the_search_box_go_back_to_the_conversation_list(db: 
 async def test_the_previews_are_cut_again_when_the_pane_changes(db: Path) -> None:
     app = make_app(db)
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("c")
-        await settle(app, pilot)
-        table = app.conversations
+        table = await open_conversations(app, pilot)
 
         def widest() -> int:
             return max(len(str(table.get_cell(k, "preview"))) for k in table.rows_by_key)
